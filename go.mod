@@ -1,0 +1,3 @@
+module nodeipc.dev
+
+go 1.26.0
