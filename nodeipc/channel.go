@@ -1,0 +1,254 @@
+package nodeipc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+)
+
+// errClosed is returned by Send, Recv and Flush after Close or Disconnect.
+var errClosed = fmt.Errorf("nodeipc: channel closed: %w", net.ErrClosed)
+
+// Channel is one end of a Node.js IPC channel.
+//
+// Send, Flush, Disconnect and Close are safe for concurrent use. Recv may be
+// called from several goroutines, but each message goes to one caller, so
+// the order between callers is not defined; use one receiving goroutine to
+// keep the order.
+//
+// A Channel reads in the background: internal NODE_* messages are handled as
+// they arrive, and user messages are queued (up to a bound, after which the
+// kernel's socket buffer pushes back on the peer) until Recv takes them.
+// Close must be called to release the socket and join the goroutines.
+type Channel struct {
+	conn io.ReadWriteCloser
+	uc   *net.UnixConn // conn as a Unix socket, or nil
+	opts Options
+
+	w writeQueue
+	r recvQueue
+
+	closing   chan struct{} // closed when Close or Disconnect starts
+	done      chan struct{} // closed when the channel has ended (EOF or close)
+	doneOnce  sync.Once
+	closeOnce sync.Once
+	closeErr  error
+	wg        sync.WaitGroup // reader and writer goroutines
+
+	// fds received with SCM_RIGHTS and not yet claimed by a NODE_HANDLE
+	// (owned by the reader goroutine until it exits).
+	fds         []int
+	fdTruncated bool // a read lost fds (MSG_CTRUNC)
+
+	// onInternal, when set before the goroutines start, sees every
+	// internal message after the channel has handled it.
+	onInternal func(cmd string, m *Message)
+}
+
+// NewChannel returns a Channel over conn, a connected stream to the peer
+// (normally a *net.UnixConn). It starts the channel's reader and writer
+// goroutines; Close stops them and closes conn.
+//
+// Handles (file descriptors) can only travel over a *net.UnixConn; on any
+// other conn the channel carries messages only.
+func NewChannel(conn io.ReadWriteCloser, opts *Options) (*Channel, error) {
+	if conn == nil {
+		return nil, errors.New("nodeipc: NewChannel: nil conn")
+	}
+	o := opts.withDefaults()
+	if o.Serialization != JSON && o.Serialization != Advanced {
+		return nil, fmt.Errorf("%w: unknown serialization %d", ErrInvalidChannel, int(o.Serialization))
+	}
+	if o.Serialization == Advanced && !advancedSupported {
+		return nil, fmt.Errorf("nodeipc: advanced serialization: %w", errors.ErrUnsupported)
+	}
+	c := &Channel{
+		conn:    conn,
+		opts:    o,
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	c.uc, _ = conn.(*net.UnixConn)
+	c.w.init(o.SendQueueSize)
+	c.r.init()
+	c.wg.Add(2)
+	go c.writeLoop()
+	go c.readLoop()
+	return c, nil
+}
+
+// Serialization returns the channel's wire format.
+func (c *Channel) Serialization() Serialization { return c.opts.Serialization }
+
+// Done returns a channel that is closed when the channel has ended: the peer
+// disconnected, or Close or Disconnect was called. Messages that arrived
+// before the end can still be received with Recv.
+func (c *Channel) Done() <-chan struct{} { return c.done }
+
+func (c *Channel) markDone() { c.doneOnce.Do(func() { close(c.done) }) }
+
+// Send encodes v and queues it for the peer. It returns once the message is
+// queued, which is normally at once; it blocks (until ctx is done) only while
+// more than Options.SendQueueSize bytes are waiting for a slow peer. Messages
+// leave in the order their Send calls returned, each one intact, and many
+// small messages queued together leave in few writes. Use Flush to wait until
+// they are written, and Disconnect or Close to flush before closing.
+//
+// In json mode v is encoded as JSON.stringify would: NaN and ±Infinity become
+// null, HTML characters are not escaped, and a json.RawMessage is sent as is
+// after validation. A value that would be an internal message on the peer
+// (an object whose "cmd" starts with "NODE_") is refused, because Node would
+// not deliver it and may crash on it. Encoding errors wrap ErrInvalidMessage
+// and leave the channel usable.
+//
+// After the peer has gone Send returns an error wrapping ErrDisconnected;
+// after Close it returns an error wrapping net.ErrClosed.
+func (c *Channel) Send(ctx context.Context, v any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	buf := getSendBuf()
+	msg, err := c.encode(buf[:0], v)
+	if err != nil {
+		putSendBuf(buf)
+		return err
+	}
+	if err := c.checkUserMessage(msg); err != nil {
+		putSendBuf(msg)
+		return err
+	}
+	return c.w.enqueue(ctx, msg, c.closing)
+}
+
+// encode appends one complete frame (a JSON line, or a length-prefixed V8
+// payload) for v to dst.
+func (c *Channel) encode(dst []byte, v any) ([]byte, error) {
+	if c.opts.Serialization == JSON {
+		return appendJSONLine(dst, v)
+	}
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0)
+	out, err := appendV8(dst, v)
+	if err != nil {
+		return dst[:start], err
+	}
+	n := len(out) - start - 4
+	if n >= 1<<31 {
+		return dst[:start], fmt.Errorf("%w: advanced frame of %d bytes (Node reads at most 2 GiB - 1)", ErrMessageTooLarge, n)
+	}
+	out[start], out[start+1], out[start+2], out[start+3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+	return out, nil
+}
+
+// checkUserMessage refuses user messages that Node would treat as internal.
+func (c *Channel) checkUserMessage(frame []byte) error {
+	var cmd string
+	var internal bool
+	if c.opts.Serialization == JSON {
+		cmd, internal = jsonInternalCmd(frame[:len(frame)-1])
+	} else {
+		cmd, internal = v8InternalCmd(frame[4:])
+	}
+	if internal {
+		return fmt.Errorf("%w: cmd %q is reserved for Node's internal messages", ErrInvalidMessage, cmd)
+	}
+	return nil
+}
+
+// sendInternal queues a message of the library's own (such as a handle
+// NACK), skipping the user-message checks.
+func (c *Channel) sendInternal(v any) error {
+	buf := getSendBuf()
+	msg, err := c.encode(buf[:0], v)
+	if err != nil {
+		putSendBuf(buf)
+		return err
+	}
+	return c.w.enqueue(context.Background(), msg, c.closing)
+}
+
+// Recv returns the next user message from the peer. It blocks until one
+// arrives, ctx is done, or the channel ends.
+//
+// Bad input on the wire is returned as a *ProtocolError; the offending
+// message has been skipped and the next call returns the next message. When
+// the peer has disconnected, Recv first returns every message that arrived
+// before the end, then an error wrapping ErrDisconnected. After Close it
+// returns an error wrapping net.ErrClosed.
+func (c *Channel) Recv(ctx context.Context) (*Message, error) {
+	return c.r.pop(ctx, c.closing)
+}
+
+// Flush blocks until every message queued by Send before the call has been
+// written to the socket, or ctx is done. It returns the error that stopped
+// the writer, if any.
+func (c *Channel) Flush(ctx context.Context) error {
+	return c.w.flush(ctx)
+}
+
+// Disconnect ends the channel gracefully, as Node's disconnect() does, but
+// without losing data: it stops accepting new messages, waits until every
+// message already queued has been written (or ctx is done), then closes the
+// socket and joins the channel's goroutines. The peer receives every message
+// and then EOF. Disconnect and Close are idempotent and share one result: the
+// first call does the work and later calls return its error.
+func (c *Channel) Disconnect(ctx context.Context) error {
+	c.closeOnce.Do(func() { c.closeErr = c.shutdown(ctx) })
+	return c.closeErr
+}
+
+// Close is Disconnect bounded by Options.CloseTimeout: queued messages are
+// flushed for at most that long, then the socket is closed regardless. Close
+// returns when every goroutine of the channel has exited. It is idempotent
+// and returns the same error on every call.
+func (c *Channel) Close() error {
+	c.closeOnce.Do(func() {
+		ctx := context.Background()
+		var cancel context.CancelFunc = func() {}
+		if c.opts.CloseTimeout > 0 {
+			ctx, cancel = context.WithTimeout(ctx, c.opts.CloseTimeout)
+		} else {
+			ctx, cancel = context.WithCancel(ctx)
+			cancel()
+		}
+		defer cancel()
+		c.closeErr = c.shutdown(ctx)
+	})
+	return c.closeErr
+}
+
+func (c *Channel) shutdown(ctx context.Context) error {
+	var first error
+	// Stop new sends, then flush what is queued.
+	c.w.stopAccepting()
+	if err := c.w.flush(ctx); err != nil && !errors.Is(err, ErrDisconnected) {
+		first = fmt.Errorf("nodeipc: close: flush: %w", err)
+	}
+	close(c.closing)
+	c.markDone()
+	if err := c.conn.Close(); err != nil && first == nil && !errors.Is(err, net.ErrClosed) {
+		first = fmt.Errorf("nodeipc: close: %w", err)
+	}
+	c.w.wake()
+	c.wg.Wait()
+	for _, fd := range c.fds {
+		closeFD(fd)
+	}
+	c.fds = nil
+	return first
+}
+
+// classifyIOError maps the errors that mean "the peer is gone" to
+// ErrDisconnected and keeps the cause.
+func classifyIOError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, io.EOF) || isConnGone(err) {
+		return fmt.Errorf("%w (%w)", ErrDisconnected, err)
+	}
+	return err
+}

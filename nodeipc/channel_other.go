@@ -1,0 +1,18 @@
+//go:build !unix
+
+package nodeipc
+
+import (
+	"errors"
+	"syscall"
+)
+
+const oobSize = 0
+
+func (c *Channel) read(p, oob []byte) (int, error) { return c.conn.Read(p) }
+
+func closeFD(fd int) {}
+
+func isConnGone(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+}

@@ -1,0 +1,58 @@
+//go:build unix
+
+package nodeipc
+
+import (
+	"errors"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// oobSize is the control buffer for one read: room for many fds, as
+// libuv's 256-byte buffer has.
+var oobSize = unix.CmsgSpace(maxQueuedFDs * 4)
+
+// read reads once from the channel; on a Unix socket it also collects fds
+// passed with SCM_RIGHTS into c.fds (Go marks them close-on-exec).
+func (c *Channel) read(p, oob []byte) (int, error) {
+	if c.uc == nil {
+		return c.conn.Read(p)
+	}
+	n, oobn, flags, _, err := c.uc.ReadMsgUnix(p, oob)
+	if oobn > 0 {
+		c.collectFDs(oob[:oobn])
+	}
+	if flags&unix.MSG_CTRUNC != 0 {
+		c.fdTruncated = true
+	}
+	return n, err
+}
+
+// collectFDs queues the fds of every SCM_RIGHTS message in oob.
+func (c *Channel) collectFDs(oob []byte) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return
+	}
+	for i := range msgs {
+		fds, err := unix.ParseUnixRights(&msgs[i])
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			if len(c.fds) >= maxQueuedFDs {
+				closeFD(fd)
+				continue
+			}
+			c.fds = append(c.fds, fd)
+		}
+	}
+}
+
+func closeFD(fd int) { _ = unix.Close(fd) }
+
+// isConnGone reports the write and read errors that mean the peer left.
+func isConnGone(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+}

@@ -1,0 +1,162 @@
+package nodeipc
+
+// This file is the only one that imports the JSON library, so it can be
+// swapped without touching the rest of the package.
+
+import (
+	"bytes"
+	stdjson "encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"unicode/utf8"
+
+	json "github.com/goccy/go-json"
+)
+
+// jsonEncoder is a pooled encoder writing into its own buffer.
+type jsonEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var jsonEncoders = sync.Pool{New: func() any {
+	e := &jsonEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}}
+
+// appendJSONLine appends the JSON text of v and a final "\n" to dst, with
+// JavaScript's semantics where Go's differ (NaN and ±Inf become null, no HTML
+// escaping). A json.RawMessage is validated and sent as is (compacted only if
+// it spans several lines).
+func appendJSONLine(dst []byte, v any) ([]byte, error) {
+	if raw, ok := v.(stdjson.RawMessage); ok {
+		return appendRawJSONLine(dst, raw)
+	}
+	if raw, ok := v.(*stdjson.RawMessage); ok && raw != nil {
+		return appendRawJSONLine(dst, *raw)
+	}
+	e := jsonEncoders.Get().(*jsonEncoder)
+	e.buf.Reset()
+	err := e.enc.Encode(v) // appends "\n"
+	if err == nil {
+		dst = append(dst, e.buf.Bytes()...)
+	}
+	if e.buf.Cap() <= 64<<10 {
+		jsonEncoders.Put(e)
+	}
+	if err == nil {
+		return dst, nil
+	}
+	var unsupported *json.UnsupportedValueError
+	if errors.As(err, &unsupported) {
+		// NaN or ±Inf somewhere: JSON.stringify writes null for them.
+		start := len(dst)
+		out, err2 := appendJSJSON(dst, v)
+		if err2 != nil {
+			return dst[:start], err2
+		}
+		return append(out, '\n'), nil
+	}
+	return dst, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+}
+
+func appendRawJSONLine(dst []byte, raw []byte) ([]byte, error) {
+	if err := checkJSON(raw); err != nil {
+		return dst, err
+	}
+	if bytes.IndexByte(raw, '\n') >= 0 || bytes.IndexByte(raw, '\r') >= 0 {
+		var b bytes.Buffer
+		if err := stdjson.Compact(&b, raw); err != nil {
+			return dst, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		}
+		raw = b.Bytes()
+	}
+	dst = append(dst, raw...)
+	return append(dst, '\n'), nil
+}
+
+// checkJSON reports whether b is one valid JSON value in valid UTF-8, as
+// JSON.parse on the peer would need. It does not trim; the caller does.
+func checkJSON(b []byte) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return fmt.Errorf("%w: empty JSON text", ErrInvalidMessage)
+	}
+	if !utf8.Valid(b) {
+		return fmt.Errorf("%w: invalid UTF-8", ErrInvalidMessage)
+	}
+	if !json.Valid(b) {
+		return fmt.Errorf("%w: invalid JSON", ErrInvalidMessage)
+	}
+	return nil
+}
+
+// jsonValid reports whether b is one syntactically valid JSON value.
+func jsonValid(b []byte) bool { return json.Valid(b) }
+
+// jsonSyntaxDetail returns the JSON library's description of what is wrong
+// with b, for error messages.
+func jsonSyntaxDetail(b []byte) string {
+	var v any
+	if err := stdjson.Unmarshal(b, &v); err != nil {
+		return err.Error()
+	}
+	return "invalid JSON"
+}
+
+// decodeJSON decodes the JSON text b into v.
+func decodeJSON(b []byte, v any) error {
+	if raw, ok := v.(*stdjson.RawMessage); ok && raw != nil {
+		*raw = append((*raw)[:0], b...)
+		return nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("nodeipc: decode: %w", err)
+	}
+	return nil
+}
+
+// jsonInternalCmd reports whether the JSON text b is an object whose "cmd"
+// property is a string that Node treats as internal (longer than 5
+// characters and starting with "NODE_"), and returns it.
+func jsonInternalCmd(b []byte) (string, bool) {
+	if len(b) == 0 || b[0] != '{' {
+		return "", false
+	}
+	// Cheap filter: a key spelled "cmd", or any escape that could spell it.
+	if !bytes.Contains(b, []byte(`"cmd"`)) && !bytes.Contains(b, []byte(`\u`)) {
+		return "", false
+	}
+	// Decode the top level into exact keys: JS keys are case-sensitive
+	// (struct decoding is not), the last duplicate wins as in JSON.parse,
+	// and escaped spellings such as "c\u006dd" are unescaped.
+	var top map[string]stdjson.RawMessage
+	if err := json.Unmarshal(b, &top); err != nil {
+		return "", false
+	}
+	raw := top["cmd"]
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	var cmd string
+	if err := json.Unmarshal(raw, &cmd); err != nil {
+		return "", false
+	}
+	return cmd, isInternalCmd(cmd)
+}
+
+// isInternalCmd is Node's isInternal rule: a string longer than 5 characters
+// (UTF-16 code units) that starts with "NODE_".
+func isInternalCmd(cmd string) bool {
+	if len(cmd) < 6 || cmd[:5] != "NODE_" {
+		return false
+	}
+	// Length in UTF-16 code units; everything after the ASCII prefix counts
+	// at least one unit per rune.
+	return utf8.RuneCountInString(cmd) > 5
+}
+
+// jsonObject is how the library builds its own internal messages.
+type jsonObject = map[string]any

@@ -1,0 +1,85 @@
+package nodeipc_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+
+	"nodeipc.dev/nodeipc"
+)
+
+// A Go program started by Node with fork() adopts the channel and answers
+// every message until the parent disconnects.
+func ExampleFromEnv() {
+	ch, err := nodeipc.FromEnv(nil)
+	if err != nil {
+		log.Fatal(err) // ErrNoChannel when not started by Node
+	}
+	defer ch.Close()
+	ctx := context.Background()
+	for {
+		msg, err := ch.Recv(ctx)
+		if err != nil {
+			return // ErrDisconnected when the parent disconnects
+		}
+		var req struct {
+			ID int    `json:"id"`
+			Op string `json:"op"`
+		}
+		if err := msg.Decode(&req); err != nil {
+			continue
+		}
+		if err := ch.Send(ctx, map[string]any{"id": req.ID, "ok": true}); err != nil {
+			return
+		}
+	}
+}
+
+// A Go program forks a Node script, as child_process.fork() would, sends it
+// a message and waits for one answer.
+func ExampleStart() {
+	cmd := nodeipc.NodeCommand("", nil, "worker.js")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	ch, err := nodeipc.Start(cmd, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := ch.Send(ctx, map[string]string{"hello": "node"}); err != nil {
+		log.Fatal(err)
+	}
+	msg, err := ch.Recv(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(msg)
+	ch.Disconnect(ctx) // flush, then EOF: the child sees 'disconnect'
+	cmd.Wait()
+}
+
+// Pipe connects two channels in one process, for tests.
+func ExamplePipe() {
+	a, b, err := nodeipc.Pipe(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+
+	type point struct {
+		X, Y float64
+		Tag  string `json:"tag,omitempty"`
+	}
+	a.Send(ctx, point{X: 1, Y: 2.5, Tag: "<ß>"})
+	msg, _ := b.Recv(ctx)
+	fmt.Println(string(msg.Raw()))
+
+	var p point
+	msg.Decode(&p)
+	fmt.Println(p.X+p.Y, p.Tag)
+	// Output:
+	// {"X":1,"Y":2.5,"tag":"<ß>"}
+	// 3.5 <ß>
+}

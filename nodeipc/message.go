@@ -1,0 +1,177 @@
+package nodeipc
+
+import (
+	"context"
+	"sync"
+)
+
+// Message is one user message received from the peer. It keeps the bytes
+// as they arrived until the caller decodes them, so a message can be
+// forwarded untouched or decoded into the type the caller needs.
+type Message struct {
+	data []byte // JSON text (trimmed, no newline) or V8 payload (from FF)
+	mode Serialization
+}
+
+// Raw returns the message's bytes as they arrived: the JSON text without
+// the surrounding whitespace and newline in json mode, or the V8
+// serialization payload (starting with the FF version header, without the
+// length prefix) in advanced mode. The slice belongs to the Message.
+func (m *Message) Raw() []byte { return m.data }
+
+// Serialization returns the wire format the message arrived in.
+func (m *Message) Serialization() Serialization { return m.mode }
+
+// Decode decodes the message into v, which must be a non-nil pointer. In
+// json mode it follows encoding/json's rules (struct tags included); decoding
+// into a *json.RawMessage copies the raw text. In advanced mode see
+// PROTOCOL.md for how JavaScript values map to Go values.
+func (m *Message) Decode(v any) error {
+	if m.mode == Advanced {
+		return decodeV8(m.data, v)
+	}
+	return decodeJSON(m.data, v)
+}
+
+// String returns the message as text: the JSON itself in json mode.
+func (m *Message) String() string {
+	if m.mode == JSON {
+		return string(m.data)
+	}
+	var v any
+	if err := m.Decode(&v); err != nil {
+		return "<invalid advanced message: " + err.Error() + ">"
+	}
+	b, err := appendJSJSON(nil, v)
+	if err != nil {
+		return "<advanced message>"
+	}
+	return string(b)
+}
+
+// recvItem is a message or a non-fatal error, in arrival order.
+type recvItem struct {
+	m   *Message
+	err error
+}
+
+// Bounds of the receive queue: past them the reader stops reading, and the
+// peer's writes wait in the kernel's socket buffer.
+const (
+	recvQueueItems = 8192
+	recvQueueBytes = 64 << 20
+)
+
+// recvQueue hands messages from the reader goroutine to Recv.
+type recvQueue struct {
+	mu    sync.Mutex
+	items []recvItem
+	head  int
+	bytes int
+	end   error         // set once: why no more items will come
+	sig   chan struct{} // cap 1: items may be available
+	space chan struct{} // cap 1: the consumer took items
+	ended chan struct{} // closed when end is set
+}
+
+func (q *recvQueue) init() {
+	q.sig = make(chan struct{}, 1)
+	q.space = make(chan struct{}, 1)
+	q.ended = make(chan struct{})
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func itemSize(it recvItem) int {
+	if it.m != nil {
+		return len(it.m.data)
+	}
+	return 0
+}
+
+// push appends items and then waits while the queue is over its bounds. It
+// returns false if the channel is closing.
+func (q *recvQueue) push(items []recvItem, closing <-chan struct{}) bool {
+	q.mu.Lock()
+	if q.head > 0 && q.head >= len(q.items)/2 {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items = q.items[:n]
+		q.head = 0
+	}
+	for _, it := range items {
+		q.bytes += itemSize(it)
+	}
+	q.items = append(q.items, items...)
+	q.mu.Unlock()
+	signal(q.sig)
+	for {
+		q.mu.Lock()
+		over := len(q.items)-q.head > recvQueueItems || q.bytes > recvQueueBytes
+		q.mu.Unlock()
+		if !over {
+			return true
+		}
+		select {
+		case <-q.space:
+		case <-closing:
+			return false
+		}
+	}
+}
+
+// finish records why the stream ended; Recv returns it after the queue drains.
+func (q *recvQueue) finish(err error) {
+	q.mu.Lock()
+	if q.end == nil {
+		q.end = err
+		close(q.ended)
+	}
+	q.mu.Unlock()
+}
+
+func (q *recvQueue) pop(ctx context.Context, closing <-chan struct{}) (*Message, error) {
+	for {
+		select {
+		case <-closing:
+			return nil, errClosed
+		default:
+		}
+		q.mu.Lock()
+		if q.head < len(q.items) {
+			it := q.items[q.head]
+			q.items[q.head] = recvItem{}
+			q.head++
+			q.bytes -= itemSize(it)
+			more := q.head < len(q.items)
+			if !more {
+				q.items = q.items[:0]
+				q.head = 0
+			}
+			q.mu.Unlock()
+			if more {
+				signal(q.sig)
+			}
+			signal(q.space)
+			return it.m, it.err
+		}
+		end := q.end
+		q.mu.Unlock()
+		if end != nil {
+			return nil, end
+		}
+		select {
+		case <-q.sig:
+		case <-q.ended:
+		case <-closing:
+			return nil, errClosed
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}

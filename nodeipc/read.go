@@ -1,0 +1,347 @@
+package nodeipc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+const (
+	readBufSize = 64 << 10 // what one read asks for, like libuv's 64 KiB
+	// handOver is the size from which a batch of received bytes is handed
+	// to the messages as it is, instead of being copied out of the read
+	// buffer.
+	handOver = 256 << 10
+	// maxQueuedFDs bounds received fds that no NODE_HANDLE claimed.
+	maxQueuedFDs = 64
+)
+
+// span is one received message or error, located in the read buffer.
+type span struct {
+	start, end int // message bytes in buf
+	err        error
+}
+
+// reader holds the state of the reader goroutine.
+type reader struct {
+	c      *Channel
+	buf    []byte
+	start  int   // first unconsumed byte in buf
+	end    int   // end of data in buf
+	offset int64 // stream offset of buf[start]
+	spans  []span
+	oob    []byte
+}
+
+// readLoop is the reader goroutine: it reads, frames, classifies and queues
+// messages until the peer disconnects or the channel is closed.
+func (c *Channel) readLoop() {
+	defer c.wg.Done()
+	r := &reader{c: c, buf: make([]byte, readBufSize)}
+	if c.uc != nil {
+		r.oob = make([]byte, oobSize)
+	}
+	var err error
+	if c.opts.Serialization == JSON {
+		err = r.loopJSON()
+	} else {
+		err = r.loopAdvanced()
+	}
+	select {
+	case <-c.closing:
+		err = errClosed
+	default:
+	}
+	c.r.finish(err)
+	c.w.fail(err)
+	c.markDone()
+}
+
+// fill reads once into buf[end:], growing or compacting buf first if there
+// is no room. need is how many bytes the current message needs in all (0 if
+// unknown).
+func (r *reader) fill(need int) error {
+	if r.end == len(r.buf) {
+		pending := r.end - r.start
+		size := len(r.buf)
+		if pending*2 > size {
+			// A message in progress fills most of the buffer: grow by
+			// doubling (not to a declared size at once, so a hostile length
+			// costs memory only as its bytes arrive).
+			size *= 2
+			if need > len(r.buf) && size > need {
+				size = need
+			}
+		}
+		nb := r.buf
+		if size != len(r.buf) {
+			nb = make([]byte, size)
+		}
+		copy(nb, r.buf[r.start:r.end])
+		r.buf = nb
+		r.start, r.end = 0, pending
+	}
+	n, err := r.c.read(r.buf[r.end:], r.oob)
+	if n < 0 { // some platforms report -1 with an error
+		n = 0
+	}
+	r.end += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// consume drops everything in the buffer (used while skipping).
+func (r *reader) discard(n int) {
+	r.start += n
+	r.offset += int64(n)
+	if r.start == r.end {
+		r.start, r.end = 0, 0
+	}
+}
+
+// shrink releases a large buffer once it is empty.
+func (r *reader) shrink() {
+	if r.start == r.end {
+		r.start, r.end = 0, 0
+		if len(r.buf) > 4*readBufSize {
+			r.buf = make([]byte, readBufSize)
+		}
+	}
+}
+
+// deliver turns the spans found in this read into Messages and errors and
+// queues them for Recv. Message bytes are copied out of the read buffer in
+// one allocation, or, for large batches, the buffer itself is handed over.
+func (r *reader) deliver(mode Serialization) bool {
+	if len(r.spans) == 0 {
+		return true
+	}
+	lo, hi := -1, 0
+	users := 0
+	for _, s := range r.spans {
+		if s.err == nil {
+			if lo < 0 {
+				lo = s.start
+			}
+			hi = s.end
+			users++
+		}
+	}
+	var chunk []byte
+	base := 0
+	if users > 0 {
+		if hi-lo >= handOver && hi-lo >= len(r.buf)/2 {
+			chunk = r.buf
+			// Keep the unconsumed tail in a fresh buffer.
+			nb := make([]byte, max(readBufSize, r.end-r.start))
+			copy(nb, r.buf[r.start:r.end])
+			r.buf = nb
+			r.end -= r.start
+			r.start = 0
+		} else {
+			chunk = make([]byte, hi-lo)
+			copy(chunk, r.buf[lo:hi])
+			base = lo
+		}
+	}
+	msgs := make([]Message, users)
+	items := make([]recvItem, 0, len(r.spans))
+	i := 0
+	for _, s := range r.spans {
+		if s.err != nil {
+			items = append(items, recvItem{err: s.err})
+			continue
+		}
+		m := &msgs[i]
+		i++
+		m.data = chunk[s.start-base : s.end-base : s.end-base]
+		m.mode = mode
+		items = append(items, recvItem{m: m})
+	}
+	clear(r.spans)
+	r.spans = r.spans[:0]
+	return r.c.r.push(items, r.c.closing)
+}
+
+// isJSONSpace reports the whitespace JSON.parse allows around a value.
+func isJSONSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
+
+func (r *reader) loopJSON() error {
+	max := r.c.opts.MaxMessageSize
+	scanned := 0      // bytes after start known to hold no '\n'
+	skipping := false // inside an oversized line
+	for {
+		err := r.fill(0)
+		for {
+			i := bytes.IndexByte(r.buf[r.start+scanned:r.end], '\n')
+			if i < 0 {
+				scanned = r.end - r.start
+				break
+			}
+			lineEnd := r.start + scanned + i
+			if skipping {
+				skipping = false
+			} else {
+				r.jsonLine(r.start, lineEnd, max)
+			}
+			r.offset += int64(lineEnd + 1 - r.start)
+			r.start = lineEnd + 1
+			scanned = 0
+		}
+		if skipping {
+			r.discard(r.end - r.start)
+			scanned = 0
+		} else if r.end-r.start > max {
+			r.spans = append(r.spans, span{err: protoErr("read", r.offset, r.buf[r.start:r.end], ErrMessageTooLarge,
+				"message longer than the limit of %d bytes", max)})
+			skipping = true
+			r.discard(r.end - r.start)
+			scanned = 0
+		}
+		if !r.deliver(JSON) {
+			return errClosed
+		}
+		if err != nil {
+			if r.end > r.start && !skipping {
+				if len(bytes.TrimSpace(r.buf[r.start:r.end])) > 0 {
+					perr := protoErr("read", r.offset, r.buf[r.start:r.end], io.ErrUnexpectedEOF,
+						"the peer closed the channel in the middle of a message (%d bytes without a newline)", r.end-r.start)
+					r.c.r.push([]recvItem{{err: perr}}, r.c.closing)
+				}
+			}
+			return classifyIOError(err)
+		}
+		r.shrink()
+	}
+}
+
+// jsonLine classifies one line, buf[start:end] without its newline.
+func (r *reader) jsonLine(start, end, max int) {
+	off := r.offset + int64(start-r.start)
+	line := r.buf[start:end]
+	// Trim JSON whitespace (this also drops a \r before the newline).
+	for len(line) > 0 && isJSONSpace(line[0]) {
+		line = line[1:]
+		start++
+	}
+	for len(line) > 0 && isJSONSpace(line[len(line)-1]) {
+		line = line[:len(line)-1]
+		end--
+	}
+	switch {
+	case len(line) == 0:
+		r.spans = append(r.spans, span{err: protoErr("read", off, r.buf[start:end], ErrInvalidMessage, "empty line")})
+		return
+	case len(line) > max:
+		r.spans = append(r.spans, span{err: protoErr("read", off, line, ErrMessageTooLarge,
+			"message of %d bytes is over the limit of %d bytes", len(line), max)})
+		return
+	case !utf8.Valid(line):
+		r.spans = append(r.spans, span{err: protoErr("read", off, line, ErrInvalidMessage,
+			"invalid UTF-8 at byte %d of the message", invalidUTF8At(line))})
+		return
+	case !jsonValid(line):
+		r.spans = append(r.spans, span{err: protoErr("read", off, line, ErrInvalidMessage,
+			"invalid JSON: %s", jsonSyntaxDetail(line))})
+		return
+	}
+	if cmd, ok := jsonInternalCmd(line); ok {
+		r.c.internal(cmd, &Message{data: bytes.Clone(line), mode: JSON})
+		return
+	}
+	r.spans = append(r.spans, span{start: start, end: end})
+}
+
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+func (r *reader) loopAdvanced() error {
+	max := r.c.opts.MaxMessageSize
+	skip := 0 // payload bytes of an oversized frame still to discard
+	var readErr error
+	for {
+		need := 0
+		// Frame as much as is buffered.
+		for {
+			if skip > 0 {
+				n := min(skip, r.end-r.start)
+				r.discard(n)
+				skip -= n
+				if skip > 0 {
+					break
+				}
+			}
+			if r.end-r.start < 4 {
+				break
+			}
+			b := r.buf[r.start:r.end]
+			n := int(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
+			if n > max {
+				r.spans = append(r.spans, span{err: protoErr("read", r.offset, b[:4], ErrMessageTooLarge,
+					"frame of %d bytes is over the limit of %d bytes", n, max)})
+				r.discard(4)
+				skip = n
+				continue
+			}
+			if len(b) < 4+n {
+				need = 4 + n
+				break
+			}
+			payload := b[4 : 4+n]
+			if err := checkV8Header(payload); err != nil {
+				r.spans = append(r.spans, span{err: protoErr("read", r.offset, b[:4+n], ErrInvalidMessage, "%v", err)})
+			} else if cmd, ok := v8InternalCmd(payload); ok {
+				r.c.internal(cmd, &Message{data: bytes.Clone(payload), mode: Advanced})
+			} else {
+				r.spans = append(r.spans, span{start: r.start + 4, end: r.start + 4 + n})
+			}
+			r.start += 4 + n
+			r.offset += int64(4 + n)
+		}
+		if !r.deliver(Advanced) {
+			return errClosed
+		}
+		if readErr != nil {
+			if r.end > r.start || skip > 0 {
+				perr := protoErr("read", r.offset, r.buf[r.start:r.end], io.ErrUnexpectedEOF,
+					"the peer closed the channel in the middle of a frame (%d bytes buffered)", r.end-r.start)
+				r.c.r.push([]recvItem{{err: perr}}, r.c.closing)
+			}
+			return classifyIOError(readErr)
+		}
+		r.shrink()
+		readErr = r.fill(need)
+	}
+}
+
+// checkV8Header checks the version header Node's deserializer requires.
+func checkV8Header(p []byte) error {
+	switch {
+	case len(p) == 0:
+		return errors.New("empty frame")
+	case p[0] != 0xFF:
+		return fmt.Errorf("no V8 version header (first byte 0x%02x)", p[0])
+	case len(p) < 2:
+		return errors.New("frame holds only a header")
+	case p[1] < 13 || p[1] > 15:
+		return fmt.Errorf("unsupported V8 serialization version %d (Node reads 13 to 15)", p[1])
+	case len(p) < 3:
+		return errors.New("frame holds only a header")
+	}
+	return nil
+}
