@@ -86,8 +86,8 @@ func TestSendEncodesLikeJSONStringify(t *testing.T) {
 		{nil, `null`},
 		{map[string]int{"a": 1}, `{"a":1}`},
 		{[]int{1, 2, 3}, `[1,2,3]`},
-		{"<a&b>", `"<a&b>"`},                 // no HTML escaping
-		{"é\u2028", "\"é\\u2028\""},          // valid for JSON.parse either way
+		{"<a&b>", `"<a&b>"`},        // no HTML escaping
+		{"é\u2028", "\"é\\u2028\""}, // valid for JSON.parse either way
 		{json.RawMessage(`{"keep" : [1, 2]}`), `{"keep" : [1, 2]}`}, // untouched
 		{json.RawMessage("{\n\"a\": 1\n}"), `{"a":1}`},              // compacted only to stay one line
 		{struct {
@@ -204,7 +204,10 @@ func TestConcurrentSendersKeepMessagesIntact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var v struct{ S, I int; P string }
+		var v struct {
+			S, I int
+			P    string
+		}
 		if err := m.Decode(&v); err != nil || v.P != payload {
 			t.Fatalf("damaged message %.80q: %v", m.Raw(), err)
 		}
