@@ -1,0 +1,145 @@
+package interop_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"nodeipc.dev/nodeipc"
+)
+
+func adopt() (*nodeipc.Channel, int) {
+	ch, err := nodeipc.FromEnv(nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FromEnv:", err)
+		return nil, 3
+	}
+	return ch, 0
+}
+
+// echoLoop sends back every message, decoded into Go values (or raw), and
+// returns 0 when the parent disconnects.
+func echoLoop(raw bool) int {
+	ch, code := adopt()
+	if ch == nil {
+		return code
+	}
+	ctx := context.Background()
+	for {
+		m, err := ch.Recv(ctx)
+		if errors.Is(err, nodeipc.ErrDisconnected) {
+			if err := ch.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, "close:", err)
+				return 1
+			}
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "recv:", err)
+			return 1
+		}
+		var v any = json.RawMessage(m.Raw())
+		if !raw {
+			var decoded any
+			if err := m.Decode(&decoded); err != nil {
+				fmt.Fprintln(os.Stderr, "decode:", err)
+				return 1
+			}
+			v = decoded
+		}
+		if err := ch.Send(ctx, v); err != nil {
+			fmt.Fprintln(os.Stderr, "send:", err)
+			return 1
+		}
+	}
+}
+
+var (
+	_ = registerHelper("echo", func() int { return echoLoop(false) })
+	_ = registerHelper("echo-raw", func() int { return echoLoop(true) })
+
+	// reply-and-disconnect answers one message, then disconnects.
+	_ = registerHelper("reply-and-disconnect", func() int {
+		ch, code := adopt()
+		if ch == nil {
+			return code
+		}
+		ctx := context.Background()
+		m, err := ch.Recv(ctx)
+		if err != nil {
+			return 1
+		}
+		if err := ch.Send(ctx, map[string]json.RawMessage{"bye": m.Raw()}); err != nil {
+			return 1
+		}
+		if err := ch.Disconnect(ctx); err != nil {
+			return 1
+		}
+		return 0
+	})
+
+	// burst sends 50,000 messages and exits at once.
+	_ = registerHelper("burst", func() int {
+		ch, code := adopt()
+		if ch == nil {
+			return code
+		}
+		ctx := context.Background()
+		for i := range 50000 {
+			if err := ch.Send(ctx, map[string]int{"i": i}); err != nil {
+				return 1
+			}
+		}
+		if err := ch.Close(); err != nil {
+			return 1
+		}
+		os.Exit(0)
+		return 0
+	})
+
+	// envcheck reports the channel variables it sees and what a grandchild
+	// it starts sees.
+	_ = registerHelper("envcheck", func() int {
+		ch, code := adopt()
+		if ch == nil {
+			return code
+		}
+		defer ch.Close()
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), "NODEIPC_TEST_HELPER=grandchild")
+		out, err := cmd.Output()
+		if err != nil {
+			return 5
+		}
+		report := map[string]string{
+			"fd":         os.Getenv("NODE_CHANNEL_FD"),
+			"mode":       os.Getenv("NODE_CHANNEL_SERIALIZATION_MODE"),
+			"grandchild": strings.TrimSpace(string(out)),
+		}
+		if err := ch.Send(context.Background(), report); err != nil {
+			return 4
+		}
+		return 0
+	})
+
+	_ = registerHelper("grandchild", func() int {
+		open := []string{}
+		entries, _ := os.ReadDir("/proc/self/fd")
+		for _, e := range entries {
+			if n, err := strconv.Atoi(e.Name()); err == nil && n > 2 {
+				if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(target, "socket:") {
+					open = append(open, e.Name())
+				}
+			}
+		}
+		_, hasFD := os.LookupEnv("NODE_CHANNEL_FD")
+		_, hasMode := os.LookupEnv("NODE_CHANNEL_SERIALIZATION_MODE")
+		fmt.Printf("vars=%v,%v sockets=%v\n", hasFD, hasMode, open)
+		return 0
+	})
+)
