@@ -170,6 +170,17 @@ func (r *reader) deliver(mode Serialization) bool {
 	return r.c.r.push(items, r.c.closing)
 }
 
+// trimJSONSpace trims the whitespace JSON.parse allows around a value.
+func trimJSONSpace(b []byte) []byte {
+	for len(b) > 0 && isJSONSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isJSONSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
 // isJSONSpace reports the whitespace JSON.parse allows around a value.
 func isJSONSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
 
@@ -210,7 +221,7 @@ func (r *reader) loopJSON() error {
 		}
 		if err != nil {
 			if r.end > r.start && !skipping {
-				if len(bytes.TrimSpace(r.buf[r.start:r.end])) > 0 {
+				if len(trimJSONSpace(r.buf[r.start:r.end])) > 0 {
 					perr := protoErr("read", r.offset, r.buf[r.start:r.end], io.ErrUnexpectedEOF,
 						"the peer closed the channel in the middle of a message (%d bytes without a newline)", r.end-r.start)
 					r.c.r.push([]recvItem{{err: perr}}, r.c.closing)
