@@ -274,22 +274,18 @@ func (e *jsEncoder) object(b []byte, v reflect.Value) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// jsIsInteger reports whether k is a signed or unsigned integer kind.
+func jsIsInteger(k reflect.Kind) bool { return reflect.Int <= k && k <= reflect.Uintptr }
+
 // jsValidKeyType reports whether maps with keys of type t can be encoded.
 func jsValidKeyType(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.String,
-		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return true
-	}
-	return t.Implements(jsTextMarshalerType)
+	return t.Kind() == reflect.String || jsIsInteger(t.Kind()) || t.Implements(jsTextMarshalerType)
 }
 
 // jsMapKey returns the object key for the map key k: strings as they are,
 // then MarshalText, then integers in decimal.
 func jsMapKey(k reflect.Value) (string, error) {
-	switch k.Kind() {
-	case reflect.String:
+	if k.Kind() == reflect.String {
 		return k.String(), nil
 	}
 	if k.Type().Implements(jsTextMarshalerType) {
@@ -304,12 +300,10 @@ func jsMapKey(k reflect.Value) (string, error) {
 		}
 		return string(text), nil
 	}
-	switch k.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+	if k.CanInt() {
 		return strconv.FormatInt(k.Int(), 10), nil
-	default: // unsigned: jsValidKeyType let nothing else through
-		return strconv.FormatUint(k.Uint(), 10), nil
 	}
+	return strconv.FormatUint(k.Uint(), 10), nil // jsValidKeyType let nothing else through
 }
 
 // jsReceiver returns the value to call the method of interface iface on, or
@@ -462,12 +456,9 @@ func jsCollectFields(t reflect.Type) []jsField {
 					case "omitzero":
 						f.omitZero = true
 					case "string":
-						switch ft.Kind() {
-						case reflect.Bool, reflect.String, reflect.Float32, reflect.Float64,
-							reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-							reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-							f.quoted = true
-						}
+						k := ft.Kind()
+						f.quoted = k == reflect.Bool || k == reflect.String || jsIsInteger(k) ||
+							k == reflect.Float32 || k == reflect.Float64
 					}
 				}
 				all = append(all, f)
@@ -567,14 +558,11 @@ fields:
 // jsIsEmpty is the omitempty test: false, 0, nil pointer or interface, and
 // empty array, slice, map or string.
 func jsIsEmpty(v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+	switch k := v.Kind(); {
+	case k == reflect.Array || k == reflect.Map || k == reflect.Slice || k == reflect.String:
 		return v.Len() == 0
-	case reflect.Bool,
-		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64,
-		reflect.Interface, reflect.Pointer:
+	case k == reflect.Bool || jsIsInteger(k) || k == reflect.Float32 || k == reflect.Float64 ||
+		k == reflect.Interface || k == reflect.Pointer:
 		return v.IsZero()
 	}
 	return false
@@ -652,20 +640,9 @@ func appendJSString(b []byte, s string) []byte {
 				continue
 			}
 			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, `\b`...)
-			case '\f':
-				b = append(b, `\f`...)
-			case '\n':
-				b = append(b, `\n`...)
-			case '\r':
-				b = append(b, `\r`...)
-			case '\t':
-				b = append(b, `\t`...)
-			default:
+			if k := strings.IndexByte("\"\\\b\f\n\r\t", c); k >= 0 {
+				b = append(b, '\\', `"\bfnrt`[k]) // short escapes
+			} else {
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			}
 			i++
@@ -688,44 +665,9 @@ func appendJSString(b []byte, s string) []byte {
 	return append(append(b, s[start:]...), '"')
 }
 
-// jsValidNumber reports whether s is a JSON number:
-// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+// jsValidNumber reports whether s is a JSON number: a valid JSON text that
+// starts with a minus or a digit and ends with a digit (no spaces around).
 func jsValidNumber(s string) bool {
-	digits := func(i int) int { // index after the run of digits at i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		return i
-	}
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		i = digits(i)
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		if j := digits(i + 1); j > i+1 {
-			i = j
-		} else {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if j := digits(i); j > i {
-			i = j
-		} else {
-			return false
-		}
-	}
-	return i == len(s)
+	isDigit := func(c byte) bool { return '0' <= c && c <= '9' }
+	return s != "" && (s[0] == '-' || isDigit(s[0])) && isDigit(s[len(s)-1]) && json.Valid([]byte(s))
 }

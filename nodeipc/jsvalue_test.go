@@ -1125,3 +1125,109 @@ func FuzzAppendJSJSON(f *testing.F) {
 		checkAllFloats(t, p)
 	})
 }
+
+// Types for TestAppendJSJSONOracleExtras.
+type (
+	exC   struct{ X int }
+	exD   struct{ exC }
+	exA   struct{ exD }
+	exB   struct{ exD }
+	exA2  struct{ exC }
+	exB2  struct{ exC }
+	exRec struct {
+		*exRec
+		X int
+	}
+	exByte    byte
+	exTByte   byte
+	exBytes   []byte
+	exStrKey  string
+	exBoth    struct{ N int }
+	exTimeEmb struct {
+		time.Time
+		X int
+	}
+)
+
+// MarshalText gives exTByte's pointer a text form, so []exTByte is an array.
+func (b *exTByte) MarshalText() ([]byte, error) { return []byte{'t', byte(*b)}, nil }
+
+// MarshalText is ignored for map keys: the string kind wins.
+func (k exStrKey) MarshalText() ([]byte, error) { return []byte("text"), nil }
+
+// MarshalJSON and MarshalText: which one is called depends on the static type.
+func (exBoth) MarshalJSON() ([]byte, error) { return []byte(`"json"`), nil }
+
+// MarshalText is called through an encoding.TextMarshaler slot.
+func (exBoth) MarshalText() ([]byte, error) { return []byte("text"), nil }
+
+// TestAppendJSJSONOracleExtras compares corner cases of the Go rules with encoding/json.
+func TestAppendJSJSONOracleExtras(t *testing.T) {
+	s, n, pi := "s<", json.Number("-1.5e3"), new(int)
+	ppi := &pi
+	mi := MyInt(3)
+	tags := reflect.New(reflect.StructOf([]reflect.StructField{
+		{Name: "A", Type: reflect.TypeFor[int](), Tag: `json:"a!#$%&()*+-./:;<=>?@[]^_{|}~ b"`},
+		{Name: "B", Type: reflect.TypeFor[int](), Tag: "json:\"a'b\""},
+		{Name: "C", Type: reflect.TypeFor[int](), Tag: "json:\"a`b\""},
+		{Name: "D", Type: reflect.TypeFor[int](), Tag: "json:\"é世1\""},
+		{Name: "E", Type: reflect.TypeFor[int](), Tag: "json:\"a\tb\""},
+		{Name: "F", Type: reflect.TypeFor[int](), Tag: `json:",omitempty,string"`},
+		{Name: "G", Type: reflect.TypeFor[int](), Tag: `json:"g,unknown,omitempty"`},
+	})).Elem().Interface()
+	for i, v := range []any{
+		struct {
+			exA
+			exB
+		}{},
+		struct {
+			exA2
+			exB2
+		}{},
+		exRec{exRec: &exRec{X: 2}, X: 1},
+		tags,
+		struct{ *MyInt }{&mi},
+		struct{ *MyInt }{},
+		map[uintptr]int{3: 1, 20: 2},
+		map[exStrKey]int{"b": 1, "a": 2},
+		map[MyString]int{"b": 1, "a": 2},
+		[]exByte{1, 2},
+		exBytes{1, 2},
+		[]exTByte{'a', 'b'},
+		struct{ A, B any }{exBoth{}, &exBoth{}},
+		struct {
+			J json.Marshaler
+			T encoding.TextMarshaler
+		}{exBoth{}, exBoth{}},
+		exTimeEmb{X: 1},
+		&struct {
+			S  *string      `json:",string"`
+			PP **int        `json:",string"`
+			N  json.Number  `json:",string"`
+			NP *json.Number `json:",string"`
+			M  MyString     `json:",string"`
+			A  any          `json:",string"`
+			T  textKey      `json:",string"`
+		}{&s, ppi, n, &n, "m", 1, textKey{"a", "b"}},
+		struct {
+			C chan int `json:",omitzero"`
+			c chan int
+			F func()
+		}{F: nil},
+		[]chan int{},
+		struct {
+			C chan int `json:",omitempty"`
+		}{},
+		map[string]func(){},
+		(*chan int)(nil),
+		struct{ P *PEmbA }{},
+		&struct{ B []byte }{[]byte{}},
+		[]any{json.RawMessage(`"\u2028"`), json.RawMessage(" \"a\u2028<\xff\" ")},
+	} {
+		want, werr := stdJSON(v)
+		got, gerr := jsJSON(v)
+		if (werr != nil) != (gerr != nil) || got != want {
+			t.Errorf("%d: %T\n got: %s %v\nwant: %s %v", i, v, got, gerr, want, werr)
+		}
+	}
+}
