@@ -103,6 +103,7 @@ func (e *jsEncoder) leave(v reflect.Value) {
 	e.depth--
 }
 
+// jsVisitOf returns the identity of the pointer, map or slice v.
 func jsVisitOf(v reflect.Value) jsVisit {
 	k := jsVisit{ptr: v.Pointer(), t: v.Type()}
 	if v.Kind() == reflect.Slice {

@@ -1231,3 +1231,19 @@ func TestAppendJSJSONOracleExtras(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendJSJSONMaxDepth checks a deliberate difference: acyclic values
+// nested deeper than jsMaxDepth fail (encoding/json would recurse on).
+func TestAppendJSJSONMaxDepth(t *testing.T) {
+	var head *node
+	for range jsMaxDepth + 1 {
+		head = &node{Name: "n", Next: head}
+	}
+	_, err := jsJSON(head)
+	if !errors.Is(err, ErrInvalidMessage) || !strings.Contains(err.Error(), "nested") {
+		t.Fatalf("err = %v, want a nesting error", err)
+	}
+	if _, err := jsJSON(head.Next); err != nil {
+		t.Fatalf("at the limit: %v", err)
+	}
+}
