@@ -54,7 +54,19 @@ reported on stderr and never sent, since they would crash a Node peer.
 		DisableSliceFlagSeparator: true, // --exec-arg=--foo=a,b is one argument
 		ExitErrHandler:            func(*cli.Context, error) {},
 		OnUsageError:              usageError,
+		Action:                    rootAction,
 	}
+}
+
+// rootAction runs for "nodeipc" without a command, or with an unknown one.
+func rootAction(cCtx *cli.Context) error {
+	if cCtx.Args().Len() > 0 {
+		return cli.Exit(fmt.Sprintf("%s: unknown command (see nodeipc --help)", cCtx.Args().First()), exitSetup)
+	}
+	if err := cli.ShowAppHelp(cCtx); err != nil {
+		return err
+	}
+	return cli.Exit("", exitSetup)
 }
 
 // runApp runs the application with args (args[0] is the program name) and

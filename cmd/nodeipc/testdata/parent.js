@@ -48,11 +48,20 @@ child.on('message', (m) => {
   result.replies.push(m);
   maybeDisconnect();
 });
-child.on('close', (code, signal) => {
+// Print once the child has exited and its output has been read. (Not on
+// 'close': in Node 20 it never fires after the parent's own disconnect().)
+let pending = 1 + (child.stdout ? 1 : 0) + (child.stderr ? 1 : 0);
+function done() {
+  if (--pending > 0) return;
   clearTimeout(timer);
+  console.log(JSON.stringify(result));
+}
+if (child.stdout) child.stdout.on('close', done);
+if (child.stderr) child.stderr.on('close', done);
+child.on('exit', (code, signal) => {
   result.code = code;
   result.signal = signal;
-  console.log(JSON.stringify(result));
+  done();
 });
 
 for (const m of spec.send || []) child.send(m);
