@@ -131,3 +131,21 @@ func TestBridgeUsage(t *testing.T) {
 		t.Errorf("exit status = %d, stderr %q; want %d and missing PROGRAM", status, stderr.String(), exitSetup)
 	}
 }
+
+// TestBridgeForwardsSignal checks that a signal to the bridge reaches the
+// program: the worker dies of SIGTERM, and the bridge exits 128+15 instead
+// of dying itself.
+func TestBridgeForwardsSignal(t *testing.T) {
+	node := requireNode(t)
+	python := requireProgram(t, "python3")
+	res := runParent(t, node, map[string]any{
+		"how": "spawn", "file": nodeipcPath(), "args": []string{"bridge", "--", python, testdata(t, "worker.py")},
+		"send": []any{"ping"}, "expect": 1, "kill": "SIGTERM",
+	})
+	if *res.Code != 128+15 {
+		t.Errorf("exit code = %d; want %d\nstderr:\n%s", *res.Code, 128+15, res.Stderr)
+	}
+	if strings.Contains(res.Stderr, "stdin closed") {
+		t.Errorf("the worker saw EOF, not the signal:\n%s", res.Stderr)
+	}
+}

@@ -15,8 +15,8 @@ import (
 
 // maxLineSize is the longest JSON line accepted from stdin or from a bridged
 // program; a longer line is reported and skipped. It matches the library's
-// default limit for incoming messages.
-const maxLineSize = nodeipc.DefaultMaxMessageSize
+// default limit for incoming messages. (A variable for tests.)
+var maxLineSize = nodeipc.DefaultMaxMessageSize
 
 // serializationFlag is the value of --serialization.
 type serializationFlag struct{ s nodeipc.Serialization }

@@ -7,6 +7,7 @@
 //   send:       messages to send at once
 //   expect:     how many messages to wait for before disconnecting
 //   disconnect: whether to disconnect after `expect` messages
+//   kill:       a signal to send the child after `expect` messages
 // It prints one JSON line: {replies, code, signal, stdout, stderr, errors},
 // and exits 0, unless the channel crashes it (as bad input from a child
 // would) or the child takes longer than 20 seconds (then it is killed).
@@ -40,6 +41,7 @@ const timer = setTimeout(() => {
 }, 20000);
 
 function maybeDisconnect() {
+  if (spec.kill && result.replies.length === spec.expect) child.kill(spec.kill);
   if (spec.disconnect && result.replies.length >= (spec.expect || 0) && child.connected) {
     child.disconnect();
   }
@@ -49,7 +51,7 @@ child.on('message', (m) => {
   maybeDisconnect();
 });
 // Print once the child has exited and its output has been read. (Not on
-// 'close': in Node 20 it never fires after the parent's own disconnect().)
+// 'close': in Node 20 it does not fire after the parent's own disconnect().)
 let pending = 1 + (child.stdout ? 1 : 0) + (child.stderr ? 1 : 0);
 function done() {
   if (--pending > 0) return;
