@@ -23,10 +23,10 @@ type serializationFlag struct{ s nodeipc.Serialization }
 
 // Set parses "json" or "advanced".
 func (f *serializationFlag) Set(v string) error {
-	if v == "" {
+	if v == "" || f.s.UnmarshalText([]byte(v)) != nil {
 		return errors.New(`want "json" or "advanced"`)
 	}
-	return f.s.UnmarshalText([]byte(v))
+	return nil
 }
 
 // String returns the flag's value as Node names it.
