@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -147,5 +149,24 @@ func TestBridgeForwardsSignal(t *testing.T) {
 	}
 	if strings.Contains(res.Stderr, "stdin closed") {
 		t.Errorf("the worker saw EOF, not the signal:\n%s", res.Stderr)
+	}
+}
+
+// TestBridgeDoesNotLeakChannel checks that PROGRAM inherits neither the
+// channel's fd nor its environment variables.
+func TestBridgeDoesNotLeakChannel(t *testing.T) {
+	node := requireNode(t)
+	sh := requireProgram(t, "sh")
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	for _, ipcIndex := range []int{3, 4} {
+		script := fmt.Sprintf(`if [ -e /proc/$$/fd/%d ]; then fd=open; else fd=closed; fi; echo "[\"${NODE_CHANNEL_FD-unset}\",\"${NODE_CHANNEL_SERIALIZATION_MODE-unset}\",\"$fd\"]"`, ipcIndex)
+		res := runParent(t, node, map[string]any{
+			"how": "spawn", "file": nodeipcPath(), "args": []string{"bridge", "--", sh, "-c", script}, "ipcIndex": ipcIndex,
+		})
+		if got, want := res.replies(), []string{`["unset","unset","closed"]`}; !reflect.DeepEqual(got, want) {
+			t.Errorf("ipc at %d: PROGRAM reports [NODE_CHANNEL_FD, NODE_CHANNEL_SERIALIZATION_MODE, fd %d] = %q; want %q\nstderr:\n%s", ipcIndex, ipcIndex, got, want, res.Stderr)
+		}
 	}
 }
