@@ -10,6 +10,7 @@ import (
 )
 
 func TestBridgePython(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	python := requireProgram(t, "python3")
 	worker := testdata(t, "worker.py")
@@ -56,6 +57,7 @@ func TestBridgePython(t *testing.T) {
 }
 
 func TestBridgeExitStatus(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	python := requireProgram(t, "python3")
 	res := runParent(t, node, map[string]any{
@@ -76,6 +78,7 @@ func TestBridgeExitStatus(t *testing.T) {
 // TestBridgeShell bridges programs that know nothing of JSON: cat turns
 // every message around, and a shell script writes lines of its own.
 func TestBridgeShell(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	cat := requireProgram(t, "cat")
 	sh := requireProgram(t, "sh")
@@ -114,6 +117,7 @@ func TestBridgeShell(t *testing.T) {
 }
 
 func TestBridgeNoProgram(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	res := runParent(t, node, map[string]any{
 		"how": "spawn", "file": nodeipcPath(), "args": []string{"bridge", "--", "/nonexistent/program"},
@@ -138,6 +142,7 @@ func TestBridgeUsage(t *testing.T) {
 // program: the worker dies of SIGTERM, and the bridge exits 128+15 instead
 // of dying itself.
 func TestBridgeForwardsSignal(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	python := requireProgram(t, "python3")
 	res := runParent(t, node, map[string]any{
@@ -155,6 +160,7 @@ func TestBridgeForwardsSignal(t *testing.T) {
 // TestBridgeDoesNotLeakChannel checks that PROGRAM inherits neither the
 // channel's fd nor its environment variables.
 func TestBridgeDoesNotLeakChannel(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	sh := requireProgram(t, "sh")
 	if _, err := os.Stat("/proc/self/fd"); err != nil {

@@ -25,6 +25,7 @@ var (
 )
 
 func TestEchoUnderNode(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	self := testdata(t, "parent.js") // any path: echo ignores it
 	tests := []struct {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestRunExchange(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	p := startCLI(t, node, "run", testdata(t, "child.js"), "a1", "--not-a-flag-of-ours")
 
@@ -60,6 +61,7 @@ func TestRunExchange(t *testing.T) {
 // lost at EOF: run disconnects only its sending side, then keeps printing
 // until the child closes the channel.
 func TestRunPipedStdin(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	var in strings.Builder
 	const n = 50
@@ -85,6 +87,7 @@ func TestRunPipedStdin(t *testing.T) {
 }
 
 func TestRunExitStatus(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	tests := []struct {
 		name string
@@ -111,6 +114,7 @@ func TestRunExitStatus(t *testing.T) {
 }
 
 func TestRunForwardsSignal(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	p := startCLI(t, node, "run", testdata(t, "child.js"), "--trap-term")
 	p.recvJSON() // ready: the handler is installed
@@ -126,6 +130,7 @@ func TestRunForwardsSignal(t *testing.T) {
 }
 
 func TestRunSecondSignalKills(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	p := startCLI(t, node, "run", testdata(t, "child.js"), "--ignore-term")
 	p.recvJSON() // ready
@@ -147,6 +152,7 @@ func TestRunSecondSignalKills(t *testing.T) {
 }
 
 func TestRunExecArgs(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	p := startCLI(t, node, "run",
 		"--exec-arg=--no-warnings", "--exec-arg", "--title=a,b", // no splitting at commas
@@ -168,6 +174,7 @@ func TestRunExecArgs(t *testing.T) {
 // for each reply before sending more, because a Go child cannot reply once
 // it has read the end of the channel (see the report on the library).
 func TestRunExecEcho(t *testing.T) {
+	t.Parallel()
 	type exchange struct{ in, out string }
 	tests := []struct {
 		flags []string
@@ -207,6 +214,7 @@ func TestRunExecEcho(t *testing.T) {
 // TestRunBadInputFromChild checks that a child writing garbage on the
 // channel is reported, and the run goes on.
 func TestRunBadInputFromChild(t *testing.T) {
+	t.Parallel()
 	python := requireProgram(t, "python3")
 	script := `import os; os.write(3, b'not json\n{"ok":1}\n\n[2]\n')`
 	status, stdout, stderr := runCLI(t, "node", "", "run", "--exec", python, "-c", script)
@@ -255,6 +263,7 @@ func TestRunSetupErrors(t *testing.T) {
 // TestRunOutputIsJSONLines checks the stdout contract on every line of a
 // run: one valid JSON text per line, nothing else.
 func TestRunOutputIsJSONLines(t *testing.T) {
+	t.Parallel()
 	node := requireNode(t)
 	_, stdout, _ := runCLI(t, node, `{"x":"line\u2028sep"}`+"\n"+`"multi\nline"`+"\n", "run", testdata(t, "child.js"))
 	for _, line := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
