@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 	"nodeipc.dev/nodeipc"
@@ -27,7 +28,15 @@ import (
 // Node child that is replying crash with EPIPE; until the library offers a
 // half-close, run keeps the socket itself to do it.
 func startChild(cmd *exec.Cmd, opts *nodeipc.Options) (ch *nodeipc.Channel, closeSend func(context.Context) error, err error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	// SOCK_CLOEXEC does not exist everywhere (macOS): set close-on-exec
+	// under ForkLock, as package net does.
+	syscall.ForkLock.RLock()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err == nil {
+		unix.CloseOnExec(fds[0])
+		unix.CloseOnExec(fds[1])
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		return nil, nil, fmt.Errorf("socketpair: %w", err)
 	}
