@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/urfave/cli/v2"
+	"nodeipc.dev/nodeipc"
+)
+
+func echoCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "echo",
+		Usage:     "as a child of Node: send back every message",
+		ArgsUsage: "[IGNORED...]",
+		Description: `echo adopts the IPC channel its Node parent passed in NODE_CHANNEL_FD (at any
+stdio index) and sends every message back: decoded into Go values and encoded
+again, or with --raw byte for byte as it arrived (json serialization only).
+It exits when the parent disconnects. Bad input is reported on stderr and
+skipped.
+
+Arguments are ignored, so Node's fork() can run it as its execPath:
+
+   fork(script, [], {execPath: '/path/to/nodeipc', execArgv: ['echo']})
+   spawn('/path/to/nodeipc', ['echo'], {stdio: ['pipe', 'pipe', 'pipe', 'ipc']})
+
+` + exitHelp,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{
+				Name:  "raw",
+				Usage: "echo each message's bytes untouched instead of decoding and re-encoding it",
+			},
+		},
+		OnUsageError: usageError,
+		Action:       echoAction,
+	}
+}
+
+func echoAction(cCtx *cli.Context) error {
+	const name = "echo"
+	report := reporter(cCtx.App.ErrWriter, name)
+	ch, err := nodeipc.FromEnv(nil)
+	if errors.Is(err, nodeipc.ErrNoChannel) {
+		return cli.Exit(name+": not started by Node with an IPC channel (NODE_CHANNEL_FD is not set)", exitNoChannel)
+	}
+	if err != nil {
+		return setupErrorf(name, "%v", err)
+	}
+	defer ch.Close()
+
+	raw := cCtx.Bool("raw")
+	if raw && ch.Serialization() != nodeipc.JSON {
+		// The library sends raw bytes only as JSON (json.RawMessage).
+		report("--raw needs json serialization; echoing decoded values")
+		raw = false
+	}
+	ctx := context.Background()
+	for {
+		m, err := ch.Recv(ctx)
+		var perr *nodeipc.ProtocolError
+		switch {
+		case errors.As(err, &perr):
+			report("bad message skipped: %v", perr)
+			continue
+		case errors.Is(err, nodeipc.ErrDisconnected):
+			return nil
+		case err != nil:
+			return setupErrorf(name, "%v", err)
+		}
+		var v any
+		if raw {
+			v = json.RawMessage(m.Raw())
+		} else if err := m.Decode(&v); err != nil {
+			report("message not echoed: %v", err)
+			continue
+		}
+		if err := ch.Send(ctx, v); err != nil {
+			if errors.Is(err, nodeipc.ErrDisconnected) {
+				return nil
+			}
+			if errors.Is(err, nodeipc.ErrInvalidMessage) || errors.Is(err, nodeipc.ErrMessageTooLarge) {
+				report("message not echoed: %v", err)
+				continue
+			}
+			return setupErrorf(name, "%v", err)
+		}
+	}
+}
