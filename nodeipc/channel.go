@@ -97,6 +97,9 @@ func (c *Channel) markDone() { c.doneOnce.Do(func() { close(c.done) }) }
 // small messages queued together leave in few writes. Use Flush to wait until
 // they are written, and Disconnect or Close to flush before closing.
 //
+// A *Message (one received from any channel) is forwarded as it arrived,
+// byte for byte, when the serializations match, and re-encoded otherwise.
+//
 // In json mode v is encoded as JSON.stringify would: NaN and ±Infinity become
 // null, HTML characters are not escaped, and a json.RawMessage is sent as is
 // after validation. A value that would be an internal message on the peer
@@ -126,6 +129,16 @@ func (c *Channel) Send(ctx context.Context, v any) error {
 // encode appends one complete frame (a JSON line, or a length-prefixed V8
 // payload) for v to dst.
 func (c *Channel) encode(dst []byte, v any) ([]byte, error) {
+	if m, ok := v.(*Message); ok && m != nil {
+		if m.mode == c.opts.Serialization {
+			return appendFrame(dst, m.mode, m.data), nil
+		}
+		var decoded any
+		if err := m.Decode(&decoded); err != nil {
+			return dst, err
+		}
+		v = decoded
+	}
 	if c.opts.Serialization == JSON {
 		return appendJSONLine(dst, v)
 	}
@@ -141,6 +154,17 @@ func (c *Channel) encode(dst []byte, v any) ([]byte, error) {
 	}
 	out[start], out[start+1], out[start+2], out[start+3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 	return out, nil
+}
+
+// appendFrame appends an already encoded (and checked) message as a frame.
+func appendFrame(dst []byte, mode Serialization, data []byte) []byte {
+	if mode == JSON {
+		dst = append(dst, data...)
+		return append(dst, '\n')
+	}
+	n := len(data)
+	dst = append(dst, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	return append(dst, data...)
 }
 
 // checkUserMessage refuses user messages that Node would treat as internal.

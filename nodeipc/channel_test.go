@@ -554,3 +554,66 @@ func TestLargeMessagesBothWays(t *testing.T) {
 		t.Fatalf("Decode: %v", err)
 	}
 }
+
+func TestCloseWriteLetsThePeerAnswer(t *testing.T) {
+	a, b := pipe(t, nil)
+	ctx := testCtx(t)
+	for i := range 100 {
+		a.Send(ctx, i)
+	}
+	if err := a.CloseWrite(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Send(ctx, "late"); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Send after CloseWrite = %v; want net.ErrClosed", err)
+	}
+	// b reads everything, sees the end, and can still answer.
+	var got []*nodeipc.Message
+	for {
+		m, err := b.Recv(ctx)
+		if errors.Is(err, nodeipc.ErrDisconnected) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, m)
+	}
+	if len(got) != 100 {
+		t.Fatalf("b received %d messages; want 100", len(got))
+	}
+	for _, m := range got {
+		if err := b.Send(ctx, m); err != nil { // forwarded as it arrived
+			t.Fatalf("Send after the peer's CloseWrite = %v", err)
+		}
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		m, err := a.Recv(ctx)
+		if err != nil || string(m.Raw()) != fmt.Sprint(i) {
+			t.Fatalf("reply #%d = %v, %v", i, m, err)
+		}
+	}
+	if _, err := a.Recv(ctx); !errors.Is(err, nodeipc.ErrDisconnected) {
+		t.Fatalf("Recv = %v; want ErrDisconnected", err)
+	}
+}
+
+func TestSendForwardsAMessageUntouched(t *testing.T) {
+	ch, raw := rawPeer(t, nil)
+	ctx := testCtx(t)
+	raw.Write([]byte(`{ "b" : 2, "a" : [1,  2] }` + "\n"))
+	m, err := ch.Recv(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Send(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(raw).ReadString('\n')
+	if err != nil || line != `{ "b" : 2, "a" : [1,  2] }`+"\n" {
+		t.Fatalf("forwarded %q, %v", line, err)
+	}
+}

@@ -38,7 +38,7 @@ func (s *Serialization) UnmarshalText(b []byte) error {
 	case "advanced":
 		*s = Advanced
 	default:
-		return fmt.Errorf("%w: unknown serialization %q (want json or advanced)", ErrInvalidChannel, b)
+		return fmt.Errorf("nodeipc: unknown serialization %q (want json or advanced)", b)
 	}
 	return nil
 }
@@ -46,7 +46,7 @@ func (s *Serialization) UnmarshalText(b []byte) error {
 // MarshalText returns the name Node uses: "json" or "advanced".
 func (s Serialization) MarshalText() ([]byte, error) {
 	if s != JSON && s != Advanced {
-		return nil, fmt.Errorf("%w: unknown serialization %d", ErrInvalidChannel, int(s))
+		return nil, fmt.Errorf("nodeipc: unknown serialization %d", int(s))
 	}
 	return []byte(s.String()), nil
 }

@@ -55,7 +55,11 @@ func (c *Channel) readLoop() {
 	default:
 	}
 	c.r.finish(err)
-	c.w.fail(err)
+	// A peer that only shut down its sending side (CloseWrite) can still
+	// read: keep the writer going; otherwise nobody will read what is queued.
+	if errors.Is(err, errClosed) || !errors.Is(err, ErrDisconnected) || c.peerClosed() {
+		c.w.fail(err)
+	}
 	c.markDone()
 }
 

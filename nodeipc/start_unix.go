@@ -36,7 +36,7 @@ func Start(cmd *exec.Cmd, opts *Options) (*Channel, error) {
 	if o.Serialization == Advanced && !advancedSupported {
 		return nil, fmt.Errorf("nodeipc: advanced serialization: %w", errors.ErrUnsupported)
 	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fds, err := socketpair()
 	if err != nil {
 		return nil, fmt.Errorf("nodeipc: socketpair: %w", err)
 	}
@@ -73,7 +73,7 @@ func Start(cmd *exec.Cmd, opts *Options) (*Channel, error) {
 // Pipe returns the two ends of a connected channel in this process (over a
 // socketpair), for tests and examples. Both ends use opts.
 func Pipe(opts *Options) (a, b *Channel, err error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fds, err := socketpair()
 	if err != nil {
 		return nil, nil, fmt.Errorf("nodeipc: socketpair: %w", err)
 	}

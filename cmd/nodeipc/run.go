@@ -91,7 +91,7 @@ func runAction(cCtx *cli.Context) error {
 
 	sigs := catchSignals()
 	defer sigs.release()
-	ch, closeSend, err := startChild(cmd, &opts)
+	ch, err := nodeipc.Start(cmd, &opts)
 	if err != nil {
 		return setupErrorf(name, "%v", err)
 	}
@@ -118,7 +118,9 @@ func runAction(cCtx *cli.Context) error {
 		if err != nil {
 			report("reading stdin: %v", err)
 		}
-		if err := closeSend(sendCtx); err != nil && sendCtx.Err() == nil {
+		// Half-close: the child sees 'disconnect' after every message, and
+		// what it sends meanwhile still reaches us.
+		if err := ch.CloseWrite(sendCtx); err != nil && sendCtx.Err() == nil {
 			report("disconnect: %v", err)
 		}
 	}()

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package nodeipc
+
+func (c *Channel) peerClosed() bool { return true }
