@@ -28,6 +28,7 @@ function values() {
   v.str_lone_surrogate = '\ud800lone';
   v.str_lone_low = 'a\udc00';
   v.str_pad_array = ['€', 'a€', { k: '€' }];
+  v.str_pad_odd = ['a', '€', { ab: 'ü€' }];
   v.str_long = 'x'.repeat(300);
   v.int_small = 42;
   v.int_neg = -7;
