@@ -152,10 +152,13 @@ func (d *v8Decoder) double() (float64, error) {
 	f := math.Float64frombits(binary.NativeEndian.Uint64(d.buf[d.pos:]))
 	d.pos += 8
 	if f != f {
-		f = math.NaN() // V8 canonicalizes NaN payloads
+		f = jsNaN // V8 canonicalizes NaN payloads
 	}
 	return f, nil
 }
+
+// jsNaN is the quiet NaN JavaScript engines write.
+var jsNaN = math.Float64frombits(0x7FF8000000000000)
 
 // raw returns the next n bytes of the payload, without copying.
 func (d *v8Decoder) raw(n uint32) ([]byte, error) {

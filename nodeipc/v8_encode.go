@@ -384,7 +384,7 @@ func (e *v8Encoder) encode(v any) error {
 		e.double(tagDate, float64(x.UnixMilli()))
 	case InvalidDate:
 		e.object()
-		e.double(tagDate, math.NaN())
+		e.double(tagDate, jsNaN)
 	case *big.Int:
 		if x == nil {
 			e.buf = append(e.buf, tagNull)
