@@ -650,42 +650,46 @@ func (e *v8Encoder) regexp(r RegExp) error {
 }
 
 func (e *v8Encoder) boxed(b Boxed) error {
-	e.object()
 	switch x := b.Value.(type) {
 	case bool:
+		e.object()
 		if x {
 			e.buf = append(e.buf, tagTrueObject)
 		} else {
 			e.buf = append(e.buf, tagFalseObject)
 		}
+		return nil
 	case float64:
+		e.object()
 		e.double(tagNumberObject, x)
+		return nil
 	case *big.Int:
-		if x == nil {
-			break
+		if x != nil {
+			e.object()
+			return e.bigInt(tagBigIntObject, x)
 		}
-		return e.bigInt(tagBigIntObject, x)
 	case string:
+		e.object()
 		e.buf = append(e.buf, tagStringObject)
 		return e.str(x)
 	default:
 		rv := reflect.ValueOf(x)
+		var f float64
 		switch rv.Kind() {
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			e.double(tagNumberObject, float64(rv.Int()))
-			return nil
+			f = float64(rv.Int())
 		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-			e.double(tagNumberObject, float64(rv.Uint()))
-			return nil
+			f = float64(rv.Uint())
 		case reflect.Float32:
-			e.double(tagNumberObject, rv.Float())
-			return nil
+			f = rv.Float()
+		default:
+			return encErr("a Boxed holding %T (want a bool, number, string or *big.Int)", b.Value)
 		}
+		e.object()
+		e.double(tagNumberObject, f)
+		return nil
 	}
-	if b.Value == nil || reflect.ValueOf(b.Value).Kind() == reflect.Pointer && reflect.ValueOf(b.Value).IsNil() {
-		return encErr("a Boxed holding %T", b.Value)
-	}
-	return nil
+	return encErr("a Boxed holding a nil *big.Int")
 }
 
 func (e *v8Encoder) jsMap(m *Map) error {
