@@ -1,0 +1,85 @@
+package nodeipc
+
+import (
+	"errors"
+	"math/big"
+	"strings"
+	"testing"
+)
+
+// FuzzV8Decode checks that any input either decodes or fails with a
+// *ProtocolError, and that whatever decodes re-encodes to a payload that
+// decodes to the same value. v8InternalCmd must agree with the decoder.
+func FuzzV8Decode(f *testing.F) {
+	for _, values := range v8Fixtures(f) {
+		for _, p := range values {
+			f.Add(p)
+		}
+	}
+	for _, s := range []string{
+		"FF0F 6F 2204 73656C66 5E00 7B01",
+		"FF0F 41 02 42 02 0102 56 42 00 02 00 5E 01 24 00 02",
+		"FF0F 5C 01 6F 2203 636D64 2206 4E4F44455F41 7B01",
+		"FF0D 42 04 01000200 56 77 00 04",
+		"FF0F 61 FFFFFFFF0F 4900 4902 40 01 FFFFFFFF0F",
+		"FF0F 72 52 6D 220178 63 6F7B00 73 220173 2E",
+	} {
+		f.Add(h(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var v any
+		err := decodeV8(data, &v)
+		cmd, isCmd := v8InternalCmd(data)
+		if err != nil {
+			var pe *ProtocolError
+			if !errors.As(err, &pe) || !errors.Is(err, ErrInvalidMessage) || pe.Op != "decode" {
+				t.Fatalf("decodeV8 error %v is not a decode *ProtocolError", err)
+			}
+			if pe.Offset < 0 || pe.Offset > int64(len(data)) {
+				t.Fatalf("error offset %d outside the %d-byte payload", pe.Offset, len(data))
+			}
+			return
+		}
+		var props map[string]any
+		switch x := v.(type) {
+		case map[string]any:
+			props = x
+		case *Array:
+			props = x.Props
+		}
+		want, _ := props["cmd"].(string)
+		wantOK := len(want) > 5 && strings.HasPrefix(want, "NODE_")
+		if isCmd != wantOK || isCmd && cmd != want {
+			t.Fatalf("v8InternalCmd = %q, %v; the decoded value says %q, %v", cmd, isCmd, want, wantOK)
+		}
+
+		b, err := appendV8(nil, v)
+		if err != nil {
+			if strings.Contains(err.Error(), "Float16Array") {
+				return
+			}
+			t.Fatalf("re-encoding %#v: %v", v, err)
+		}
+		var again any
+		if err := decodeV8(b, &again); err != nil {
+			t.Fatalf("decoding the re-encoded % x: %v", b, err)
+		}
+		if !sameV8(v, again) {
+			t.Fatalf("round trip changed the value:\n%#v\n%#v", v, again)
+		}
+
+		// Typed decoding must fail cleanly or succeed, never panic.
+		var typed struct {
+			A int            `json:"a"`
+			B []string       `json:"b"`
+			C map[string]any `json:"c"`
+			D *struct {
+				X float64
+				Y *big.Int
+			} `json:"d"`
+		}
+		if err := decodeV8(data, &typed); err != nil && !errors.Is(err, ErrInvalidMessage) {
+			t.Fatalf("typed decode: %v", err)
+		}
+	})
+}
