@@ -988,10 +988,12 @@ func (e *v8Encoder) reflectValue(rv reflect.Value) error {
 		return nil
 	}
 	rt := rv.Type()
-	if knownTypes[rt] {
+	kind := rt.Kind()
+	// Only structs, pointers and slices can be one of the known types.
+	if (kind == reflect.Struct || kind == reflect.Pointer || kind == reflect.Slice) && knownTypes[rt] {
 		return e.encode(rv.Interface())
 	}
-	switch rt.Kind() {
+	switch kind {
 	case reflect.Bool:
 		return e.encode(rv.Bool())
 	case reflect.String:

@@ -145,20 +145,18 @@ var (
 	sliceAnyType = reflect.TypeFor[[]any]()
 )
 
-// isSpecialType reports whether t is decoded by building the generic value
+// specialTypes are the struct types decoded by building the generic value
 // first: the types that stand for JavaScript objects with no JSON
 // equivalent.
-func isSpecialType(t reflect.Type) bool {
-	switch t {
-	case timeType, bigIntType,
-		reflect.TypeFor[RegExp](), reflect.TypeFor[Map](), reflect.TypeFor[Set](),
-		reflect.TypeFor[Array](), reflect.TypeFor[JSError](), reflect.TypeFor[Boxed](),
-		reflect.TypeFor[Undefined](), reflect.TypeFor[Hole](), reflect.TypeFor[InvalidDate](),
-		reflect.TypeFor[ResizableArrayBuffer]():
-		return true
-	}
-	return false
+var specialTypes = map[reflect.Type]bool{
+	timeType: true, bigIntType: true,
+	reflect.TypeFor[RegExp](): true, reflect.TypeFor[Map](): true, reflect.TypeFor[Set](): true,
+	reflect.TypeFor[Array](): true, reflect.TypeFor[JSError](): true, reflect.TypeFor[Boxed](): true,
+	reflect.TypeFor[Undefined](): true, reflect.TypeFor[Hole](): true, reflect.TypeFor[InvalidDate](): true,
+	reflect.TypeFor[ResizableArrayBuffer](): true,
 }
+
+func isSpecialType(t reflect.Type) bool { return specialTypes[t] }
 
 // value decodes the next value into rv, which must be settable.
 func (d *v8Decoder) value(rv reflect.Value) error {
@@ -224,8 +222,9 @@ func (d *v8Decoder) typed(t byte, off int, rv reflect.Value) error {
 	if t == tagRef {
 		return d.typedRef(off, rv)
 	}
-	if kind == reflect.Interface || isSpecialType(rt) ||
-		kind == reflect.Pointer && isSpecialType(rt.Elem()) {
+	if kind == reflect.Interface ||
+		kind == reflect.Struct && isSpecialType(rt) ||
+		kind == reflect.Pointer && rt.Elem().Kind() == reflect.Struct && isSpecialType(rt.Elem()) {
 		return d.generic(t, off, rv)
 	}
 	switch kind {
