@@ -50,7 +50,8 @@ type MapEntry struct {
 // Map is a JavaScript Map. Keys may be any value, and Entries keep
 // insertion order. A decoded Map holds its entries exactly as they were
 // sent; Set and Get compare keys the way JavaScript does (SameValueZero:
-// primitives by value, NaN equal to itself, objects by identity).
+// primitives by value, NaN equal to itself, objects by identity), with Go
+// integers equal to the float64 numbers they stand for.
 type Map struct {
 	Entries []MapEntry
 }
@@ -280,12 +281,13 @@ const (
 // compares keys: primitives by value (NaN equal to NaN, +0 equal to -0),
 // BigInts by value, and everything else by identity.
 func sameValueZero(a, b any) bool {
+	if f, ok := goNumber(a); ok {
+		g, ok := goNumber(b)
+		return ok && (f == g || f != f && g != g)
+	}
 	switch x := a.(type) {
 	case nil:
 		return b == nil
-	case float64:
-		y, ok := b.(float64)
-		return ok && (x == y || (x != x && y != y))
 	case string:
 		y, ok := b.(string)
 		return ok && x == y
@@ -312,4 +314,36 @@ func sameValueZero(a, b any) bool {
 	// Value types (time.Time, RegExp, Boxed...) are distinct objects in
 	// JavaScript, so they never match.
 	return false
+}
+
+// goNumber returns a Go number as the float64 JavaScript would see, so that
+// Map keys decoded as float64 can be looked up with Go ints.
+func goNumber(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int8:
+		return float64(x), true
+	case int16:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case uint:
+		return float64(x), true
+	case uint8:
+		return float64(x), true
+	case uint16:
+		return float64(x), true
+	case uint32:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	}
+	return 0, false
 }

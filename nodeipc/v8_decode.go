@@ -52,6 +52,34 @@ type v8Decoder struct {
 	// pendingPtr is the Go pointer whose target is about to be decoded;
 	// the next object id records it, so later references share it.
 	pendingPtr reflect.Value
+
+	// keys interns short ASCII property names across the decodes done by
+	// this (pooled) decoder, so repeated message shapes do not allocate
+	// their keys again.
+	keys map[string]string
+}
+
+// Bounds of the key cache.
+const (
+	v8KeyCacheMax    = 1024
+	v8KeyCacheMaxLen = 32
+)
+
+// smallInts holds the float64 values 0 to 255 already boxed in an any, so
+// decoding small integers into an any does not allocate.
+var smallInts = func() (t [256]any) {
+	for i := range t {
+		t[i] = float64(i)
+	}
+	return
+}()
+
+// number boxes f, without allocating for small non-negative integers.
+func number(f float64) any {
+	if f >= 0 && f < 256 && f == math.Trunc(f) && !math.Signbit(f) {
+		return smallInts[int(f)]
+	}
+	return f
 }
 
 var v8DecoderPool = sync.Pool{New: func() any { return new(v8Decoder) }}
@@ -94,7 +122,7 @@ func (d *v8Decoder) reset() {
 	if cap(ids) > 1024 {
 		ids = nil
 	}
-	*d = v8Decoder{ids: ids, replaying: d.replaying[:0]}
+	*d = v8Decoder{ids: ids, replaying: d.replaying[:0], keys: d.keys}
 }
 
 func (d *v8Decoder) errAt(off int, format string, args ...any) error {
@@ -478,6 +506,33 @@ func arrayIndex(s string) int64 {
 	return n
 }
 
+// internedKey reads a short ASCII one-byte key through the key cache. If
+// the key is not short ASCII it reports !ok and leaves the position alone.
+func (d *v8Decoder) internedKey() (string, bool, error) {
+	save := d.pos
+	n, err := d.varint32()
+	if err != nil {
+		return "", false, err
+	}
+	if n > v8KeyCacheMaxLen || uint64(n) > uint64(len(d.buf)-d.pos) || !isASCII(d.buf[d.pos:d.pos+int(n)]) {
+		d.pos = save
+		return "", false, nil
+	}
+	b := d.buf[d.pos : d.pos+int(n)]
+	d.pos += int(n)
+	if s, ok := d.keys[string(b)]; ok {
+		return s, true, nil
+	}
+	s := string(b)
+	if d.keys == nil {
+		d.keys = make(map[string]string)
+	}
+	if len(d.keys) < v8KeyCacheMax {
+		d.keys[s] = s
+	}
+	return s, true, nil
+}
+
 // key reads a property key: a string or a number, as V8 accepts.
 func (d *v8Decoder) key() (v8Key, error) {
 	t, off, err := d.valueTag()
@@ -486,7 +541,12 @@ func (d *v8Decoder) key() (v8Key, error) {
 	}
 	var f float64
 	switch t {
-	case tagOneByteString, tagTwoByteString, tagUTF8String:
+	case tagOneByteString:
+		if s, ok, err := d.internedKey(); ok || err != nil {
+			return v8Key{s: s, hasS: true, idx: arrayIndex(s)}, err
+		}
+		fallthrough
+	case tagTwoByteString, tagUTF8String:
 		s, err := d.stringBody(t)
 		return v8Key{s: s, hasS: true, idx: arrayIndex(s)}, err
 	case tagInt32:
@@ -571,12 +631,13 @@ func (d *v8Decoder) anyTaggedNoView(t byte, off int) (any, error) {
 		return false, nil
 	case tagInt32:
 		i, err := d.zigzag32()
-		return float64(i), err
+		return number(float64(i)), err
 	case tagUint32:
 		u, err := d.varint32()
-		return float64(u), err
+		return number(float64(u)), err
 	case tagDouble:
-		return d.double()
+		f, err := d.double()
+		return number(f), err
 	case tagBigInt:
 		return d.bigInt()
 	case tagOneByteString, tagTwoByteString, tagUTF8String:

@@ -1017,8 +1017,14 @@ func (e *v8Encoder) reflectValue(rv reflect.Value) error {
 		e.object()
 		return e.structBody(rv)
 	case reflect.Map:
+		if rt == mapAnyType {
+			return e.mapAny(rv.Interface().(map[string]any))
+		}
 		return e.goMap(rv)
 	case reflect.Slice:
+		if rt == sliceAnyType {
+			return e.sliceAny(rv.Interface().([]any))
+		}
 		return e.goSlice(rv)
 	case reflect.Array:
 		e.object()
@@ -1061,7 +1067,7 @@ func (e *v8Encoder) structBody(rv reflect.Value) error {
 	n := 0
 	for i := range si.fields {
 		f := &si.fields[i]
-		fv := fieldValue(rv, f.index)
+		fv := fieldValue(rv, f.index, false)
 		if !fv.IsValid() || f.omitEmpty && isEmptyValue(fv) || f.omitZero && fv.IsZero() {
 			continue
 		}

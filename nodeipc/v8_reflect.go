@@ -463,12 +463,14 @@ func (d *v8Decoder) structKey(si *v8Struct) (int, error) {
 	return si.fieldFor([]byte(k.str())), nil
 }
 
-// fieldValue returns the field at index, allocating nil embedded pointers.
-func fieldValue(rv reflect.Value, index []int) reflect.Value {
+// fieldValue returns the field at index. A nil embedded pointer on the way
+// is allocated if alloc is set (decoding), and otherwise makes the field
+// absent (encoding).
+func fieldValue(rv reflect.Value, index []int, alloc bool) reflect.Value {
 	for i, x := range index {
 		if i > 0 && rv.Kind() == reflect.Pointer {
 			if rv.IsNil() {
-				if !rv.CanSet() {
+				if !alloc || !rv.CanSet() {
 					return reflect.Value{}
 				}
 				rv.Set(reflect.New(rv.Type().Elem()))
@@ -506,7 +508,7 @@ func (d *v8Decoder) typedStruct(off int, rv reflect.Value) error {
 		}
 		var fv reflect.Value
 		if i >= 0 {
-			fv = fieldValue(rv, si.fields[i].index)
+			fv = fieldValue(rv, si.fields[i].index, true)
 		}
 		if fv.IsValid() {
 			err = d.value(fv)

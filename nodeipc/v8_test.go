@@ -668,6 +668,45 @@ func TestV8Typed(t *testing.T) {
 	}
 }
 
+// TestV8EncodeReflectPaths checks values reached through reflection:
+// []any fields keep their holes, and nil embedded pointers are skipped
+// without being allocated.
+func TestV8EncodeReflectPaths(t *testing.T) {
+	type withSlice struct {
+		Items []any          `json:"items"`
+		M     map[string]any `json:"m"`
+	}
+	b, err := appendV8(nil, &withSlice{Items: []any{1, Hole{}}, M: map[string]any{"k": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := h("FF0F 6F 22056974656D73 61 02 4900 4902 40 01 02 22016D 6F 22016B 54 7B01 7B02")
+	if !bytes.Equal(b, want) {
+		t.Errorf("appendV8 = % x; want % x", b, want)
+	}
+	type Emb struct {
+		E string `json:"e"`
+	}
+	type outer struct {
+		*Emb
+		N int `json:"n"`
+	}
+	o := &outer{N: 1}
+	if b, err = appendV8(nil, o); err != nil {
+		t.Fatal(err)
+	}
+	if o.Emb != nil {
+		t.Error("encoding allocated a nil embedded pointer")
+	}
+	if want := h("FF0F 6F 22016E 4902 7B01"); !bytes.Equal(b, want) {
+		t.Errorf("appendV8 = % x; want % x", b, want)
+	}
+	var back outer
+	if err := decodeV8(h("FF0F 6F 220165 220178 7B01"), &back); err != nil || back.Emb == nil || back.E != "x" {
+		t.Errorf("decoding into a nil embedded pointer = %+v, %v", back, err)
+	}
+}
+
 func TestV8TypedConversions(t *testing.T) {
 	enc := func(v any) []byte {
 		b, err := appendV8(nil, v)
@@ -773,12 +812,6 @@ func TestV8TypedConversions(t *testing.T) {
 		t.Errorf("shared object into two types = %+v, %v", pr, err)
 	}
 	// A cycle into a struct value (not a pointer) cannot be represented.
-	type selfVal struct {
-		Self any `json:"self"`
-		N    struct {
-			Self *struct{} `json:"self"`
-		} `json:"n"`
-	}
 	type loop struct {
 		Self struct {
 			Self map[string]int `json:"self"`
@@ -1115,6 +1148,10 @@ func TestV8Map(t *testing.T) {
 	}
 	if v, _ := m.Get(big.NewInt(3)); v != 5 {
 		t.Errorf("Get(3n) = %v", v)
+	}
+	decoded := mustDecode(t, h("FF0F 3B 4902 220161 3A 02")).(*Map)
+	if v, ok := decoded.Get(1); !ok || v != "a" {
+		t.Errorf("Get(1) on a decoded Map = %v, %v", v, ok)
 	}
 	s := &Set{}
 	s.Add("a")
