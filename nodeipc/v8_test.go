@@ -477,6 +477,23 @@ func TestV8EncodeBytes(t *testing.T) {
 		{"boxed", []any{Boxed{true}, Boxed{1.5}, Boxed{"s"}, Boxed{big.NewInt(1)}}, "FF0F 41 04 79 6E 000000000000F83F 73220173 7A100100000000000000 24 00 04"},
 		{"array props", &Array{Length: 2, Elements: map[uint32]any{0: 1, 1: 2}, Props: map[string]any{"x": "y"}}, "FF0F 41 02 4902 4904 220178 220179 24 01 02"},
 		{"array sparse", &Array{Length: 1000001, Elements: map[uint32]any{1000000: 1}}, "FF0F 61 C1843D 4980897A 4902 40 01 C1843D"},
+		{"uint64 2^63", uint64(1 << 63), "FF0F 4E 000000000000E043"},
+		{"int64 -2^53", int64(-1 << 53), "FF0F 4E 00000000000040C3"},
+		{"named int32 slice", []v8Int32{-1}, "FF0F 5C 00 05 04 FFFFFFFF"},
+		{"named uint16 slice", []v8Uint16{2}, "FF0F 5C 00 04 02 0200"},
+		{"named float32 slice", []v8Float32{1.5}, "FF0F 5C 00 07 04 0000C03F"},
+		{"named byte slice", v8Bytes{7}, "FF0F 5C 00 0A 01 07"},
+		{"pointer to int", &[]int{5}[0], "FF0F 49 0A"},
+		{"pointer to time", &[]time.Time{time.UnixMilli(1)}[0], "FF0F 44 000000000000F03F"},
+		{"go array", [2]bool{true, false}, "FF0F 41 02 54 46 24 00 02"},
+		{"int keys", map[int]string{10: "a", 2: "b"}, "FF0F 6F 4904 220162 4914 220161 7B02"},
+		{"named string", v8Str("s"), "FF0F 22 01 73"},
+		{"boxed int", Boxed{3}, "FF0F 6E 0000000000000840"},
+		{"big.Int value", *big.NewInt(1), "FF0F 5A 10 0100000000000000"},
+		{"shared struct pointer", func() any { p := &v8Inner{Z: 1}; return []any{p, p} }(), "FF0F 41 02 6F 22017A 4902 7B01 5E01 24 00 02"},
+		{"index-like field name", struct {
+			A int `json:"7"`
+		}{1}, "FF0F 6F 490E 4902 7B01"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -603,6 +620,14 @@ func TestV8EncodeCycles(t *testing.T) {
 		t.Errorf("appendV8(self Map) = % x; want % x", b, want)
 	}
 }
+
+type (
+	v8Int32   int32
+	v8Uint16  uint16
+	v8Float32 float32
+	v8Bytes   []byte
+	v8Str     string
+)
 
 type v8Inner struct {
 	Z int `json:"z"`
@@ -795,6 +820,36 @@ func TestV8TypedConversions(t *testing.T) {
 	var cf caseFold
 	if err := decodeV8(enc(map[string]any{"username": "u", "other": []any{1}}), &cf); err != nil || cf.UserName != "u" {
 		t.Errorf("case-insensitive field = %+v, %v", cf, err)
+	}
+	var u8 uint8
+	if err := decodeV8(h("FF0F 4E 0000000000006040"), &u8); err != nil || u8 != 128 {
+		t.Errorf("N 128 into uint8 = %d, %v", u8, err)
+	}
+	var f32 float32
+	if err := decodeV8(enc(1e300), &f32); !errors.Is(err, ErrInvalidMessage) {
+		t.Errorf("1e300 into float32: %v; want an error", err)
+	}
+	var u64 uint64
+	if err := decodeV8(enc(bigInt("18446744073709551616")), &u64); !errors.Is(err, ErrInvalidMessage) {
+		t.Errorf("2^64n into uint64: %v; want an error", err)
+	}
+	if err := decodeV8(enc(big.NewInt(-1)), &f32); !errors.Is(err, ErrInvalidMessage) {
+		t.Errorf("BigInt into float32: %v; want an error", err)
+	}
+	var intKeys map[int]bool
+	if err := decodeV8(enc(map[string]any{"x": true}), &intKeys); !errors.Is(err, ErrInvalidMessage) {
+		t.Errorf(`{"x"} into map[int]bool: %v; want an error`, err)
+	}
+	if err := decodeV8(enc(map[string]any{"12": true}), &intKeys); err != nil || !intKeys[12] {
+		t.Errorf(`{"12"} into map[int]bool = %v, %v`, intKeys, err)
+	}
+	var b2 bool
+	if err := decodeV8(enc("x"), &b2); !errors.Is(err, ErrInvalidMessage) {
+		t.Errorf("string into bool: %v; want an error", err)
+	}
+	var st struct{ A int }
+	if err := decodeV8(enc([]any{1}), &st); !errors.Is(err, ErrInvalidMessage) {
+		t.Errorf("array into struct: %v; want an error", err)
 	}
 	var notPtr int
 	if err := decodeV8(enc(1), notPtr); err == nil {
