@@ -6,6 +6,7 @@
 //
 //   node --expose-internals js/v8-capture.js > nodeipc/testdata/v8/node20.json
 //   node --expose-internals js/v8-capture.js --check   # also compare with a real fork()
+//   node --expose-internals js/v8-capture.js --verify < pairs.json
 //
 // Output: {"node": "<version>", "values": {"<name>": "<hex payload>"}}; the
 // payload starts at the FF header, without the 4-byte length prefix.
@@ -14,6 +15,12 @@
 // child.send() calls in advanced mode). With --check the script also forks
 // a python3 child that records what arrives on its IPC fd, and fails unless
 // those bytes are identical (values send() refuses at top level are skipped).
+//
+// With --verify the script reads {"<name>": ["<node hex>", "<go hex>"]} on
+// stdin, reads both payloads with Node's own IPC deserializer, and fails
+// unless assert.deepStrictEqual holds for every pair: a value that went
+// Node -> Go -> Node must arrive as Node -> Node would deliver it. A pair
+// with an empty Node payload only checks that Node can read Go's bytes.
 
 const { advanced } = require('internal/child_process/serialization');
 const { fork } = require('child_process');
@@ -179,6 +186,41 @@ function check(vals, captured) {
     }
     process.stderr.write(`checked ${sent.length} values against a real fork()\n`);
   });
+}
+
+function deserialize(hex) {
+  const payload = Buffer.from(hex, 'hex');
+  const frame = Buffer.alloc(4 + payload.length);
+  frame.writeUInt32BE(payload.length, 0);
+  payload.copy(frame, 4);
+  const channel = {};
+  advanced.initMessageChannel(channel);
+  return [...advanced.parseChannelMessages(channel, frame)][0];
+}
+
+function verify() {
+  const assert = require('assert');
+  const pairs = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+  let failed = 0;
+  for (const [name, [nodeHex, goHex]] of Object.entries(pairs)) {
+    // Identical bytes are the same value. (This also avoids a Node 20/22
+    // quirk: deepStrictEqual fails on two Invalid Dates.)
+    if (nodeHex === goHex) continue;
+    try {
+      const got = deserialize(goHex);
+      if (nodeHex !== '') assert.deepStrictEqual(got, deserialize(nodeHex));
+    } catch (err) {
+      failed++;
+      process.stderr.write(`${name}: ${err.message}\n`);
+    }
+  }
+  process.stdout.write(`verified ${Object.keys(pairs).length - failed} of ${Object.keys(pairs).length}\n`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+if (process.argv.includes('--verify')) {
+  verify();
+  return;
 }
 
 const vals = values();

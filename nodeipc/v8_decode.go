@@ -1317,11 +1317,14 @@ func (d *v8Decoder) jsError(off int) (any, error) {
 				return nil, err
 			}
 		case errCause:
+			// V8 12.4+ (Node 22+) makes the error referable before its
+			// cause, so an error can be its own cause; V8 11 (Node 20)
+			// only at the end. Accept both.
+			d.setReady(id, e)
 			if e.Cause, err = d.anyValue(); err != nil {
 				return nil, err
 			}
 		case errEnd:
-			// V8 makes an error referable only once it is complete.
 			d.setReady(id, e)
 			return e, nil
 		default:

@@ -319,7 +319,7 @@ func (e *v8Encoder) ref(k v8Ident) (bool, error) {
 	}
 	if s, ok := e.seen[k]; ok {
 		if s.pending {
-			return true, encErr("an Error whose cause contains the Error itself (Node cannot read it)")
+			return true, encErr("an Error whose cause contains the Error itself (Node 20 cannot read it)")
 		}
 		e.buf = append(e.buf, tagRef)
 		e.buf = appendVarint(e.buf, uint64(s.id))
@@ -772,15 +772,17 @@ func (e *v8Encoder) jsError(x *JSError) error {
 			return err
 		}
 	}
-	if x.Cause != nil {
-		e.buf = append(e.buf, errCause)
-		if err := e.encode(x.Cause); err != nil {
-			return err
-		}
-	}
+	// Node 22+ (V8 12.4+) reads the cause last and rejects a stack after
+	// it; Node 20 takes either order.
 	if x.Stack != "" {
 		e.buf = append(e.buf, errStack)
 		if err := e.str(x.Stack); err != nil {
+			return err
+		}
+	}
+	if x.Cause != nil {
+		e.buf = append(e.buf, errCause)
+		if err := e.encode(x.Cause); err != nil {
 			return err
 		}
 	}
