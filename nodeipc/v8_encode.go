@@ -4,6 +4,7 @@ package nodeipc
 // advanced serialization writes them (see PROTOCOL-v8.md).
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -476,7 +477,7 @@ func sortKVs(kvs []v8KV) {
 	slices.SortFunc(kvs, func(a, b v8KV) int {
 		switch {
 		case a.idx >= 0 && b.idx >= 0:
-			return int(a.idx - b.idx)
+			return cmp.Compare(a.idx, b.idx)
 		case a.idx >= 0:
 			return -1
 		case b.idx >= 0:
