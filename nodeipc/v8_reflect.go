@@ -631,14 +631,24 @@ func (d *v8Decoder) typedArray(t byte, off int, rv reflect.Value) error {
 	if t == tagBeginDense && (uint64(n) > uint64(len(d.buf)-d.pos) || n > v8MaxArrayLength) {
 		return d.errAt(off, "dense array length %d is more than the payload can hold", n)
 	}
+	// grow is set when allocating n elements of this Go type up front would
+	// cost far more memory than the payload justifies: the slice then
+	// grows as elements actually arrive.
+	grow := false
 	if rt.Kind() == reflect.Slice {
+		fits := uint64(n)*uint64(rt.Elem().Size()) <= uint64(1<<20+16*len(d.buf))
 		if t == tagBeginSparse {
-			if uint64(n) > uint64(d.holes) || n > v8MaxArrayLength {
-				return d.errAt(off, "sparse array of length %d is too long for a Go slice", n)
+			if uint64(n) > uint64(d.holes) || n > v8MaxArrayLength || !fits {
+				return d.errAt(off, "sparse array of length %d is too long for a Go %s", n, rt)
 			}
 			d.holes -= int(n)
 		}
-		rv.Set(reflect.MakeSlice(rt, int(n), int(n)))
+		if fits {
+			rv.Set(reflect.MakeSlice(rt, int(n), int(n)))
+		} else {
+			rv.Set(reflect.MakeSlice(rt, 0, 0))
+			grow = true
+		}
 	} else {
 		rv.SetZero()
 	}
@@ -652,6 +662,9 @@ func (d *v8Decoder) typedArray(t byte, off int, rv reflect.Value) error {
 			t, next := d.peek()
 			if next < 0 {
 				return d.truncated()
+			}
+			if grow {
+				rv.Set(reflect.Append(rv, reflect.Zero(rt.Elem())))
 			}
 			if t == tagHole {
 				d.pos = next

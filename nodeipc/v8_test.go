@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -404,6 +405,28 @@ func TestV8DecodeBoundedMemory(t *testing.T) {
 	var s []int
 	if err := decodeV8(h("FF0F 61 FFFFFFFF0F 40 00 FFFFFFFF0F"), &s); !errors.Is(err, ErrInvalidMessage) {
 		t.Errorf("huge sparse array into []int: %v", err)
+	}
+	// A dense array of big Go elements grows as elements arrive instead of
+	// allocating length × element size up front.
+	type big1k struct{ B [1024]byte }
+	var bigs []big1k
+	many := h("FF0F 41 D00F")
+	for range 2000 {
+		many = append(many, 0x6F, 0x7B, 0x00)
+	}
+	many = append(many, h("24 00 D00F")...)
+	if err := decodeV8(many, &bigs); err != nil || len(bigs) != 2000 {
+		t.Errorf("2000 objects into []big1k = %d elements, %v", len(bigs), err)
+	}
+	truncated := many[:len(many)/2]
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := decodeV8(truncated, &bigs); !errors.Is(err, ErrInvalidMessage) {
+		t.Errorf("truncated array into []big1k: %v; want an error", err)
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
+		t.Errorf("a truncated 2000-element claim allocated %d bytes", grew)
 	}
 	// Many medium sparse arrays share one expansion budget.
 	b := []byte{0xFF, 0x0F, 0x41, 0x80, 0x01}
