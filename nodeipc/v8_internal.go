@@ -3,7 +3,17 @@ package nodeipc
 // Recognising Node's internal messages in advanced mode without decoding
 // them.
 
-import "strings"
+import (
+	"bytes"
+	"encoding/binary"
+	"strings"
+)
+
+// The key "cmd" as one-byte (or UTF-8) and as host-order UTF-16 bytes.
+var (
+	cmdLatin1 = []byte("cmd")
+	cmdUTF16  = binary.NativeEndian.AppendUint16(binary.NativeEndian.AppendUint16(binary.NativeEndian.AppendUint16(nil, 'c'), 'm'), 'd')
+)
 
 // v8InternalCmd reports whether payload's top-level value is an object
 // whose "cmd" property is a string longer than 5 characters starting with
@@ -11,6 +21,11 @@ import "strings"
 // without building values, so it is cheap for ordinary messages, and it
 // never panics on bad input (which is simply not internal).
 func v8InternalCmd(payload []byte) (cmd string, ok bool) {
+	// Most messages never spell "cmd" at all (in Latin-1, UTF-8 or
+	// UTF-16): a substring search rules them out without walking them.
+	if !bytes.Contains(payload, cmdLatin1) && !bytes.Contains(payload, cmdUTF16) {
+		return "", false
+	}
 	d := v8Decoder{buf: payload}
 	if d.header() != nil {
 		return "", false
