@@ -108,13 +108,18 @@ func BenchmarkV8DecodeMediumAny(b *testing.B)    { benchDecode[any](b, benchMedi
 func BenchmarkV8DecodeLarge(b *testing.B)        { benchDecode[string](b, largeString) }
 
 func BenchmarkV8InternalCmd(b *testing.B) {
-	// The medium shape with a "cmd" property that is not internal, so the
-	// walk cannot be skipped.
-	v := toAny(b, benchMediumValue()).(map[string]any)
-	v["cmd"] = "user"
-	p, err := appendV8(nil, v)
+	// The medium shape with a "cmd" property, last and not internal, so
+	// the whole message is walked.
+	type withCmd struct {
+		benchMedium
+		Cmd string `json:"cmd"`
+	}
+	p, err := appendV8(nil, withCmd{benchMediumValue(), "user"})
 	if err != nil {
 		b.Fatal(err)
+	}
+	if _, ok := v8InternalCmd(p); ok {
+		b.Fatal("internal")
 	}
 	b.ReportAllocs()
 	for b.Loop() {

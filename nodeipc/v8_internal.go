@@ -88,6 +88,18 @@ func v8InternalCmd(payload []byte) (cmd string, ok bool) {
 		if err != nil || (t != tagOneByteString && t != tagTwoByteString && t != tagUTF8String) {
 			return "", false
 		}
+		if t == tagOneByteString {
+			// Check the raw bytes first, so a user's cmd costs nothing.
+			n, err := d.varint32()
+			if err != nil {
+				return "", false
+			}
+			b, err := d.raw(n)
+			if err != nil || len(b) <= 5 || !bytes.HasPrefix(b, []byte("NODE_")) {
+				return "", false
+			}
+			return latin1String(b), true
+		}
 		s, err := d.stringBody(t)
 		if err != nil || len(s) <= 5 || !strings.HasPrefix(s, "NODE_") {
 			return "", false
