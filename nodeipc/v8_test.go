@@ -1061,6 +1061,13 @@ var fixtureWant = map[string]any{
 	"boxed":                 []any{Boxed{true}, Boxed{false}, Boxed{1.5}, Boxed{"s"}, Boxed{big.NewInt(7)}},
 	"host_blob":             map[string]any{},
 	"internal_ack":          map[string]any{"cmd": "NODE_HANDLE_ACK"},
+	"proto_key":             map[string]any{"__proto__": 1.0, "a": 2.0},
+	"views_one_buffer":      []any{Uint8Array{1, 2, 3, 4}, []uint16{5, 6}},
+	"sparse_props":          &Array{Length: 6, Elements: map[uint32]any{5: 1.0}, Props: map[string]any{"k": "v"}},
+	"map_neg_zero":          &Map{Entries: []MapEntry{{0.0, math.Copysign(0, -1)}}},
+	"str_two_byte_long":     strings.Repeat("€", 1000),
+	"odd_keys":              map[string]any{"-1": 1.0, "1.5": 2.0, "": 3.0, "01": 4.0},
+	"date_max":              time.UnixMilli(8.64e15).UTC(),
 	"internal_prefix_only":  map[string]any{"cmd": "NODE_"},
 	"internal_later_key":    map[string]any{"id": 1.0, "cmd": "NODE_X"},
 }
@@ -1073,6 +1080,23 @@ var fixtureCheck = map[string]func(v any) error{
 	"error_type":       errorCheck("TypeError", "bad type", nil),
 	"error_cause":      errorCheck("Error", "outer", map[string]any{"code": 42.0}),
 	"error_custom":     errorCheck("Error", "mine", nil),
+	"error_in_object": func(v any) error {
+		m := v.(map[string]any)
+		if err := errorCheck("TypeError", "t", nil)(m["e"]); err != nil || m["m"] != "x" || len(m) != 2 {
+			return fmt.Errorf("got %v (%v)", m, err)
+		}
+		return nil
+	},
+	"nested_shared": func(v any) error {
+		a := v.([]any)
+		o := a[1].(map[string]any)
+		m := a[0].(*Map)
+		set := m.Entries[0].Value.(*Set)
+		if len(a) != 2 || o["v"] != 1.0 || m.Len() != 1 || !sameValueZero(m.Entries[0].Key, o) || !set.Has(o) {
+			return fmt.Errorf("[Map{o => Set{o}}, o] = %#v", a)
+		}
+		return nil
+	},
 	"circular_object": func(v any) error {
 		m := v.(map[string]any)
 		if reflect.ValueOf(m["self"]).Pointer() != reflect.ValueOf(m).Pointer() {
@@ -1140,6 +1164,7 @@ func errorCheck(name, msg string, cause any) func(v any) error {
 var fixtureNotIdentical = map[string]string{
 	"object_int_keys":    "a Go map has no insertion order: string keys are sorted",
 	"internal_later_key": "a Go map has no insertion order: string keys are sorted",
+	"odd_keys":           "a Go map has no insertion order: string keys are sorted",
 	"host_blob":          "a tag-1 host object decodes to the plain object Node would give, and is sent as one",
 	"float16array":       "never sent",
 }
