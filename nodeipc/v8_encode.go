@@ -306,8 +306,8 @@ func (e *v8Encoder) key(k string, idx int64) error {
 // enter counts one level of nesting.
 func (e *v8Encoder) enter() error {
 	e.depth++
-	if e.depth > v8MaxDepth {
-		return encErr("a value nested deeper than %d levels", v8MaxDepth)
+	if e.depth > v8MaxEncodeDepth {
+		return encErr("a value nested deeper than %d levels (Node's deserializer overflows its stack)", v8MaxEncodeDepth)
 	}
 	return nil
 }

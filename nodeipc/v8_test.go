@@ -380,8 +380,14 @@ func TestV8DecodeDepth(t *testing.T) {
 	if err := decodeV8(deep(v8MaxDepth-1), &v); err != nil {
 		t.Fatalf("depth %d: %v", v8MaxDepth-1, err)
 	}
+	if _, err := appendV8(nil, v); !errors.Is(err, ErrInvalidMessage) {
+		t.Fatalf("re-encoding depth %d: %v; want ErrInvalidMessage (too deep for Node)", v8MaxDepth-1, err)
+	}
+	if err := decodeV8(deep(v8MaxEncodeDepth), &v); err != nil {
+		t.Fatalf("depth %d: %v", v8MaxEncodeDepth, err)
+	}
 	if _, err := appendV8(nil, v); err != nil {
-		t.Fatalf("re-encoding depth %d: %v", v8MaxDepth-1, err)
+		t.Fatalf("re-encoding depth %d: %v", v8MaxEncodeDepth, err)
 	}
 	err := decodeV8(deep(v8MaxDepth+1), &v)
 	if !errors.Is(err, ErrInvalidMessage) || !strings.Contains(err.Error(), "nesting") {
@@ -587,7 +593,7 @@ func TestV8EncodeErrors(t *testing.T) {
 	}
 	deep := []any{nil}
 	cur := deep
-	for range v8MaxDepth + 1 {
+	for range v8MaxEncodeDepth {
 		next := []any{nil}
 		cur[0] = next
 		cur = next
@@ -1315,9 +1321,14 @@ func nodeBinaries(t *testing.T) []string {
 func goValues() []any {
 	self := map[string]any{}
 	self["self"] = []any{self, Hole{}, self}
-	deep := any("leaf")
-	for range 2000 {
-		deep = []any{deep}
+	// As deep as the encoder allows: Node 22 cannot read plain objects
+	// much deeper than 1600 levels.
+	deepArrays, deepObjects := any("leaf"), any("leaf")
+	for range v8MaxEncodeDepth {
+		deepArrays = []any{deepArrays}
+	}
+	for range v8MaxEncodeDepth {
+		deepObjects = map[string]any{"a": deepObjects}
 	}
 	return []any{
 		v8Msg{ID: 1, Op: "op", Tags: []string{"a"}, When: time.UnixMilli(5), Big: big.NewInt(-5), Raw: []byte{1}, Any: self},
@@ -1335,7 +1346,8 @@ func goValues() []any {
 		[]any{Buffer("b"), Uint8Array{1}, Uint8ClampedArray{2}, DataView{3}, ArrayBuffer{4}, ResizableArrayBuffer{Data: []byte{5}, MaxByteLength: 9}, Buffer{}},
 		map[string]any{"0": 0, "4294967294": 1, "4294967295": 2, "-0": 3, "1.5": 4, "": 5},
 		[]any{math.Copysign(0, -1), math.NaN(), math.Inf(-1), int64(1 << 31), int64(-1 << 31), int64(1 << 53), InvalidDate{}, time.Time{}},
-		deep,
+		deepArrays,
+		deepObjects,
 	}
 }
 
