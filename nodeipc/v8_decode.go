@@ -782,7 +782,9 @@ func (a *Array) put(k *v8Key, v any) bool {
 	if a.Props == nil {
 		a.Props = make(map[string]any)
 	}
-	if _, dup := a.Props[k.s]; dup {
+	// An array already has a "length" property: V8 rejects it as a
+	// duplicate.
+	if _, dup := a.Props[k.s]; dup || k.s == "length" {
 		return false
 	}
 	a.Props[k.s] = v

@@ -569,6 +569,9 @@ func (e *v8Encoder) array(a *Array) error {
 		if arrayIndex(k) >= 0 {
 			return encErr("Array property %q: put array indices in Elements", k)
 		}
+		if k == "length" {
+			return encErr(`Array property "length" (Node cannot read it)`)
+		}
 	}
 	for i := range a.Elements {
 		if i >= a.Length {

@@ -343,6 +343,8 @@ func TestV8DecodeErrors(t *testing.T) {
 		{"host too long", "FF0F 5C 00 0A 05 01", 6},
 		{"host primitive", "FF0F 5C 01 220161", 2},
 		{"host self ref", "FF0F 5C 01 6F 2201 61 5E00 7B01", 8},
+		{"array length prop", "FF0F 41 01 4902 22066C656E677468 4904 24 01 01", 6},
+		{"sparse length prop", "FF0F 61 01 22066C656E677468 4904 40 01 01", 4},
 		{"error bad subtag", "FF0F 72 7A", 3},
 		{"error unterminated", "FF0F 72 6D 220161", 7},
 	}
@@ -582,6 +584,7 @@ func TestV8EncodeErrors(t *testing.T) {
 		{"struct key map", map[struct{}]int{{}: 1}},
 		{"array index prop", &Array{Length: 1, Props: map[string]any{"0": 1}}},
 		{"array element beyond length", &Array{Length: 1, Elements: map[uint32]any{3: 1}}},
+		{"array length prop", &Array{Length: 1, Props: map[string]any{"length": 1}}},
 		{"resizable over max", ResizableArrayBuffer{Data: []byte{1, 2}, MaxByteLength: 1}},
 	}
 	for _, tt := range tests {
