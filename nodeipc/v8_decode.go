@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // v8Ref is one entry of the object id table.
@@ -363,23 +364,35 @@ func utf16String(b []byte) string {
 			n += 3
 		}
 	}
-	out := make([]byte, 0, n)
+	// Fill a buffer of exactly n bytes and hand it over as the string
+	// without copying it again (it is never written after that).
+	out := make([]byte, n)
+	j := 0
 	for i := 0; i+1 < len(b); i += 2 {
 		u := rune(binary.NativeEndian.Uint16(b[i:]))
-		if u >= 0xD800 && u < 0xDC00 && i+3 < len(b) {
+		switch {
+		case u < 0x80:
+			out[j] = byte(u)
+			j++
+			continue
+		case u >= 0xD800 && u < 0xDC00 && i+3 < len(b):
 			if lo := binary.NativeEndian.Uint16(b[i+2:]); isLowSurrogate(lo) {
-				out = utf8.AppendRune(out, 0x10000+(u-0xD800)<<10+rune(lo)-0xDC00)
+				j += utf8.EncodeRune(out[j:], 0x10000+(u-0xD800)<<10+rune(lo)-0xDC00)
 				i += 2
 				continue
 			}
 		}
 		if u >= 0xD800 && u < 0xE000 {
-			out = append(out, 0xE0|byte(u>>12), 0x80|byte(u>>6)&0x3F, 0x80|byte(u)&0x3F)
+			out[j], out[j+1], out[j+2] = 0xE0|byte(u>>12), 0x80|byte(u>>6)&0x3F, 0x80|byte(u)&0x3F
+			j += 3
 			continue
 		}
-		out = utf8.AppendRune(out, u)
+		j += utf8.EncodeRune(out[j:], u)
 	}
-	return string(out)
+	if n == 0 {
+		return ""
+	}
+	return unsafe.String(&out[0], n)
 }
 
 func isLowSurrogate(u uint16) bool { return u >= 0xDC00 && u < 0xE000 }
