@@ -2,9 +2,11 @@ package nodeipc
 
 import (
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzV8Decode checks that any input either decodes or fails with a
@@ -70,17 +72,48 @@ func FuzzV8Decode(f *testing.F) {
 		}
 
 		// Typed decoding must fail cleanly or succeed, never panic.
-		var typed struct {
-			A int            `json:"a"`
-			B []string       `json:"b"`
-			C map[string]any `json:"c"`
-			D *struct {
-				X float64
-				Y *big.Int
-			} `json:"d"`
-		}
-		if err := decodeV8(data, &typed); err != nil && !errors.Is(err, ErrInvalidMessage) {
+		if err := decodeV8(data, new(fuzzTarget)); err != nil && !errors.Is(err, ErrInvalidMessage) {
 			t.Fatalf("typed decode: %v", err)
 		}
+		var list []fuzzTarget
+		if err := decodeV8(data, &list); err != nil && !errors.Is(err, ErrInvalidMessage) {
+			t.Fatalf("typed decode into a slice: %v", err)
+		}
 	})
+}
+
+// FuzzEmbed is embedded in fuzzTarget.
+type FuzzEmbed struct {
+	E  string `json:"e"`
+	E2 *FuzzEmbed
+}
+
+// fuzzTarget has a field of most Go kinds the typed decoder handles.
+type fuzzTarget struct {
+	*FuzzEmbed
+	A   int               `json:"a"`
+	B   []string          `json:"b"`
+	C   map[string]any    `json:"c"`
+	D   *fuzzTarget       `json:"d"`
+	F   float32           `json:"f"`
+	U   uint8             `json:"u"`
+	S   string            `json:"s"`
+	T   time.Time         `json:"t"`
+	M   *Map              `json:"m"`
+	Set *Set              `json:"set"`
+	I32 []int32           `json:"i32"`
+	Arr [2]string         `json:"arr"`
+	IK  map[int]string    `json:"ik"`
+	MM  map[string]uint16 `json:"mm"`
+	Buf Buffer            `json:"buf"`
+	Err error             `json:"err"`
+	JE  *JSError          `json:"je"`
+	Any *any              `json:"any"`
+	Big *big.Int          `json:"big"`
+	BV  big.Int           `json:"bv"`
+	RE  RegExp            `json:"re"`
+	Bx  Boxed             `json:"bx"`
+	Pp  **int             `json:"pp"`
+	Ifc fmt.Stringer      `json:"ifc"`
+	Sl  [][]any           `json:"sl"`
 }
