@@ -104,6 +104,7 @@ function values() {
   v.error_range = new RangeError('out of range');
   v.error_type = new TypeError('bad type');
   v.error_cause = new Error('outer', { cause: { code: 42 } });
+  v.error_null_cause = new Error('n', { cause: null });
   class MyError extends Error {}
   v.error_custom = new MyError('mine');
   const circ = {};

@@ -120,13 +120,18 @@ type Array struct {
 // JSError is a JavaScript Error object. Name is "Error" or one of V8's
 // built-in error types ("EvalError", "RangeError", "ReferenceError",
 // "SyntaxError", "TypeError", "URIError"); V8 sends any other error class as
-// a plain Error, with its stack kept. Cause is nil when the error has no
-// cause. Other properties of an error (such as code) are not sent by V8.
+// a plain Error, with its stack kept. Other properties of an error (such as
+// code) are not sent by V8.
+//
+// HasCause reports that the error has a cause property. It is needed only
+// for a null cause, which is a nil Cause: an error is sent with a cause when
+// HasCause is set or Cause is not nil.
 type JSError struct {
-	Name    string
-	Message string
-	Stack   string
-	Cause   any
+	Name     string
+	Message  string
+	Stack    string
+	Cause    any
+	HasCause bool
 }
 
 // Error returns "Name: Message", as JavaScript's Error.prototype.toString does.

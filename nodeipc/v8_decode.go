@@ -1336,6 +1336,7 @@ func (d *v8Decoder) jsError(off int) (any, error) {
 			// cause, so an error can be its own cause; V8 11 (Node 20)
 			// only at the end. Accept both.
 			d.setReady(id, e)
+			e.HasCause = true
 			if e.Cause, err = d.anyValue(); err != nil {
 				return nil, err
 			}

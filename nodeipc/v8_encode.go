@@ -784,7 +784,7 @@ func (e *v8Encoder) jsError(x *JSError) error {
 			return err
 		}
 	}
-	if x.Cause != nil {
+	if x.Cause != nil || x.HasCause {
 		e.buf = append(e.buf, errCause)
 		if err := e.encode(x.Cause); err != nil {
 			return err
