@@ -1,0 +1,1350 @@
+package nodeipc
+
+// Decoding of V8 ValueSerializer data (advanced serialization).
+//
+// The decoder reads straight from the payload. Every JavaScript object gets
+// an id in pre-order, exactly as V8's deserializer assigns them, so that
+// object references (tag '^') resolve to the same Go value: decoding into
+// an any gives shared maps, slices and pointers, and cycles come out as Go
+// values that contain themselves.
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/big"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// v8Ref is one entry of the object id table.
+type v8Ref struct {
+	off   int           // offset of the object's tag, for re-decoding
+	val   any           // the value decoded into an any, if any
+	rv    reflect.Value // the Go pointer, map or slice it was decoded into, if any
+	ready bool          // V8 registers some objects only once they are complete
+}
+
+// v8Decoder holds the state of one decodeV8 call.
+type v8Decoder struct {
+	buf   []byte
+	pos   int
+	ver   uint32
+	depth int
+	ids   []v8Ref
+
+	// holes is how many more array slots may be expanded for sparse
+	// arrays; it keeps a few bytes from allocating gigabytes.
+	holes int
+
+	// replay is > 0 while a referenced object is decoded a second time,
+	// into a Go type other than the one it was first decoded into. Ids are
+	// not assigned then. replaying lists the offsets being replayed, to
+	// stop cycles, and work bounds the total effort.
+	replay    int
+	replaying []int
+	work      int
+
+	// pendingPtr is the Go pointer whose target is about to be decoded;
+	// the next object id records it, so later references share it.
+	pendingPtr reflect.Value
+
+	// keys interns short ASCII property names across the decodes done by
+	// this (pooled) decoder, so repeated message shapes do not allocate
+	// their keys again.
+	keys map[string]string
+}
+
+// Bounds of the key cache.
+const (
+	v8KeyCacheMax    = 1024
+	v8KeyCacheMaxLen = 32
+)
+
+// smallInts holds the float64 values 0 to 255 already boxed in an any, so
+// decoding small integers into an any does not allocate.
+var smallInts = func() (t [256]any) {
+	for i := range t {
+		t[i] = float64(i)
+	}
+	return
+}()
+
+// number boxes f, without allocating for small non-negative integers.
+func number(f float64) any {
+	if f >= 0 && f < 256 && f == math.Trunc(f) && !math.Signbit(f) {
+		return smallInts[int(f)]
+	}
+	return f
+}
+
+var v8DecoderPool = sync.Pool{New: func() any { return new(v8Decoder) }}
+
+// decodeV8 decodes one V8-serialized payload (starting at the FF header)
+// into v, a non-nil pointer, using the same struct field tags as
+// encoding/json. Errors are *ProtocolError with Op "decode", Offset the byte
+// offset in payload, and Err wrapping ErrInvalidMessage.
+func decodeV8(payload []byte, v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("nodeipc: decode needs a non-nil pointer, not %T", v)
+	}
+	if len(payload) > v8MaxPayload {
+		return protoErr("decode", 0, payload, ErrMessageTooLarge, "payload of %d bytes is over the 2 GiB limit", len(payload))
+	}
+	d := v8DecoderPool.Get().(*v8Decoder)
+	d.buf = payload
+	d.holes = 4096 + 4*len(payload)
+	err := d.header()
+	if err == nil {
+		if p, ok := v.(*any); ok {
+			var x any
+			if x, err = d.anyValue(); err == nil {
+				*p = x
+			}
+		} else {
+			err = d.value(rv.Elem())
+		}
+	}
+	d.reset()
+	v8DecoderPool.Put(d)
+	return err
+}
+
+// reset clears d for reuse, dropping every reference to decoded values.
+func (d *v8Decoder) reset() {
+	clear(d.ids)
+	ids := d.ids[:0]
+	if cap(ids) > 1024 {
+		ids = nil
+	}
+	*d = v8Decoder{ids: ids, replaying: d.replaying[:0], keys: d.keys}
+}
+
+func (d *v8Decoder) errAt(off int, format string, args ...any) error {
+	return protoErr("decode", int64(off), d.buf, ErrInvalidMessage, format, args...)
+}
+
+func (d *v8Decoder) truncated() error {
+	return d.errAt(len(d.buf), "truncated: the value runs past the end of the %d-byte payload", len(d.buf))
+}
+
+// header reads FF and the format version; V8 accepts 13 to 15 here.
+func (d *v8Decoder) header() error {
+	if len(d.buf) == 0 || d.buf[0] != tagVersion {
+		return d.errAt(0, "missing the FF version header")
+	}
+	d.pos = 1
+	v, err := d.varint32()
+	if err != nil {
+		return err
+	}
+	if v < v8MinVersion || v > v8Version {
+		return d.errAt(1, "unsupported serialization version %d (want 13 to 15)", v)
+	}
+	d.ver = v
+	return nil
+}
+
+// varint32 reads an unsigned LEB128 number of at most 5 bytes.
+func (d *v8Decoder) varint32() (uint32, error) {
+	var v uint32
+	start := d.pos
+	for shift := 0; shift < 35; shift += 7 {
+		if d.pos >= len(d.buf) {
+			return 0, d.truncated()
+		}
+		b := d.buf[d.pos]
+		d.pos++
+		v |= uint32(b&0x7f) << shift
+		if b < 0x80 {
+			return v, nil
+		}
+	}
+	return 0, d.errAt(start, "varint longer than 5 bytes")
+}
+
+func (d *v8Decoder) zigzag32() (int32, error) {
+	u, err := d.varint32()
+	return int32(u>>1) ^ -int32(u&1), err
+}
+
+func (d *v8Decoder) double() (float64, error) {
+	if len(d.buf)-d.pos < 8 {
+		return 0, d.truncated()
+	}
+	f := math.Float64frombits(binary.NativeEndian.Uint64(d.buf[d.pos:]))
+	d.pos += 8
+	if f != f {
+		f = jsNaN // V8 canonicalizes NaN payloads
+	}
+	return f, nil
+}
+
+// jsNaN is the quiet NaN JavaScript engines write.
+var jsNaN = math.Float64frombits(0x7FF8000000000000)
+
+// raw returns the next n bytes of the payload, without copying.
+func (d *v8Decoder) raw(n uint32) ([]byte, error) {
+	if uint64(n) > uint64(len(d.buf)-d.pos) {
+		return nil, d.errAt(d.pos, "length %d is more than the %d bytes left", n, len(d.buf)-d.pos)
+	}
+	b := d.buf[d.pos : d.pos+int(n) : d.pos+int(n)]
+	d.pos += int(n)
+	return b, nil
+}
+
+// peek returns the next tag, skipping padding, and the offset after it,
+// without consuming it. next is -1 at the end of the payload.
+func (d *v8Decoder) peek() (tag byte, next int) {
+	for p := d.pos; p < len(d.buf); p++ {
+		if d.buf[p] != tagPadding {
+			return d.buf[p], p + 1
+		}
+	}
+	return 0, -1
+}
+
+// valueTag reads the tag of the next value, skipping padding and
+// verify-count tags, and returns it with its offset.
+func (d *v8Decoder) valueTag() (tag byte, off int, err error) {
+	for {
+		t, next := d.peek()
+		if next < 0 {
+			return 0, d.pos, d.truncated()
+		}
+		d.pos = next
+		if t != tagVerifyCount {
+			return t, next - 1, nil
+		}
+		if _, err := d.varint32(); err != nil {
+			return 0, next - 1, err
+		}
+	}
+}
+
+// enter counts one level of nesting.
+func (d *v8Decoder) enter() error {
+	d.depth++
+	if d.depth > v8MaxDepth {
+		return d.errAt(d.pos, "nesting deeper than %d levels", v8MaxDepth)
+	}
+	if d.replay > 0 {
+		d.work++
+		if d.work > 1<<16+8*len(d.buf) {
+			return d.errAt(d.pos, "too many references to re-decode")
+		}
+	}
+	return nil
+}
+
+// newID assigns the next object id, recording off and the pending Go
+// pointer. It returns -1 while replaying, when ids are not assigned.
+func (d *v8Decoder) newID(off int) int {
+	p := d.pendingPtr
+	d.pendingPtr = reflect.Value{}
+	if d.replay > 0 {
+		return -1
+	}
+	d.ids = append(d.ids, v8Ref{off: off, rv: p})
+	return len(d.ids) - 1
+}
+
+// setReady records the value of object id and makes it referable.
+func (d *v8Decoder) setReady(id int, v any) {
+	if id >= 0 {
+		d.ids[id].val = v
+		d.ids[id].ready = true
+	}
+}
+
+// refID reads the id after a '^' tag and checks it.
+func (d *v8Decoder) refID(off int) (int, error) {
+	id, err := d.varint32()
+	if err != nil {
+		return 0, err
+	}
+	if uint64(id) >= uint64(len(d.ids)) || !d.ids[id].ready {
+		return 0, d.errAt(off, "reference to unknown object id %d", id)
+	}
+	return int(id), nil
+}
+
+// ---- strings ----
+
+// stringBody reads a string whose tag t has been consumed.
+func (d *v8Decoder) stringBody(t byte) (string, error) {
+	n, err := d.varint32()
+	if err != nil {
+		return "", err
+	}
+	b, err := d.raw(n)
+	if err != nil {
+		return "", err
+	}
+	switch t {
+	case tagOneByteString:
+		return latin1String(b), nil
+	case tagTwoByteString:
+		if n%2 != 0 {
+			return "", d.errAt(d.pos-int(n), "two-byte string of odd length %d", n)
+		}
+		return utf16String(b), nil
+	}
+	return utf8String(b), nil
+}
+
+// str reads a value that must be a string (RegExp source, Error message).
+func (d *v8Decoder) str() (string, error) {
+	t, off, err := d.valueTag()
+	if err != nil {
+		return "", err
+	}
+	if t != tagOneByteString && t != tagTwoByteString && t != tagUTF8String {
+		return "", d.errAt(off, "expected a string, found tag 0x%02x", t)
+	}
+	return d.stringBody(t)
+}
+
+// isASCII reports whether b is all ASCII, 8 bytes at a time.
+func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// latin1String converts Latin-1 bytes to a UTF-8 Go string.
+func latin1String(b []byte) string {
+	if isASCII(b) {
+		return string(b)
+	}
+	var sb strings.Builder
+	sb.Grow(len(b) * 2)
+	for _, c := range b {
+		if c < 0x80 {
+			sb.WriteByte(c)
+		} else {
+			sb.WriteByte(0xC0 | c>>6)
+			sb.WriteByte(0x80 | c&0x3F)
+		}
+	}
+	return sb.String()
+}
+
+// utf16String converts host-order UTF-16 to a Go string. Lone surrogates
+// are kept, encoded as WTF-8 (the 3-byte form UTF-8 would give them), so
+// that they survive a round trip.
+func utf16String(b []byte) string {
+	n := 0
+	for i := 0; i+1 < len(b); i += 2 {
+		u := binary.NativeEndian.Uint16(b[i:])
+		switch {
+		case u < 0x80:
+			n++
+		case u < 0x800:
+			n += 2
+		case u >= 0xD800 && u < 0xDC00 && i+3 < len(b) && isLowSurrogate(binary.NativeEndian.Uint16(b[i+2:])):
+			n += 4
+			i += 2
+		default:
+			n += 3
+		}
+	}
+	// Fill a buffer of exactly n bytes and hand it over as the string
+	// without copying it again (it is never written after that).
+	out := make([]byte, n)
+	j := 0
+	for i := 0; i+1 < len(b); i += 2 {
+		u := rune(binary.NativeEndian.Uint16(b[i:]))
+		switch {
+		case u < 0x80:
+			out[j] = byte(u)
+			j++
+			continue
+		case u >= 0xD800 && u < 0xDC00 && i+3 < len(b):
+			if lo := binary.NativeEndian.Uint16(b[i+2:]); isLowSurrogate(lo) {
+				j += utf8.EncodeRune(out[j:], 0x10000+(u-0xD800)<<10+rune(lo)-0xDC00)
+				i += 2
+				continue
+			}
+		}
+		if u >= 0xD800 && u < 0xE000 {
+			out[j], out[j+1], out[j+2] = 0xE0|byte(u>>12), 0x80|byte(u>>6)&0x3F, 0x80|byte(u)&0x3F
+			j += 3
+			continue
+		}
+		j += utf8.EncodeRune(out[j:], u)
+	}
+	if n == 0 {
+		return ""
+	}
+	return unsafe.String(&out[0], n)
+}
+
+func isLowSurrogate(u uint16) bool { return u >= 0xDC00 && u < 0xE000 }
+
+// utf8String converts UTF-8 bytes to a string, replacing invalid bytes
+// with U+FFFD as V8 does.
+func utf8String(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	out := make([]byte, 0, len(b)+8)
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		out = utf8.AppendRune(out, r)
+		b = b[size:]
+	}
+	return string(out)
+}
+
+// ---- numbers ----
+
+func (d *v8Decoder) bigInt() (*big.Int, error) {
+	bits, err := d.varint32()
+	if err != nil {
+		return nil, err
+	}
+	digits, err := d.raw(bits >> 1)
+	if err != nil {
+		return nil, err
+	}
+	be := make([]byte, len(digits))
+	for i, c := range digits {
+		be[len(be)-1-i] = c
+	}
+	x := new(big.Int).SetBytes(be)
+	if bits&1 != 0 {
+		x.Neg(x)
+	}
+	return x, nil
+}
+
+// jsNumberString formats f the way JavaScript's Number.prototype.toString
+// does, for numeric property keys.
+func jsNumberString(f float64) string {
+	switch {
+	case f != f:
+		return "NaN"
+	case f == 0:
+		return "0"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case f == math.Trunc(f) && math.Abs(f) < 1e21:
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	s := strconv.FormatFloat(math.Abs(f), 'e', -1, 64)
+	mant, exp, _ := strings.Cut(s, "e")
+	digits := strings.Replace(mant, ".", "", 1)
+	e, _ := strconv.Atoi(exp)
+	n, k := e+1, len(digits)
+	var b strings.Builder
+	if f < 0 {
+		b.WriteByte('-')
+	}
+	switch {
+	case k <= n && n <= 21:
+		b.WriteString(digits)
+		b.WriteString(strings.Repeat("0", n-k))
+	case 0 < n && n <= 21:
+		b.WriteString(digits[:n])
+		b.WriteByte('.')
+		b.WriteString(digits[n:])
+	case -6 < n && n <= 0:
+		b.WriteString("0.")
+		b.WriteString(strings.Repeat("0", -n))
+		b.WriteString(digits)
+	default:
+		b.WriteByte(digits[0])
+		if k > 1 {
+			b.WriteByte('.')
+			b.WriteString(digits[1:])
+		}
+		b.WriteByte('e')
+		if n-1 >= 0 {
+			b.WriteByte('+')
+		}
+		b.WriteString(strconv.Itoa(n - 1))
+	}
+	return b.String()
+}
+
+// v8Key is a property key: s is its string form (valid if hasS), idx its
+// array index or -1.
+type v8Key struct {
+	s    string
+	hasS bool
+	idx  int64
+}
+
+func (k *v8Key) str() string {
+	if !k.hasS {
+		k.s, k.hasS = strconv.FormatInt(k.idx, 10), true
+	}
+	return k.s
+}
+
+// arrayIndex parses a canonical array index ("0" to "4294967294").
+func arrayIndex(s string) int64 {
+	if len(s) == 0 || len(s) > 10 || (len(s) > 1 && s[0] == '0') {
+		return -1
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if n > v8MaxArrayIndex {
+		return -1
+	}
+	return n
+}
+
+// internedKey reads a short ASCII one-byte key through the key cache. If
+// the key is not short ASCII it reports !ok and leaves the position alone.
+func (d *v8Decoder) internedKey() (string, bool, error) {
+	save := d.pos
+	n, err := d.varint32()
+	if err != nil {
+		return "", false, err
+	}
+	if n > v8KeyCacheMaxLen || uint64(n) > uint64(len(d.buf)-d.pos) || !isASCII(d.buf[d.pos:d.pos+int(n)]) {
+		d.pos = save
+		return "", false, nil
+	}
+	b := d.buf[d.pos : d.pos+int(n)]
+	d.pos += int(n)
+	if s, ok := d.keys[string(b)]; ok {
+		return s, true, nil
+	}
+	s := string(b)
+	if d.keys == nil {
+		d.keys = make(map[string]string)
+	}
+	if len(d.keys) < v8KeyCacheMax {
+		d.keys[s] = s
+	}
+	return s, true, nil
+}
+
+// key reads a property key: a string or a number, as V8 accepts.
+func (d *v8Decoder) key() (v8Key, error) {
+	t, off, err := d.valueTag()
+	if err != nil {
+		return v8Key{}, err
+	}
+	var f float64
+	switch t {
+	case tagOneByteString:
+		if s, ok, err := d.internedKey(); ok || err != nil {
+			return v8Key{s: s, hasS: true, idx: arrayIndex(s)}, err
+		}
+		fallthrough
+	case tagTwoByteString, tagUTF8String:
+		s, err := d.stringBody(t)
+		return v8Key{s: s, hasS: true, idx: arrayIndex(s)}, err
+	case tagInt32:
+		i, err := d.zigzag32()
+		if i >= 0 {
+			return v8Key{idx: int64(i)}, err
+		}
+		f = float64(i)
+	case tagUint32:
+		u, err := d.varint32()
+		if u <= v8MaxArrayIndex {
+			return v8Key{idx: int64(u)}, err
+		}
+		f = float64(u)
+	case tagDouble:
+		if f, err = d.double(); err != nil {
+			return v8Key{}, err
+		}
+		if f >= 0 && f <= v8MaxArrayIndex && f == math.Trunc(f) {
+			return v8Key{idx: int64(f)}, nil
+		}
+	default:
+		return v8Key{}, d.errAt(off, "invalid property key (tag 0x%02x)", t)
+	}
+	s := jsNumberString(f)
+	return v8Key{s: s, hasS: true, idx: -1}, err
+}
+
+// ---- decoding into any ----
+
+// anyValue decodes the next value into the Go value that stands for it
+// (see PROTOCOL-v8.md for the mapping).
+func (d *v8Decoder) anyValue() (any, error) {
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
+	t, off, err := d.valueTag()
+	var v any
+	if err == nil {
+		v, err = d.anyTagged(t, off)
+	}
+	d.depth--
+	return v, err
+}
+
+// anyTagged decodes a value whose tag t, at off, has been consumed. An
+// ArrayBuffer followed by a view tag becomes the view, as in V8.
+func (d *v8Decoder) anyTagged(t byte, off int) (any, error) {
+	v, err := d.anyTaggedNoView(t, off)
+	if err != nil {
+		return nil, err
+	}
+	switch ab := v.(type) {
+	case ArrayBuffer:
+		if next, ok := d.viewFollows(); ok {
+			d.pos = next
+			return d.view(ab, false)
+		}
+	case ResizableArrayBuffer:
+		if next, ok := d.viewFollows(); ok {
+			d.pos = next
+			return d.view(ab.Data, true)
+		}
+	}
+	return v, nil
+}
+
+func (d *v8Decoder) viewFollows() (int, bool) {
+	t, next := d.peek()
+	return next, next >= 0 && t == tagView
+}
+
+func (d *v8Decoder) anyTaggedNoView(t byte, off int) (any, error) {
+	switch t {
+	case tagUndefined:
+		return Undefined{}, nil
+	case tagNull:
+		return nil, nil
+	case tagTrue:
+		return true, nil
+	case tagFalse:
+		return false, nil
+	case tagInt32:
+		i, err := d.zigzag32()
+		return number(float64(i)), err
+	case tagUint32:
+		u, err := d.varint32()
+		return number(float64(u)), err
+	case tagDouble:
+		f, err := d.double()
+		return number(f), err
+	case tagBigInt:
+		return d.bigInt()
+	case tagOneByteString, tagTwoByteString, tagUTF8String:
+		return d.stringBody(t)
+	case tagRef:
+		return d.anyRef(off)
+	case tagBeginObject:
+		return d.anyObject(off)
+	case tagBeginDense:
+		return d.anyDense(off)
+	case tagBeginSparse:
+		return d.anySparse(off)
+	case tagDate:
+		return d.date(off)
+	case tagTrueObject, tagFalseObject, tagNumberObject, tagBigIntObject, tagStringObject:
+		return d.boxed(t, off)
+	case tagRegExp:
+		return d.regexp(off)
+	case tagBeginMap:
+		return d.anyMap(off)
+	case tagBeginSet:
+		return d.anySet(off)
+	case tagArrayBuffer, tagResizableAB:
+		return d.arrayBuffer(t, off)
+	case tagError:
+		return d.jsError(off)
+	case tagHostObject:
+		return d.hostObject(off)
+	case tagHole:
+		return nil, d.errAt(off, "array hole outside an array")
+	}
+	return nil, d.errAt(off, "unknown or unsupported tag 0x%02x", t)
+}
+
+// anyRef resolves a '^' reference for an any.
+func (d *v8Decoder) anyRef(off int) (any, error) {
+	id, err := d.refID(off)
+	if err != nil {
+		return nil, err
+	}
+	r := &d.ids[id]
+	if r.val != nil {
+		return r.val, nil
+	}
+	if r.rv.IsValid() {
+		return r.rv.Interface(), nil
+	}
+	// First decoded into a Go type that cannot be shared: decode it again.
+	var v any
+	err = d.replayAt(r.off, func() (err error) { v, err = d.anyValue(); return })
+	return v, err
+}
+
+// replayAt decodes the object at off again, with f, guarding against
+// cycles.
+func (d *v8Decoder) replayAt(off int, f func() error) error {
+	for _, o := range d.replaying {
+		if o == off {
+			return d.errAt(off, "cyclic reference to object at offset %d cannot be decoded into this Go type", off)
+		}
+	}
+	save := d.pos
+	d.pos = off
+	d.replay++
+	d.replaying = append(d.replaying, off)
+	err := f()
+	d.replaying = d.replaying[:len(d.replaying)-1]
+	d.replay--
+	d.pos = save
+	return err
+}
+
+func (d *v8Decoder) anyObject(off int) (any, error) {
+	id := d.newID(off)
+	m := make(map[string]any)
+	d.setReady(id, m)
+	n := uint32(0)
+	for {
+		t, next := d.peek()
+		if next < 0 {
+			return nil, d.truncated()
+		}
+		if t == tagEndObject {
+			d.pos = next
+			break
+		}
+		koff := d.pos
+		k, err := d.key()
+		if err != nil {
+			return nil, err
+		}
+		v, err := d.anyValue()
+		if err != nil {
+			return nil, err
+		}
+		ks := k.str()
+		if _, dup := m[ks]; dup {
+			return nil, d.errAt(koff, "duplicate property %q", ks)
+		}
+		m[ks] = v
+		n++
+	}
+	return m, d.endCount(n)
+}
+
+// endCount reads the property count after an end tag and checks it.
+func (d *v8Decoder) endCount(n uint32) error {
+	off := d.pos
+	c, err := d.varint32()
+	if err == nil && c != n {
+		err = d.errAt(off, "end tag says %d properties, found %d", c, n)
+	}
+	return err
+}
+
+// endArray reads the property count and length after an array's end tag.
+func (d *v8Decoder) endArray(n, length uint32) error {
+	if err := d.endCount(n); err != nil {
+		return err
+	}
+	off := d.pos
+	l, err := d.varint32()
+	if err == nil && l != length {
+		err = d.errAt(off, "end tag says length %d, the array began with %d", l, length)
+	}
+	return err
+}
+
+// put stores a property of an Array, failing on a duplicate as V8 does.
+func (a *Array) put(k *v8Key, v any) bool {
+	if k.idx >= 0 {
+		i := uint32(k.idx)
+		if _, dup := a.Elements[i]; dup {
+			return false
+		}
+		a.Elements[i] = v
+		if i >= a.Length {
+			a.Length = i + 1
+		}
+		return true
+	}
+	if a.Props == nil {
+		a.Props = make(map[string]any)
+	}
+	// An array already has a "length" property: V8 rejects it as a
+	// duplicate.
+	if _, dup := a.Props[k.s]; dup || k.s == "length" {
+		return false
+	}
+	a.Props[k.s] = v
+	return true
+}
+
+// arrayFromSlice converts an expanded array to an *Array.
+func arrayFromSlice(s []any) *Array {
+	a := &Array{Length: uint32(len(s)), Elements: make(map[uint32]any)}
+	for i, v := range s {
+		if _, hole := v.(Hole); !hole {
+			a.Elements[uint32(i)] = v
+		}
+	}
+	return a
+}
+
+func (d *v8Decoder) anyDense(off int) (any, error) {
+	n, err := d.varint32()
+	if err != nil {
+		return nil, err
+	}
+	if uint64(n) > uint64(len(d.buf)-d.pos) || n > v8MaxArrayLength {
+		return nil, d.errAt(off, "dense array length %d is more than the payload can hold", n)
+	}
+	id := d.newID(off)
+	arr := make([]any, n)
+	d.setReady(id, arr)
+	for i := range arr {
+		t, next := d.peek()
+		if next < 0 {
+			return nil, d.truncated()
+		}
+		if t == tagHole {
+			d.pos = next
+			arr[i] = Hole{}
+			continue
+		}
+		if arr[i], err = d.anyValue(); err != nil {
+			return nil, err
+		}
+	}
+	var ex *Array
+	nprops := uint32(0)
+	for {
+		t, next := d.peek()
+		if next < 0 {
+			return nil, d.truncated()
+		}
+		if t == tagEndDense {
+			d.pos = next
+			break
+		}
+		koff := d.pos
+		k, err := d.key()
+		if err != nil {
+			return nil, err
+		}
+		v, err := d.anyValue()
+		if err != nil {
+			return nil, err
+		}
+		if ex == nil {
+			ex = arrayFromSlice(arr)
+			d.setReady(id, ex)
+		}
+		k.str()
+		if !ex.put(&k, v) {
+			return nil, d.errAt(koff, "duplicate array property %q", k.s)
+		}
+		nprops++
+	}
+	if err := d.endArray(nprops, n); err != nil {
+		return nil, err
+	}
+	if ex != nil {
+		return ex, nil
+	}
+	return arr, nil
+}
+
+func (d *v8Decoder) anySparse(off int) (any, error) {
+	length, err := d.varint32()
+	if err != nil {
+		return nil, err
+	}
+	id := d.newID(off)
+	var arr []any
+	var ex *Array
+	if uint64(length) <= uint64(d.holes) && length <= v8MaxArrayLength {
+		d.holes -= int(length)
+		arr = make([]any, length)
+		for i := range arr {
+			arr[i] = Hole{}
+		}
+		d.setReady(id, arr)
+	} else {
+		ex = &Array{Length: length, Elements: make(map[uint32]any)}
+		d.setReady(id, ex)
+	}
+	nprops := uint32(0)
+	for {
+		t, next := d.peek()
+		if next < 0 {
+			return nil, d.truncated()
+		}
+		if t == tagEndSparse {
+			d.pos = next
+			break
+		}
+		koff := d.pos
+		k, err := d.key()
+		if err != nil {
+			return nil, err
+		}
+		v, err := d.anyValue()
+		if err != nil {
+			return nil, err
+		}
+		nprops++
+		if ex == nil && k.idx >= 0 && k.idx < int64(len(arr)) {
+			if _, hole := arr[k.idx].(Hole); !hole {
+				return nil, d.errAt(koff, "duplicate array element %d", k.idx)
+			}
+			arr[k.idx] = v
+			continue
+		}
+		if ex == nil {
+			ex = arrayFromSlice(arr)
+			d.setReady(id, ex)
+		}
+		k.str()
+		if !ex.put(&k, v) {
+			return nil, d.errAt(koff, "duplicate array property %q", k.s)
+		}
+	}
+	if err := d.endArray(nprops, length); err != nil {
+		return nil, err
+	}
+	if ex != nil {
+		return ex, nil
+	}
+	return arr, nil
+}
+
+// date reads a Date's time value, clipped as JavaScript's TimeClip does.
+func (d *v8Decoder) date(off int) (any, error) {
+	ms, err := d.double()
+	if err != nil {
+		return nil, err
+	}
+	id := d.newID(off)
+	var v any = InvalidDate{}
+	if !math.IsNaN(ms) && math.Abs(ms) <= 8.64e15 {
+		v = time.UnixMilli(int64(ms)).UTC()
+	}
+	d.setReady(id, v)
+	return v, nil
+}
+
+func (d *v8Decoder) boxed(t byte, off int) (any, error) {
+	id := d.newID(off)
+	var b Boxed
+	var err error
+	switch t {
+	case tagTrueObject:
+		b.Value = true
+	case tagFalseObject:
+		b.Value = false
+	case tagNumberObject:
+		b.Value, err = d.double()
+	case tagBigIntObject:
+		b.Value, err = d.bigInt()
+	default:
+		b.Value, err = d.str()
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.setReady(id, b)
+	return b, nil
+}
+
+func (d *v8Decoder) regexp(off int) (any, error) {
+	id := d.newID(off)
+	src, err := d.str()
+	if err != nil {
+		return nil, err
+	}
+	foff := d.pos
+	bits, err := d.varint32()
+	if err != nil {
+		return nil, err
+	}
+	flags, ok := regexpFlagsString(bits)
+	if !ok {
+		return nil, d.errAt(foff, "invalid RegExp flags 0x%x", bits)
+	}
+	r := RegExp{Source: src, Flags: flags}
+	d.setReady(id, r)
+	return r, nil
+}
+
+// regexpFlagsString converts V8's flag bits to letters, rejecting what
+// Node rejects: unknown bits, the linear-engine bit, and u with v.
+func regexpFlagsString(bits uint32) (string, bool) {
+	if bits&^regexpFlagMask != 0 || bits&regexpLinear != 0 || bits&(16|256) == 16|256 {
+		return "", false
+	}
+	var b [8]byte
+	n := 0
+	for _, f := range regexpFlagLetters {
+		if bits&f.bit != 0 {
+			b[n] = f.letter
+			n++
+		}
+	}
+	return string(b[:n]), true
+}
+
+func (d *v8Decoder) anyMap(off int) (any, error) {
+	id := d.newID(off)
+	m := &Map{}
+	d.setReady(id, m)
+	for {
+		t, next := d.peek()
+		if next < 0 {
+			return nil, d.truncated()
+		}
+		if t == tagEndMap {
+			d.pos = next
+			break
+		}
+		k, err := d.anyValue()
+		if err != nil {
+			return nil, err
+		}
+		v, err := d.anyValue()
+		if err != nil {
+			return nil, err
+		}
+		m.Entries = append(m.Entries, MapEntry{k, v})
+	}
+	return m, d.endCount(uint32(2 * len(m.Entries)))
+}
+
+func (d *v8Decoder) anySet(off int) (any, error) {
+	id := d.newID(off)
+	s := &Set{}
+	d.setReady(id, s)
+	for {
+		t, next := d.peek()
+		if next < 0 {
+			return nil, d.truncated()
+		}
+		if t == tagEndSet {
+			d.pos = next
+			break
+		}
+		v, err := d.anyValue()
+		if err != nil {
+			return nil, err
+		}
+		s.Values = append(s.Values, v)
+	}
+	return s, d.endCount(uint32(len(s.Values)))
+}
+
+// arrayBuffer reads 'B' (ArrayBuffer) or '~' (resizable ArrayBuffer).
+func (d *v8Decoder) arrayBuffer(t byte, off int) (any, error) {
+	id := d.newID(off)
+	n, err := d.varint32()
+	if err != nil {
+		return nil, err
+	}
+	max := n
+	if t == tagResizableAB {
+		moff := d.pos
+		if max, err = d.varint32(); err != nil {
+			return nil, err
+		}
+		if n > max {
+			return nil, d.errAt(moff, "ArrayBuffer length %d is over its maximum %d", n, max)
+		}
+	}
+	b, err := d.raw(n)
+	if err != nil {
+		return nil, err
+	}
+	data := append([]byte{}, b...)
+	var v any = ArrayBuffer(data)
+	if t == tagResizableAB {
+		v = ResizableArrayBuffer{Data: data, MaxByteLength: max}
+	}
+	d.setReady(id, v)
+	return v, nil
+}
+
+// view reads a native view ('V') of buf, which was just decoded.
+func (d *v8Decoder) view(buf []byte, resizable bool) (any, error) {
+	off := d.pos - 1
+	sub, err := d.varint32()
+	if err != nil {
+		return nil, err
+	}
+	start, err := d.varint32()
+	if err != nil {
+		return nil, err
+	}
+	n, err := d.varint32()
+	if err != nil {
+		return nil, err
+	}
+	if uint64(start) > uint64(len(buf)) || uint64(n) > uint64(len(buf))-uint64(start) {
+		return nil, d.errAt(off, "view [%d, +%d) is outside its %d-byte buffer", start, n, len(buf))
+	}
+	if d.ver >= 14 {
+		flags, err := d.varint32()
+		if err != nil {
+			return nil, err
+		}
+		tracking, rab := flags&1 != 0, flags&2 != 0
+		if (tracking || rab) && !resizable || resizable && !rab {
+			return nil, d.errAt(off, "view flags %d do not match its buffer", flags)
+		}
+	}
+	id := d.newID(off)
+	kind := -1
+	switch sub {
+	case 'b':
+		kind = hostInt8
+	case 'B':
+		kind = hostUint8
+	case 'C':
+		kind = hostUint8Clamped
+	case 'w':
+		kind = hostInt16
+	case 'W':
+		kind = hostUint16
+	case 'd':
+		kind = hostInt32
+	case 'D':
+		kind = hostUint32
+	case 'f':
+		kind = hostFloat32
+	case 'F':
+		kind = hostFloat64
+	case 'q':
+		kind = hostBigInt64
+	case 'Q':
+		kind = hostBigUint64
+	case 'h':
+		kind = hostFloat16
+	case '?':
+		kind = hostDataView
+	default:
+		return nil, d.errAt(off, "unknown view type 0x%02x", sub)
+	}
+	size := hostElemSize[kind]
+	if start%size != 0 || n%size != 0 {
+		return nil, d.errAt(off, "view offset %d or length %d is not a multiple of %d", start, n, size)
+	}
+	// Byte views share the buffer's memory, as they do in JavaScript.
+	v := viewValue(kind, buf[start:start+n:start+n], true)
+	d.setReady(id, v)
+	return v, nil
+}
+
+// hostElemSize is the element size of each host view type index.
+var hostElemSize = [...]uint32{1, 1, 1, 2, 2, 4, 4, 4, 8, 1, 1, 8, 8, 2}
+
+// viewValue builds the Go value for a view of type index kind over b (a
+// whole number of elements long). Byte types share b if share is set.
+func viewValue(kind int, b []byte, share bool) any {
+	if !share && hostElemSize[kind] == 1 {
+		b = append([]byte{}, b...)
+	}
+	switch kind {
+	case hostInt8:
+		s := make([]int8, len(b))
+		for i, c := range b {
+			s[i] = int8(c)
+		}
+		return s
+	case hostUint8:
+		return Uint8Array(b)
+	case hostUint8Clamped:
+		return Uint8ClampedArray(b)
+	case hostInt16:
+		s := make([]int16, len(b)/2)
+		for i := range s {
+			s[i] = int16(binary.NativeEndian.Uint16(b[2*i:]))
+		}
+		return s
+	case hostUint16:
+		s := make([]uint16, len(b)/2)
+		for i := range s {
+			s[i] = binary.NativeEndian.Uint16(b[2*i:])
+		}
+		return s
+	case hostFloat16:
+		s := make(Float16Array, len(b)/2)
+		for i := range s {
+			s[i] = binary.NativeEndian.Uint16(b[2*i:])
+		}
+		return s
+	case hostInt32:
+		s := make([]int32, len(b)/4)
+		for i := range s {
+			s[i] = int32(binary.NativeEndian.Uint32(b[4*i:]))
+		}
+		return s
+	case hostUint32:
+		s := make([]uint32, len(b)/4)
+		for i := range s {
+			s[i] = binary.NativeEndian.Uint32(b[4*i:])
+		}
+		return s
+	case hostFloat32:
+		s := make([]float32, len(b)/4)
+		for i := range s {
+			s[i] = math.Float32frombits(binary.NativeEndian.Uint32(b[4*i:]))
+		}
+		return s
+	case hostFloat64:
+		s := make([]float64, len(b)/8)
+		for i := range s {
+			s[i] = math.Float64frombits(binary.NativeEndian.Uint64(b[8*i:]))
+		}
+		return s
+	case hostDataView:
+		return DataView(b)
+	case hostBuffer:
+		return Buffer(b)
+	case hostBigInt64:
+		s := make([]int64, len(b)/8)
+		for i := range s {
+			s[i] = int64(binary.NativeEndian.Uint64(b[8*i:]))
+		}
+		return s
+	default: // hostBigUint64
+		s := make([]uint64, len(b)/8)
+		for i := range s {
+			s[i] = binary.NativeEndian.Uint64(b[8*i:])
+		}
+		return s
+	}
+}
+
+// hostObject reads Node's host object: 0 and a view, or 1 and a value.
+func (d *v8Decoder) hostObject(off int) (any, error) {
+	id := d.newID(off)
+	sub, err := d.varint32()
+	if err != nil {
+		return nil, err
+	}
+	switch sub {
+	case hostView:
+		toff := d.pos
+		kind, err := d.varint32()
+		if err != nil {
+			return nil, err
+		}
+		if kind > hostFloat16 {
+			return nil, d.errAt(toff, "unknown typed array type index %d", kind)
+		}
+		n, err := d.varint32()
+		if err != nil {
+			return nil, err
+		}
+		b, err := d.raw(n)
+		if err != nil {
+			return nil, err
+		}
+		// Node's typed array constructors drop a partial last element.
+		size := hostElemSize[kind]
+		v := viewValue(int(kind), b[:len(b)/int(size)*int(size)], false)
+		d.setReady(id, v)
+		return v, nil
+	case hostOther:
+		v, err := d.anyValue()
+		if err != nil {
+			return nil, err
+		}
+		if !isObjectValue(v) {
+			return nil, d.errAt(off, "host object must hold an object, not %T", v)
+		}
+		d.setReady(id, v)
+		return v, nil
+	}
+	return nil, d.errAt(off, "unknown host object tag %d", sub)
+}
+
+// isObjectValue reports whether a decoded value is a JavaScript object
+// (as opposed to a primitive).
+func isObjectValue(v any) bool {
+	switch v.(type) {
+	case nil, bool, float64, string, Undefined, *big.Int:
+		return false
+	}
+	return true
+}
+
+func (d *v8Decoder) jsError(off int) (any, error) {
+	id := d.newID(off)
+	e := &JSError{Name: "Error"}
+	for {
+		soff := d.pos
+		sub, err := d.varint32()
+		if err != nil {
+			return nil, err
+		}
+		switch sub {
+		case errEval:
+			e.Name = "EvalError"
+		case errRange:
+			e.Name = "RangeError"
+		case errReference:
+			e.Name = "ReferenceError"
+		case errSyntax:
+			e.Name = "SyntaxError"
+		case errType:
+			e.Name = "TypeError"
+		case errURI:
+			e.Name = "URIError"
+		case errMessage:
+			if e.Message, err = d.str(); err != nil {
+				return nil, err
+			}
+		case errStack:
+			if e.Stack, err = d.str(); err != nil {
+				return nil, err
+			}
+		case errCause:
+			// V8 12.4+ (Node 22+) makes the error referable before its
+			// cause, so an error can be its own cause; V8 11 (Node 20)
+			// only at the end. Accept both.
+			d.setReady(id, e)
+			e.HasCause = true
+			if e.Cause, err = d.anyValue(); err != nil {
+				return nil, err
+			}
+		case errEnd:
+			d.setReady(id, e)
+			return e, nil
+		default:
+			return nil, d.errAt(soff, "unknown Error field tag 0x%02x", sub)
+		}
+	}
+}
