@@ -62,9 +62,6 @@ func NewChannel(conn io.ReadWriteCloser, opts *Options) (*Channel, error) {
 	if o.Serialization != JSON && o.Serialization != Advanced {
 		return nil, fmt.Errorf("%w: unknown serialization %d", ErrInvalidChannel, int(o.Serialization))
 	}
-	if o.Serialization == Advanced && !advancedSupported {
-		return nil, fmt.Errorf("nodeipc: advanced serialization: %w", errors.ErrUnsupported)
-	}
 	c := &Channel{
 		conn:    conn,
 		opts:    o,

@@ -3,7 +3,6 @@
 package nodeipc
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -29,9 +28,6 @@ func adoptFD(fd int, opts *Options) (*Channel, error) {
 	}
 	if _, ok := sa.(*unix.SockaddrUnix); !ok || typ != unix.SOCK_STREAM {
 		return nil, fmt.Errorf("%w: fd %d is not a Unix stream socket", ErrInvalidChannel, fd)
-	}
-	if opts.Serialization == Advanced && !advancedSupported {
-		return nil, fmt.Errorf("nodeipc: the parent asked for advanced serialization: %w", errors.ErrUnsupported)
 	}
 	unix.CloseOnExec(fd)
 	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)

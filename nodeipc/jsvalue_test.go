@@ -588,7 +588,6 @@ type valueGen struct {
 
 var (
 	rawMessageType = reflect.TypeFor[json.RawMessage]()
-	timeType       = reflect.TypeFor[time.Time]()
 	pstructType    = reflect.TypeFor[PStruct]()
 )
 

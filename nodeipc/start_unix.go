@@ -33,9 +33,6 @@ func Start(cmd *exec.Cmd, opts *Options) (*Channel, error) {
 		return nil, errors.New("nodeipc: Start: cmd already started")
 	}
 	o := opts.withDefaults()
-	if o.Serialization == Advanced && !advancedSupported {
-		return nil, fmt.Errorf("nodeipc: advanced serialization: %w", errors.ErrUnsupported)
-	}
 	fds, err := socketpair()
 	if err != nil {
 		return nil, fmt.Errorf("nodeipc: socketpair: %w", err)
