@@ -33,18 +33,12 @@ func (m *Message) Decode(v any) error {
 	return decodeJSON(m.data, v)
 }
 
-// String returns the message as text: the JSON itself in json mode.
+// String returns the message as JSON text (see AppendJSON), or a
+// description of the error if an advanced message cannot be decoded.
 func (m *Message) String() string {
-	if m.mode == JSON {
-		return string(m.data)
-	}
-	var v any
-	if err := m.Decode(&v); err != nil {
-		return "<invalid advanced message: " + err.Error() + ">"
-	}
-	b, err := appendJSJSON(nil, v)
+	b, err := m.AppendJSON(nil)
 	if err != nil {
-		return "<advanced message>"
+		return "<undecodable message: " + err.Error() + ">"
 	}
 	return string(b)
 }

@@ -1,0 +1,790 @@
+package nodeipc
+
+// A JSON view of advanced-mode values, for programs that speak JSON lines
+// (the CLI's run and bridge commands): JavaScript values that JSON cannot
+// express are written as tagged objects {"$js": TYPE, ...}, and read back by
+// ValueFromJSON. See PROTOCOL.md, "JSON view of advanced values".
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// jsTag is the key of a tagged object.
+const jsTag = "$js"
+
+// AppendJSON appends the message as one line of JSON text (without a
+// newline). In json mode that is the message as it arrived. In advanced mode
+// the value is decoded and written with JSON where JSON can say it, and as a
+// tagged object {"$js": "Map", ...} where it cannot (undefined, NaN, -0,
+// BigInt, Date, Map, Set, RegExp, Error, binary data, holes, sparse
+// arrays); ValueFromJSON turns such text back into the same values.
+func (m *Message) AppendJSON(dst []byte) ([]byte, error) {
+	if m.mode == JSON {
+		return append(dst, m.data...), nil
+	}
+	var v any
+	if err := m.Decode(&v); err != nil {
+		return dst, err
+	}
+	w := jsonView{seen: map[uintptr]bool{}}
+	return w.append(dst, v)
+}
+
+// ValueFromJSON parses JSON text into the Go values Send encodes, turning
+// the tagged objects written by Message.AppendJSON back into the JavaScript
+// types they stand for (so a value survives advanced → JSON → advanced).
+// Plain JSON gives map[string]any, []any, float64, string, bool and nil.
+func ValueFromJSON(data []byte) (any, error) {
+	if err := checkJSON(data); err != nil {
+		return nil, err
+	}
+	p := jsonParser{b: data}
+	v, err := p.value(0)
+	if err != nil {
+		return nil, err
+	}
+	return untag(v)
+}
+
+// jsonParser parses JSON text that checkJSON has accepted, keeping escaped
+// lone surrogates (which JSON.stringify writes for such JS strings) as
+// WTF-8 bytes, the way decoded advanced-mode strings hold them.
+type jsonParser struct {
+	b []byte
+	i int
+}
+
+const maxJSONDepth = 10000
+
+func (p *jsonParser) fail() error {
+	return fmt.Errorf("%w: JSON text at byte %d", ErrInvalidMessage, p.i)
+}
+
+func (p *jsonParser) space() {
+	for p.i < len(p.b) && isJSONSpace(p.b[p.i]) {
+		p.i++
+	}
+}
+
+func (p *jsonParser) value(depth int) (any, error) {
+	if depth > maxJSONDepth {
+		return nil, fmt.Errorf("%w: JSON nested more than %d levels", ErrInvalidMessage, maxJSONDepth)
+	}
+	p.space()
+	if p.i >= len(p.b) {
+		return nil, p.fail()
+	}
+	switch c := p.b[p.i]; {
+	case c == '{':
+		p.i++
+		m := map[string]any{}
+		p.space()
+		if p.i < len(p.b) && p.b[p.i] == '}' {
+			p.i++
+			return m, nil
+		}
+		for {
+			p.space()
+			k, err := p.str()
+			if err != nil {
+				return nil, err
+			}
+			p.space()
+			if p.i >= len(p.b) || p.b[p.i] != ':' {
+				return nil, p.fail()
+			}
+			p.i++
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = v
+			p.space()
+			if p.i < len(p.b) && p.b[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if p.i < len(p.b) && p.b[p.i] == '}' {
+				p.i++
+				return m, nil
+			}
+			return nil, p.fail()
+		}
+	case c == '[':
+		p.i++
+		a := []any{}
+		p.space()
+		if p.i < len(p.b) && p.b[p.i] == ']' {
+			p.i++
+			return a, nil
+		}
+		for {
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, v)
+			p.space()
+			if p.i < len(p.b) && p.b[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if p.i < len(p.b) && p.b[p.i] == ']' {
+				p.i++
+				return a, nil
+			}
+			return nil, p.fail()
+		}
+	case c == '"':
+		return p.str()
+	case c == 't' && bytesHasPrefix(p.b[p.i:], "true"):
+		p.i += 4
+		return true, nil
+	case c == 'f' && bytesHasPrefix(p.b[p.i:], "false"):
+		p.i += 5
+		return false, nil
+	case c == 'n' && bytesHasPrefix(p.b[p.i:], "null"):
+		p.i += 4
+		return nil, nil
+	}
+	start := p.i
+	for p.i < len(p.b) && strings.IndexByte("+-0123456789.eE", p.b[p.i]) >= 0 {
+		p.i++
+	}
+	f, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) { // 1e999 is Infinity, as in JSON.parse
+		return nil, p.fail()
+	}
+	return f, nil
+}
+
+func bytesHasPrefix(b []byte, s string) bool { return len(b) >= len(s) && string(b[:len(s)]) == s }
+
+// str parses a JSON string; p.b[p.i] must be '"'.
+func (p *jsonParser) str() (string, error) {
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		return "", p.fail()
+	}
+	p.i++
+	var out []byte
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return string(out), nil
+		case c != '\\':
+			out = append(out, c)
+			p.i++
+			continue
+		}
+		if p.i+1 >= len(p.b) {
+			return "", p.fail()
+		}
+		e := p.b[p.i+1]
+		p.i += 2
+		switch e {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := p.hex4()
+			if !ok {
+				return "", p.fail()
+			}
+			if r >= 0xD800 && r < 0xDC00 && p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
+				save := p.i
+				p.i += 2
+				if lo, ok := p.hex4(); ok && lo >= 0xDC00 && lo < 0xE000 {
+					out = utf8.AppendRune(out, 0x10000+(r-0xD800)<<10+(lo-0xDC00))
+					continue
+				}
+				p.i = save
+			}
+			if r >= 0xD800 && r < 0xE000 {
+				// A lone surrogate, kept as WTF-8.
+				out = append(out, 0xED, byte(0x80|(r>>6)&0x3F), byte(0x80|r&0x3F))
+				continue
+			}
+			out = utf8.AppendRune(out, r)
+		default: // '"', '\\', '/'
+			out = append(out, e)
+		}
+	}
+	return "", p.fail()
+}
+
+func (p *jsonParser) hex4() (rune, bool) {
+	if p.i+4 > len(p.b) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(p.b[p.i:p.i+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	p.i += 4
+	return rune(n), true
+}
+
+type jsonView struct {
+	seen map[uintptr]bool // containers on the current path (cycles)
+}
+
+func (w *jsonView) tagged(dst []byte, typ string, fields ...any) ([]byte, error) {
+	dst = append(dst, `{"$js":`...)
+	dst = strconv.AppendQuote(dst, typ)
+	var err error
+	for i := 0; i+1 < len(fields); i += 2 {
+		dst = append(dst, ',')
+		dst = appendJSONString(dst, fields[i].(string))
+		dst = append(dst, ':')
+		if dst, err = w.append(dst, fields[i+1]); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// enter reports whether the container at p is already on the path (a
+// cycle), and marks it otherwise.
+func (w *jsonView) enter(p uintptr) bool {
+	if p == 0 {
+		return false
+	}
+	if w.seen[p] {
+		return true
+	}
+	w.seen[p] = true
+	return false
+}
+
+func (w *jsonView) append(dst []byte, v any) ([]byte, error) {
+	var err error
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case bool:
+		return strconv.AppendBool(dst, x), nil
+	case string:
+		return appendJSONString(dst, x), nil
+	case float64:
+		switch {
+		case math.IsNaN(x):
+			return w.tagged(dst, "number", "value", "NaN")
+		case math.IsInf(x, 1):
+			return w.tagged(dst, "number", "value", "Infinity")
+		case math.IsInf(x, -1):
+			return w.tagged(dst, "number", "value", "-Infinity")
+		case x == 0 && math.Signbit(x):
+			return w.tagged(dst, "number", "value", "-0")
+		}
+		return appendJSJSON(dst, x)
+	case Undefined:
+		return w.tagged(dst, "undefined")
+	case Hole:
+		return w.tagged(dst, "hole")
+	case InvalidDate:
+		return w.tagged(dst, "Date", "ms", nil)
+	case time.Time:
+		// The time value (ms since the epoch) is exact for every JS date;
+		// the ISO form is for people, and only exists for years 0-9999.
+		ms := float64(x.UnixMilli())
+		if y := x.UTC().Year(); y >= 0 && y <= 9999 {
+			return w.tagged(dst, "Date", "ms", ms, "iso", x.UTC().Format("2006-01-02T15:04:05.000Z"))
+		}
+		return w.tagged(dst, "Date", "ms", ms)
+	case *big.Int:
+		return w.tagged(dst, "bigint", "value", x.String())
+	case RegExp:
+		return w.tagged(dst, "RegExp", "source", x.Source, "flags", x.Flags)
+	case Boxed:
+		return w.tagged(dst, "Boxed", "value", x.Value)
+	case Buffer:
+		return w.bytes(dst, "Buffer", x)
+	case Uint8Array:
+		return w.bytes(dst, "Uint8Array", x)
+	case Uint8ClampedArray:
+		return w.bytes(dst, "Uint8ClampedArray", x)
+	case DataView:
+		return w.bytes(dst, "DataView", x)
+	case ArrayBuffer:
+		return w.bytes(dst, "ArrayBuffer", x)
+	case []byte:
+		return w.bytes(dst, "Buffer", x)
+	case ResizableArrayBuffer:
+		return w.tagged(dst, "ArrayBuffer", "base64", base64.StdEncoding.EncodeToString(x.Data), "maxByteLength", float64(x.MaxByteLength))
+	case Float16Array:
+		return w.numbers(dst, "Float16Array", x, "bits")
+	case []int8:
+		return w.numbers(dst, "Int8Array", x, "data")
+	case []int16:
+		return w.numbers(dst, "Int16Array", x, "data")
+	case []uint16:
+		return w.numbers(dst, "Uint16Array", x, "data")
+	case []int32:
+		return w.numbers(dst, "Int32Array", x, "data")
+	case []uint32:
+		return w.numbers(dst, "Uint32Array", x, "data")
+	case []float32:
+		return w.numbers(dst, "Float32Array", x, "data")
+	case []float64:
+		return w.numbers(dst, "Float64Array", x, "data")
+	case []int64:
+		return w.numbers(dst, "BigInt64Array", x, "data")
+	case []uint64:
+		return w.numbers(dst, "BigUint64Array", x, "data")
+	}
+	// Containers: guard against cycles.
+	p := reflect.ValueOf(v)
+	if (p.Kind() == reflect.Map || p.Kind() == reflect.Pointer || p.Kind() == reflect.Slice) && !p.IsNil() {
+		id := p.Pointer()
+		if w.enter(id) {
+			return w.tagged(dst, "circular")
+		}
+		defer delete(w.seen, id)
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		if _, clash := x[jsTag]; clash {
+			// A real object with a "$js" key: wrap it so it is not read as a tag.
+			dst = append(dst, `{"$js":"Object","value":`...)
+			if dst, err = w.object(dst, x); err != nil {
+				return dst, err
+			}
+			return append(dst, '}'), nil
+		}
+		return w.object(dst, x)
+	case []any:
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = w.append(dst, e); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, ']'), nil
+	case *Map:
+		entries := make([]any, len(x.Entries))
+		for i, e := range x.Entries {
+			entries[i] = []any{e.Key, e.Value}
+		}
+		return w.tagged(dst, "Map", "entries", entries)
+	case *Set:
+		return w.tagged(dst, "Set", "values", x.Values)
+	case *Array:
+		elems := make(map[string]any, len(x.Elements))
+		for i, e := range x.Elements {
+			elems[strconv.FormatUint(uint64(i), 10)] = e
+		}
+		props := x.Props
+		if props == nil {
+			props = map[string]any{}
+		}
+		return w.tagged(dst, "Array", "length", float64(x.Length), "elements", elems, "props", props)
+	case *JSError:
+		fields := []any{"name", x.Name, "message", x.Message, "stack", x.Stack}
+		if x.HasCause || x.Cause != nil {
+			fields = append(fields, "cause", x.Cause)
+		}
+		return w.tagged(dst, "Error", fields...)
+	}
+	// Anything else (a Go value a caller built): plain JSON rules.
+	return appendJSJSON(dst, v)
+}
+
+func (w *jsonView) object(dst []byte, m map[string]any) ([]byte, error) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	var err error
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ':')
+		if dst, err = w.append(dst, m[k]); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+func (w *jsonView) bytes(dst []byte, typ string, b []byte) ([]byte, error) {
+	return w.tagged(dst, typ, "base64", base64.StdEncoding.EncodeToString(b))
+}
+
+// numbers writes a typed array; 64-bit integer elements (BigInt64Array) are
+// written as decimal strings, which float64 could not hold exactly.
+func (w *jsonView) numbers(dst []byte, typ string, s any, key string) ([]byte, error) {
+	rv := reflect.ValueOf(s)
+	elems := make([]any, rv.Len())
+	for i := range elems {
+		switch e := rv.Index(i); e.Kind() {
+		case reflect.Int64:
+			elems[i] = strconv.FormatInt(e.Int(), 10)
+		case reflect.Uint64:
+			elems[i] = strconv.FormatUint(e.Uint(), 10)
+		case reflect.Float32, reflect.Float64:
+			elems[i] = e.Float()
+		case reflect.Int8, reflect.Int16, reflect.Int32:
+			elems[i] = float64(e.Int())
+		default:
+			elems[i] = float64(e.Uint())
+		}
+	}
+	return w.tagged(dst, typ, key, elems)
+}
+
+// appendJSONString writes s as a JSON string. Bytes that encode a lone UTF-16
+// surrogate (WTF-8, how decoded JavaScript strings keep them) are written as
+// \uXXXX escapes, as JSON.stringify does; other invalid bytes as U+FFFD.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c == '\n':
+				dst = append(dst, '\\', 'n')
+			case c == '\r':
+				dst = append(dst, '\\', 'r')
+			case c == '\t':
+				dst = append(dst, '\\', 't')
+			case c < 0x20:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			// A surrogate in WTF-8: ED A0..BF 80..BF.
+			if c == 0xED && i+2 < len(s) && s[i+1] >= 0xA0 && s[i+1] <= 0xBF && s[i+2] >= 0x80 && s[i+2] <= 0xBF {
+				u := 0xD000 | rune(s[i+1]&0x3F)<<6 | rune(s[i+2]&0x3F)
+				dst = append(dst, '\\', 'u', hex[u>>12&0xF], hex[u>>8&0xF], hex[u>>4&0xF], hex[u&0xF])
+				i += 3
+				continue
+			}
+			dst = append(dst, "\\ufffd"...)
+			i++
+			continue
+		}
+		dst = append(dst, s[i:i+size]...)
+		i += size
+	}
+	return append(dst, '"')
+}
+
+// untag converts the tagged objects of a parsed JSON value back.
+func untag(v any) (any, error) {
+	switch x := v.(type) {
+	case []any:
+		for i := range x {
+			e, err := untag(x[i])
+			if err != nil {
+				return nil, err
+			}
+			x[i] = e
+		}
+		return x, nil
+	case map[string]any:
+		typ, ok := x[jsTag].(string)
+		if !ok {
+			for k, e := range x {
+				u, err := untag(e)
+				if err != nil {
+					return nil, err
+				}
+				x[k] = u
+			}
+			return x, nil
+		}
+		return untagOne(typ, x)
+	}
+	return v, nil
+}
+
+func untagOne(typ string, x map[string]any) (any, error) {
+	bad := func(why string) error {
+		return fmt.Errorf("%w: {\"$js\":%q}: %s", ErrInvalidMessage, typ, why)
+	}
+	str := func(k string) (string, bool) { s, ok := x[k].(string); return s, ok }
+	b64 := func() ([]byte, error) {
+		s, ok := str("base64")
+		if !ok {
+			return nil, bad("no base64 string")
+		}
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return nil, bad(err.Error())
+		}
+		return b, nil
+	}
+	inner := func(k string) (any, error) { return untag(x[k]) }
+	switch typ {
+	case "undefined":
+		return Undefined{}, nil
+	case "hole":
+		return Hole{}, nil
+	case "circular":
+		return nil, bad("a circular reference cannot be rebuilt from JSON")
+	case "number":
+		s, _ := str("value")
+		switch s {
+		case "NaN":
+			return math.NaN(), nil
+		case "Infinity":
+			return math.Inf(1), nil
+		case "-Infinity":
+			return math.Inf(-1), nil
+		case "-0":
+			return math.Copysign(0, -1), nil
+		}
+		return nil, bad("value must be NaN, Infinity, -Infinity or -0")
+	case "bigint":
+		s, _ := str("value")
+		n, ok := new(big.Int).SetString(s, 10)
+		if !ok {
+			return nil, bad("value is not a decimal integer")
+		}
+		return n, nil
+	case "Date":
+		if ms, ok := x["ms"].(float64); ok {
+			return time.UnixMilli(int64(ms)).UTC(), nil
+		}
+		if s, ok := str("iso"); ok {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return nil, bad(err.Error())
+			}
+			return t.UTC(), nil
+		}
+		if v, ok := x["ms"]; ok && v == nil {
+			return InvalidDate{}, nil
+		}
+		return nil, bad("no ms number or iso string")
+	case "RegExp":
+		src, ok1 := str("source")
+		flags, ok2 := str("flags")
+		if !ok1 || !ok2 {
+			return nil, bad("source and flags must be strings")
+		}
+		return RegExp{Source: src, Flags: flags}, nil
+	case "Boxed":
+		v, err := inner("value")
+		return Boxed{Value: v}, err
+	case "Object":
+		m, ok := x["value"].(map[string]any)
+		if !ok {
+			return nil, bad("value must be an object")
+		}
+		for k, e := range m {
+			u, err := untag(e)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = u
+		}
+		return m, nil
+	case "Map":
+		entries, ok := x["entries"].([]any)
+		if !ok {
+			return nil, bad("entries must be an array")
+		}
+		m := &Map{Entries: make([]MapEntry, 0, len(entries))}
+		for _, e := range entries {
+			pair, ok := e.([]any)
+			if !ok || len(pair) != 2 {
+				return nil, bad("each entry must be [key, value]")
+			}
+			k, err := untag(pair[0])
+			if err != nil {
+				return nil, err
+			}
+			v, err := untag(pair[1])
+			if err != nil {
+				return nil, err
+			}
+			m.Entries = append(m.Entries, MapEntry{k, v})
+		}
+		return m, nil
+	case "Set":
+		vals, ok := x["values"].([]any)
+		if !ok {
+			return nil, bad("values must be an array")
+		}
+		if _, err := untag(vals); err != nil {
+			return nil, err
+		}
+		return &Set{Values: vals}, nil
+	case "Array":
+		n, _ := x["length"].(float64)
+		elems, _ := x["elements"].(map[string]any)
+		a := &Array{Length: uint32(n), Elements: make(map[uint32]any, len(elems))}
+		for k, e := range elems {
+			i, err := strconv.ParseUint(k, 10, 32)
+			if err != nil || uint32(i) >= a.Length {
+				return nil, bad("element index out of range")
+			}
+			u, err := untag(e)
+			if err != nil {
+				return nil, err
+			}
+			a.Elements[uint32(i)] = u
+		}
+		if props, ok := x["props"].(map[string]any); ok && len(props) > 0 {
+			if _, err := untag(props); err != nil {
+				return nil, err
+			}
+			a.Props = props
+		}
+		return a, nil
+	case "Error":
+		e := &JSError{}
+		e.Name, _ = str("name")
+		e.Message, _ = str("message")
+		e.Stack, _ = str("stack")
+		if c, ok := x["cause"]; ok {
+			u, err := untag(c)
+			if err != nil {
+				return nil, err
+			}
+			e.Cause, e.HasCause = u, true
+		}
+		return e, nil
+	case "Buffer", "Uint8Array", "Uint8ClampedArray", "DataView", "ArrayBuffer":
+		b, err := b64()
+		if err != nil {
+			return nil, err
+		}
+		switch typ {
+		case "Buffer":
+			return Buffer(b), nil
+		case "Uint8Array":
+			return Uint8Array(b), nil
+		case "Uint8ClampedArray":
+			return Uint8ClampedArray(b), nil
+		case "DataView":
+			return DataView(b), nil
+		}
+		if max, ok := x["maxByteLength"].(float64); ok {
+			return ResizableArrayBuffer{Data: b, MaxByteLength: uint32(max)}, nil
+		}
+		return ArrayBuffer(b), nil
+	}
+	// Typed arrays of numbers.
+	key := "data"
+	if typ == "Float16Array" {
+		key = "bits"
+	}
+	data, ok := x[key].([]any)
+	if !ok {
+		return nil, bad("unknown type, or no " + key + " array")
+	}
+	num := func(i int) (float64, error) {
+		switch e := data[i].(type) {
+		case float64:
+			return e, nil
+		case map[string]any:
+			u, err := untag(e)
+			if f, ok := u.(float64); ok && err == nil {
+				return f, nil
+			}
+		}
+		return 0, bad("elements must be numbers")
+	}
+	build := func(mk func(n int) any, set func(i int, f float64)) (any, error) {
+		out := mk(len(data))
+		for i := range data {
+			f, err := num(i)
+			if err != nil {
+				return nil, err
+			}
+			set(i, f)
+		}
+		return out, nil
+	}
+	switch typ {
+	case "Int8Array":
+		var s []int8
+		return build(func(n int) any { s = make([]int8, n); return s }, func(i int, f float64) { s[i] = int8(f) })
+	case "Int16Array":
+		var s []int16
+		return build(func(n int) any { s = make([]int16, n); return s }, func(i int, f float64) { s[i] = int16(f) })
+	case "Uint16Array":
+		var s []uint16
+		return build(func(n int) any { s = make([]uint16, n); return s }, func(i int, f float64) { s[i] = uint16(f) })
+	case "Int32Array":
+		var s []int32
+		return build(func(n int) any { s = make([]int32, n); return s }, func(i int, f float64) { s[i] = int32(f) })
+	case "Uint32Array":
+		var s []uint32
+		return build(func(n int) any { s = make([]uint32, n); return s }, func(i int, f float64) { s[i] = uint32(f) })
+	case "Float32Array":
+		var s []float32
+		return build(func(n int) any { s = make([]float32, n); return s }, func(i int, f float64) { s[i] = float32(f) })
+	case "Float64Array":
+		var s []float64
+		return build(func(n int) any { s = make([]float64, n); return s }, func(i int, f float64) { s[i] = f })
+	case "Float16Array":
+		var s Float16Array
+		return build(func(n int) any { s = make(Float16Array, n); return s }, func(i int, f float64) { s[i] = uint16(f) })
+	case "BigInt64Array", "BigUint64Array":
+		signed := typ == "BigInt64Array"
+		var si []int64
+		var su []uint64
+		if signed {
+			si = make([]int64, len(data))
+		} else {
+			su = make([]uint64, len(data))
+		}
+		for i, e := range data {
+			s, ok := e.(string)
+			if !ok {
+				return nil, bad("elements must be decimal strings")
+			}
+			var err error
+			if signed {
+				si[i], err = strconv.ParseInt(s, 10, 64)
+			} else {
+				su[i], err = strconv.ParseUint(s, 10, 64)
+			}
+			if err != nil {
+				return nil, bad(err.Error())
+			}
+		}
+		if signed {
+			return si, nil
+		}
+		return su, nil
+	}
+	return nil, bad("unknown type")
+}
