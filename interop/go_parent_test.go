@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/big"
 	"os"
 	"os/exec"
 	"strings"
@@ -233,5 +235,50 @@ func TestGoParentNodeChild(t *testing.T) {
 			}
 			wantExit(t, cmd, 0)
 		})
+	})
+}
+
+// A Go parent in advanced mode: Go values -> Node child -> back, checked
+// through the JSON view against text written by hand.
+func TestGoParentNodeChildAdvanced(t *testing.T) {
+	forEachNode(t, func(t *testing.T, node string) {
+		ch, cmd := startNode(t, node, &nodeipc.Options{Serialization: nodeipc.Advanced}, "echo")
+		ctx := ctxFor(t)
+		date := time.Date(2026, 11, 27, 10, 0, 0, 5e6, time.UTC)
+		tests := []struct {
+			v    any
+			want string
+		}{
+			{map[string]any{"n": math.NaN(), "neg": math.Copysign(0, -1), "u": nodeipc.Undefined{}},
+				`{"n":{"$js":"number","value":"NaN"},"neg":{"$js":"number","value":"-0"},"u":{"$js":"undefined"}}`},
+			{map[string]any{"big": new(big.Int).Lsh(big.NewInt(1), 100)},
+				`{"big":{"$js":"bigint","value":"1267650600228229401496703205376"}}`},
+			{map[string]any{"d": date}, `{"d":{"$js":"Date","ms":1795773600005,"iso":"2026-11-27T10:00:00.005Z"}}`},
+			{&nodeipc.Map{Entries: []nodeipc.MapEntry{{Key: 1, Value: "a"}, {Key: "k", Value: &nodeipc.Set{Values: []any{true}}}}},
+				`{"$js":"Map","entries":[[1,"a"],["k",{"$js":"Set","values":[true]}]]}`},
+			{[]any{[]byte("hi"), nodeipc.Uint8Array{1}, []float64{1.5}, []int64{-1}},
+				`[{"$js":"Buffer","base64":"aGk="},{"$js":"Uint8Array","base64":"AQ=="},{"$js":"Float64Array","data":[1.5]},{"$js":"BigInt64Array","data":["-1"]}]`},
+			{&nodeipc.JSError{Name: "RangeError", Message: "too far", Stack: "RangeError: too far\n    at go"},
+				`{"$js":"Error","name":"RangeError","message":"too far","stack":"RangeError: too far\n    at go"}`},
+			{nodeipc.RegExp{Source: "a+b", Flags: "gi"}, `{"$js":"RegExp","source":"a+b","flags":"gi"}`},
+			{"lone \xed\xa0\x80 surrogate", `"lone \ud800 surrogate"`},
+		}
+		for _, tt := range tests {
+			if err := ch.Send(ctx, tt.v); err != nil {
+				t.Fatalf("Send(%#v) = %v", tt.v, err)
+			}
+		}
+		for _, tt := range tests {
+			m, err := ch.Recv(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := m.AppendJSON(nil)
+			if err != nil || string(got) != tt.want {
+				t.Errorf("echo of %#v:\n got %s (%v)\nwant %s", tt.v, got, err, tt.want)
+			}
+		}
+		ch.Disconnect(ctx)
+		wantExit(t, cmd, 0)
 	})
 }

@@ -43,7 +43,7 @@ func echoLoop(raw bool) int {
 			fmt.Fprintln(os.Stderr, "recv:", err)
 			return 1
 		}
-		var v any = json.RawMessage(m.Raw())
+		var v any = m // raw: forwarded byte for byte, in either serialization
 		if !raw {
 			var decoded any
 			if err := m.Decode(&decoded); err != nil {
@@ -78,6 +78,55 @@ var (
 			return 1
 		}
 		if err := ch.Disconnect(ctx); err != nil {
+			return 1
+		}
+		return 0
+	})
+
+	// adv-large sends four 8 MB Uint8Arrays and ten 65,521-byte Buffers,
+	// then counts the Buffers it receives.
+	_ = registerHelper("adv-large", func() int {
+		ch, code := adopt()
+		if ch == nil {
+			return code
+		}
+		defer ch.Close()
+		ctx := context.Background()
+		for i := range 4 {
+			u := make(nodeipc.Uint8Array, 8<<20)
+			for j := range u {
+				u[j] = byte(i + j)
+			}
+			if err := ch.Send(ctx, u); err != nil {
+				return 1
+			}
+		}
+		for i := range 10 {
+			b := make(nodeipc.Buffer, 65521)
+			b[0], b[65520] = byte(i), byte(i)
+			if err := ch.Send(ctx, b); err != nil {
+				return 1
+			}
+		}
+		n, bytes := 0, 0
+		for n < 10 {
+			m, err := ch.Recv(ctx)
+			if err != nil {
+				return 1
+			}
+			var b []byte
+			if err := m.Decode(&b); err != nil || len(b) == 0 || b[0] != byte(n) {
+				fmt.Fprintln(os.Stderr, "buffer", n, err)
+				return 1
+			}
+			n++
+			bytes += len(b)
+		}
+		if err := ch.Send(ctx, map[string]int{"buffers": n, "bytes": bytes}); err != nil {
+			return 1
+		}
+		_, err := ch.Recv(ctx) // until the parent disconnects
+		if !errors.Is(err, nodeipc.ErrDisconnected) {
 			return 1
 		}
 		return 0

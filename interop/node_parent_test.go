@@ -27,6 +27,14 @@ func runParent(t *testing.T, node, scenario string, args ...string) string {
 	return stdout.String()
 }
 
+func TestNodeParentGoChildAdvanced(t *testing.T) {
+	forEachNode(t, func(t *testing.T, node string) {
+		for _, scenario := range []string{"advEcho", "advLarge", "order", "internal", "burstExit"} {
+			t.Run(scenario, func(t *testing.T) { runParent(t, node, scenario, "advanced") })
+		}
+	})
+}
+
 func TestNodeParentGoChild(t *testing.T) {
 	forEachNode(t, func(t *testing.T, node string) {
 		for _, scenario := range []string{"order", "strings", "big", "internal", "env", "goDisconnects", "burstExit", "stdio"} {

@@ -48,6 +48,43 @@ function watchInternal(child) {
   return seen;
 }
 
+// advValues: one of every kind of value advanced serialization carries,
+// each wrapped in an object (a top-level bigint cannot be sent).
+function advValues() {
+  const circular = { name: 'o' };
+  circular.self = circular;
+  const shared = { s: 1 };
+  const sparse = [];
+  sparse[10] = 'ten';
+  const withProps = [1, 2];
+  withProps.extra = 'prop';
+  const values = {
+    nullish: [null, [undefined], { u: undefined }],
+    booleans: [true, false],
+    numbers: [0, -0, 42, -1, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 1.5, -1e300, 5e-324, NaN, Infinity, -Infinity],
+    strings: ['', 'str', 'é', 'ÿ', '€😀', '\ud800lone', 'a\udc00', 'x'.repeat(1000), 'ü'.repeat(1001)],
+    object: { a: 1, b: 'two', 3: 'three', 10: 'ten', nested: { deep: [1, 2, { x: null }] } },
+    arrays: [[1, 2, 3], [1, , 3], sparse, withProps, []],
+    dates: [new Date(0), new Date('2026-11-27T10:00:00.005Z'), new Date(8.64e15)],
+    regexps: [/ab+c/gi, /x/msuy, /d/d, /s/s],
+    map: new Map([[1, 'a'], ['k', { v: 1 }], [{ o: 1 }, [2]], [NaN, null]]),
+    set: new Set([1, 'a', { b: 2 }, -0]),
+    bigints: [123n, -1n, 0n, 2n ** 100n, -(2n ** 64n)],
+    buffers: [Buffer.from('hello'), Buffer.alloc(0), new Uint8Array([1, 2, 3]), new Uint8ClampedArray([255, 0])],
+    typed: [
+      new Int8Array([-1, 127]), new Int16Array([-2]), new Uint16Array([65535]), new Int32Array([-3]),
+      new Uint32Array([4294967295]), new Float32Array([1.5]), new Float64Array([NaN, -0, 2.5]),
+      new BigInt64Array([-1n]), new BigUint64Array([2n ** 64n - 1n]),
+    ],
+    views: [new DataView(new ArrayBuffer(4)), new ArrayBuffer(8), new ArrayBuffer(2, { maxByteLength: 8 })],
+    boxed: [new Boolean(false), new Number(3), new String('s'), Object(5n)],
+    errors: [new Error('boom'), new RangeError('range'), new TypeError('t', { cause: new Error('c') }), new SyntaxError('s'), new EvalError('e'), new URIError('u'), new ReferenceError('r')],
+    circular,
+    shared: [shared, shared],
+  };
+  return values;
+}
+
 const scenarios = {
   // 100k messages each way, order and content kept.
   async order() {
@@ -164,6 +201,62 @@ const scenarios = {
     assert.equal(bad, 0);
     assert.equal(n, 50000);
     return `${n} delivered`;
+  },
+
+  // Advanced serialization: every kind of value, Node -> Go -> Node, compared
+  // with deepStrictEqual, through Go values and forwarded raw.
+  async advEcho() {
+    assert.equal(serialization, 'advanced');
+    const values = advValues();
+    for (const helper of ['echo', 'echo-raw']) {
+      const child = start(helper);
+      const names = Object.keys(values);
+      const p = collect(child, names.length + 1);
+      for (const name of names) child.send({ name, value: values[name] });
+      child.send({ name: 'invalidDate', value: new Date(NaN) });
+      const got = await p;
+      for (let i = 0; i < names.length; i++) {
+        assert.equal(got[i].name, names[i]);
+        assert.deepStrictEqual(got[i].value, values[names[i]], `${helper}: ${names[i]}`);
+      }
+      // deepStrictEqual cannot compare two Invalid Dates on every version.
+      const inv = got[names.length].value;
+      assert.ok(inv instanceof Date && Number.isNaN(inv.getTime()), 'invalid date');
+      assert.ok(got.find((m) => m.name === 'circular').value.self === got.find((m) => m.name === 'circular').value);
+      const sh = got.find((m) => m.name === 'shared').value;
+      assert.ok(sh[0] === sh[1], 'shared object stays shared');
+      child.disconnect();
+      assert.equal((await once(child, 'exit'))[0], 0);
+    }
+    return 'every tag round-tripped';
+  },
+
+  // Four 8 MB Uint8Arrays from the Go child, and ten 65,521-byte Buffers
+  // whose length fields straddle reads, both ways.
+  async advLarge() {
+    assert.equal(serialization, 'advanced');
+    const child = start('adv-large');
+    const got = await collect(child, 14);
+    for (let i = 0; i < 4; i++) {
+      const u = got[i];
+      assert.ok(u instanceof Uint8Array && !Buffer.isBuffer(u), 'a Uint8Array, not a Buffer');
+      assert.equal(u.length, 8 * 1024 * 1024);
+      for (let j = 0; j < u.length; j += 4093) assert.equal(u[j], (i + j) & 0xff);
+    }
+    for (let i = 0; i < 10; i++) {
+      const b = got[4 + i];
+      assert.ok(Buffer.isBuffer(b));
+      assert.equal(b.length, 65521);
+      assert.equal(b[0], i);
+      assert.equal(b[65520], i);
+    }
+    // And back: ten Buffers to the Go child, which reports their sizes.
+    const sizes = collect(child, 1);
+    for (let i = 0; i < 10; i++) child.send(Buffer.alloc(65521, i));
+    assert.deepStrictEqual(await sizes, [{ buffers: 10, bytes: 655210 }]);
+    child.disconnect();
+    assert.equal((await once(child, 'exit'))[0], 0);
+    return '4 x 8 MB and 10 x 65,521 B';
   },
 
   // spawn() with 'ipc' at other stdio indexes.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/urfave/cli/v2"
@@ -50,11 +49,6 @@ func echoAction(cCtx *cli.Context) error {
 	defer ch.Close()
 
 	raw := cCtx.Bool("raw")
-	if raw && ch.Serialization() != nodeipc.JSON {
-		// The library sends raw bytes only as JSON (json.RawMessage).
-		report("--raw needs json serialization; echoing decoded values")
-		raw = false
-	}
 	ctx := context.Background()
 	for {
 		m, err := ch.Recv(ctx)
@@ -68,12 +62,14 @@ func echoAction(cCtx *cli.Context) error {
 		case err != nil:
 			return setupErrorf(name, "%v", err)
 		}
-		var v any
-		if raw {
-			v = json.RawMessage(m.Raw())
-		} else if err := m.Decode(&v); err != nil {
-			report("message not echoed: %v", err)
-			continue
+		var v any = m // --raw: the message is forwarded byte for byte
+		if !raw {
+			var decoded any
+			if err := m.Decode(&decoded); err != nil {
+				report("message not echoed: %v", err)
+				continue
+			}
+			v = decoded
 		}
 		if err := ch.Send(ctx, v); err != nil {
 			if errors.Is(err, nodeipc.ErrDisconnected) {

@@ -6,9 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"unicode/utf8"
 
 	"nodeipc.dev/nodeipc"
 )
@@ -35,38 +33,25 @@ func (f *serializationFlag) String() string { return f.s.String() }
 // lineValue turns one input line into the value to send on a channel of
 // the given serialization. In json mode it is the line itself, as a
 // json.RawMessage: Send validates it and sends it verbatim. In advanced mode
-// the line is parsed as JSON.parse would, and the resulting Go value is
-// sent. Errors wrap nodeipc.ErrInvalidMessage.
+// the line is parsed with nodeipc.ValueFromJSON, so the tagged objects that
+// messageLine writes for Map, Set, BigInt, Date, Buffer... become those JS
+// types again. Errors wrap nodeipc.ErrInvalidMessage.
 func lineValue(mode nodeipc.Serialization, line []byte) (any, error) {
 	if mode == nodeipc.JSON {
 		return json.RawMessage(line), nil
 	}
-	if !utf8.Valid(line) {
-		return nil, fmt.Errorf("%w: invalid UTF-8", nodeipc.ErrInvalidMessage)
-	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("%w: %v", nodeipc.ErrInvalidMessage, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: more than one JSON value", nodeipc.ErrInvalidMessage)
-	}
-	return v, nil
+	return nodeipc.ValueFromJSON(line)
 }
 
-// messageLine returns m as one JSON line, with its newline. In json mode
-// that is the message's own text; in advanced mode the decoded value
-// rendered as JSON.stringify would.
+// messageLine returns m as one JSON line, with its newline: in json mode the
+// message's own text, in advanced mode nodeipc's JSON view of the value
+// (Message.AppendJSON).
 func messageLine(m *nodeipc.Message) ([]byte, error) {
-	if m.Serialization() == nodeipc.JSON {
-		return append(bytes.Clone(m.Raw()), '\n'), nil
-	}
-	var v any
-	if err := m.Decode(&v); err != nil {
+	b, err := m.AppendJSON(nil)
+	if err != nil {
 		return nil, err
 	}
-	return append([]byte(m.String()), '\n'), nil
+	return append(b, '\n'), nil
 }
 
 // sendLines reads r one line at a time and sends each line to ch as one
