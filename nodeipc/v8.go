@@ -2,7 +2,7 @@ package nodeipc
 
 // This file holds the Go types that stand for JavaScript values with no
 // natural Go counterpart, and the constants of V8's ValueSerializer format
-// used by advanced serialization (see PROTOCOL-v8.md).
+// used by advanced serialization (see PROTOCOL.md §3).
 
 import (
 	"math"

@@ -591,7 +591,7 @@ func (d *v8Decoder) key() (v8Key, error) {
 // ---- decoding into any ----
 
 // anyValue decodes the next value into the Go value that stands for it
-// (see PROTOCOL-v8.md for the mapping).
+// (see PROTOCOL.md §3 for the mapping).
 func (d *v8Decoder) anyValue() (any, error) {
 	if err := d.enter(); err != nil {
 		return nil, err

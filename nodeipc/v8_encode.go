@@ -1,7 +1,7 @@
 package nodeipc
 
 // Encoding of Go values as V8 ValueSerializer data, the way Node's
-// advanced serialization writes them (see PROTOCOL-v8.md).
+// advanced serialization writes them (see PROTOCOL.md §3).
 
 import (
 	"cmp"

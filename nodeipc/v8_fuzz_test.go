@@ -59,7 +59,7 @@ func FuzzV8Decode(f *testing.F) {
 		if err != nil {
 			if strings.Contains(err.Error(), "Float16Array") || strings.Contains(err.Error(), "cause contains the Error itself") ||
 				strings.Contains(err.Error(), "nested deeper") {
-				return // decoded, but never sent (see PROTOCOL-v8.md)
+				return // decoded, but never sent (see PROTOCOL.md §3)
 			}
 			t.Fatalf("re-encoding %#v: %v", v, err)
 		}
