@@ -176,3 +176,21 @@ func TestBridgeDoesNotLeakChannel(t *testing.T) {
 		}
 	}
 }
+
+// bridge under an advanced-mode Node parent: the program sees the JSON view
+// of each value (cat echoes it) and Node gets the very same values back.
+func TestBridgeAdvanced(t *testing.T) {
+	t.Parallel()
+	node := requireNode(t)
+	cat := requireProgram(t, "cat")
+	res := runParent(t, node, map[string]any{
+		"how": "spawn", "file": nodeipcPath(), "args": []string{"bridge", "--", cat},
+		"serialization": "advanced", "advancedEcho": true, "disconnect": true,
+	})
+	if len(res.Replies) != 4 {
+		t.Fatalf("got %d replies; want 4\nstderr:\n%s", len(res.Replies), res.Stderr)
+	}
+	if *res.Code != 0 {
+		t.Errorf("exit code = %d; want 0 (cat's)", *res.Code)
+	}
+}

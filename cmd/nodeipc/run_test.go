@@ -275,3 +275,20 @@ func TestRunOutputIsJSONLines(t *testing.T) {
 		t.Errorf("got %d lines; want 3:\n%s", n, stdout)
 	}
 }
+
+// run --serialization advanced: JSON-view lines in, JS values to the child,
+// and the child's replies printed in the JSON view.
+func TestRunAdvanced(t *testing.T) {
+	t.Parallel()
+	node := requireNode(t)
+	in := `{"op":"echo","value":{"m":{"$js":"Map","entries":[[1,"a"]]},"b":{"$js":"bigint","value":"12345678901234567890"},"d":{"$js":"Date","ms":0},"buf":{"$js":"Buffer","base64":"aGk="},"n":{"$js":"number","value":"NaN"}}}` + "\n"
+	status, stdout, stderr := runCLI(t, node, in, "run", "--serialization", "advanced", testdata(t, "child.js"))
+	if status != 0 {
+		t.Fatalf("status %d\nstderr:\n%s", status, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	want := `{"echo":{"b":{"$js":"bigint","value":"12345678901234567890"},"buf":{"$js":"Buffer","base64":"aGk="},"d":{"$js":"Date","ms":0,"iso":"1970-01-01T00:00:00.000Z"},"m":{"$js":"Map","entries":[[1,"a"]]},"n":{"$js":"number","value":"NaN"}}}`
+	if len(lines) < 2 || lines[1] != want {
+		t.Fatalf("stdout:\n%s\nwant second line:\n%s", stdout, want)
+	}
+}
