@@ -93,3 +93,27 @@ func TestJSONViewText(t *testing.T) {
 		}
 	}
 }
+
+// FuzzJSONView feeds arbitrary text to ValueFromJSON and arbitrary payloads
+// to AppendJSON: no panic, and whatever is accepted must hold together.
+func FuzzJSONView(f *testing.F) {
+	f.Add([]byte(`{"$js":"Map","entries":[[1,{"$js":"Set","values":[{"$js":"bigint","value":"-9"}]}]]}`))
+	f.Add([]byte(`["\ud800",{"$js":"Array","length":3,"elements":{"1":{"$js":"hole"}},"props":{}}]`))
+	f.Add([]byte(`{"$js":"Float64Array","data":[1,{"$js":"number","value":"NaN"}]}`))
+	f.Add([]byte("\xff\x0f\x6f\x22\x01\x61\x49\x02\x7b\x01"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if v, err := ValueFromJSON(data); err == nil {
+			if payload, err := appendV8(nil, v); err == nil {
+				text, err := (&Message{data: payload, mode: Advanced}).AppendJSON(nil)
+				if err != nil || !json.Valid(text) {
+					t.Fatalf("AppendJSON of a value read from %q: %s, %v", data, text, err)
+				}
+			}
+		} else if !errors.Is(err, ErrInvalidMessage) {
+			t.Fatalf("ValueFromJSON(%q) = %v; want ErrInvalidMessage", data, err)
+		}
+		if text, err := (&Message{data: data, mode: Advanced}).AppendJSON(nil); err == nil && !json.Valid(text) {
+			t.Fatalf("AppendJSON(% x) wrote invalid JSON %s", data, text)
+		}
+	})
+}
