@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"math/big"
 	"os"
 
 	"nodeipc.dev/nodeipc"
@@ -82,4 +83,36 @@ func ExamplePipe() {
 	// Output:
 	// {"X":1,"Y":2.5,"tag":"<ß>"}
 	// 3.5 <ß>
+}
+
+// With advanced serialization, JavaScript types that JSON loses keep their
+// identity: a Map stays a Map, a BigInt a *big.Int, a Buffer a Buffer.
+func ExamplePipe_advanced() {
+	a, b, err := nodeipc.Pipe(&nodeipc.Options{Serialization: nodeipc.Advanced})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+
+	scores := &nodeipc.Map{}
+	scores.Set("ada", 36)
+	scores.Set("grace", 85)
+	a.Send(ctx, map[string]any{
+		"scores": scores,
+		"total":  new(big.Int).Lsh(big.NewInt(1), 70),
+		"blob":   nodeipc.Buffer("hi"),
+	})
+
+	msg, _ := b.Recv(ctx)
+	var v map[string]any
+	msg.Decode(&v)
+	m := v["scores"].(*nodeipc.Map)
+	grace, _ := m.Get("grace")
+	fmt.Println(m.Len(), grace, v["total"], v["blob"])
+	fmt.Println(msg) // the JSON view: tagged objects for what JSON lacks
+	// Output:
+	// 2 85 1180591620717411303424 [104 105]
+	// {"blob":{"$js":"Buffer","base64":"aGk="},"scores":{"$js":"Map","entries":[["ada",36],["grace",85]]},"total":{"$js":"bigint","value":"1180591620717411303424"}}
 }
