@@ -52,14 +52,11 @@ func (e *CallError) Error() string {
 // MarshalJSON encodes the error as one flat object, as workerpool's worker
 // does: {"name","message","stack", ...Data}.
 func (e *CallError) MarshalJSON() ([]byte, error) {
-	m := make(map[string]json.RawMessage, len(e.Data)+3)
+	m := make(map[string]any, len(e.Data)+3)
 	for k, v := range e.Data {
 		m[k] = v
 	}
-	put := func(k, v string) {
-		b, _ := json.Marshal(v)
-		m[k] = b
-	}
+	put := func(k, v string) { m[k] = v }
 	name := e.Name
 	if name == "" {
 		name = "Error"
@@ -71,7 +68,13 @@ func (e *CallError) MarshalJSON() ([]byte, error) {
 		stack = name + ": " + e.Message + "\n    at <go worker>"
 	}
 	put("stack", stack)
-	return json.Marshal(m)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 // UnmarshalJSON decodes a flat error object; properties other than name,

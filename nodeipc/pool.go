@@ -333,6 +333,7 @@ func (p *Pool) startLocked(slot int) (*worker, error) {
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			p.retireLocked(w)
+			p.idleLocked(w)
 			p.flushLocked()
 		}))
 	}
