@@ -99,10 +99,37 @@ func (e *CallError) UnmarshalJSON(b []byte) error {
 		return v
 	}
 	e.Name, e.Message, e.Stack = str("name"), str("message"), str("stack")
+	if e.Name == "" {
+		e.Name = nameFromStack(e.Stack, e.Message)
+	}
 	if len(m) > 0 {
 		e.Data = m
 	}
 	return nil
+}
+
+// nameFromStack recovers an error's name from its stack when the name
+// was not sent: workerpool's worker serializes only own properties, and
+// name lives on the prototype. V8 stacks start with "Name: message".
+func nameFromStack(stack, message string) string {
+	first, _, _ := strings.Cut(stack, "\n")
+	name, rest, ok := strings.Cut(first, ":")
+	if !ok {
+		name, rest = first, ""
+	}
+	if name != "" && strings.TrimSpace(rest) == strings.TrimSpace(message) && isIdent(name) {
+		return name
+	}
+	return "Error"
+}
+
+func isIdent(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || r == '$' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // toCallError turns a handler's error into the error sent on the wire.

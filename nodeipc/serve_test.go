@@ -314,3 +314,19 @@ func TestCallErrorJSON(t *testing.T) {
 		t.Errorf("Unmarshal(string) = %+v, %v", ce, err)
 	}
 }
+
+func TestCallErrorNameFromStack(t *testing.T) {
+	tests := []struct{ in, name string }{
+		{`{"message":"boom","stack":"TypeError: boom\n    at x (a.js:1:1)"}`, "TypeError"},
+		{`{"message":"","stack":"RangeError\n    at x"}`, "RangeError"},
+		{`{"message":"boom","stack":"not an error line"}`, "Error"},
+		{`{"message":"boom"}`, "Error"},
+		{`{"name":"Custom","message":"boom","stack":"TypeError: boom"}`, "Custom"},
+	}
+	for _, tt := range tests {
+		var ce nodeipc.CallError
+		if err := json.Unmarshal([]byte(tt.in), &ce); err != nil || ce.Name != tt.name {
+			t.Errorf("Unmarshal(%s).Name = %q, %v; want %q", tt.in, ce.Name, err, tt.name)
+		}
+	}
+}
