@@ -110,7 +110,8 @@ type Call struct {
 	// encoding/json's rules.
 	Result any
 	// Progress, if not nil, receives the call's progress events in order.
-	// It runs on the worker's receiving goroutine and must not block.
+	// It runs on the worker's receiving goroutine and must not block; it
+	// is never called after Do has returned.
 	Progress func(Event)
 	// Idempotent allows the pool to run the call again on another worker
 	// when the worker running it dies (see PoolOptions.Retries).
@@ -206,6 +207,9 @@ type pending struct {
 	holdsSem bool
 	avoid    int
 	attempts int
+
+	evMu     sync.Mutex // held while Progress runs
+	evClosed bool       // Do has returned: no more Progress calls
 }
 
 type worker struct {
@@ -272,22 +276,33 @@ func NewPool(opts PoolOptions) (*Pool, error) {
 		fails:    make([]int, o.Size),
 		live:     make(map[*worker]struct{}),
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for slot := range o.Size {
-		w, err := p.startLocked(slot)
-		if err != nil {
-			p.closed, p.stopping = true, true
-			close(p.stopc)
-			for w := range p.live {
-				p.stopLocked(w)
+	// The workers are started from a new goroutine: Linux delivers
+	// Pdeathsig when the thread that started a child exits, and the
+	// caller's goroutine may be locked to a thread that will.
+	errc := make(chan error, 1)
+	go func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for slot := range o.Size {
+			w, err := p.startLocked(slot)
+			if err != nil {
+				errc <- err
+				return
 			}
-			p.mu.Unlock()
-			p.bg.Wait()
-			p.mu.Lock()
-			return nil, err
+			p.slots[slot] = w
 		}
-		p.slots[slot] = w
+		errc <- nil
+	}()
+	if err := <-errc; err != nil {
+		p.mu.Lock()
+		p.closed, p.stopping = true, true
+		close(p.stopc)
+		for w := range p.live {
+			p.stopLocked(w)
+		}
+		p.mu.Unlock()
+		p.bg.Wait()
+		return nil, err
 	}
 	return p, nil
 }
@@ -437,7 +452,11 @@ func (p *Pool) handle(w *worker, m *Message) {
 		pc := w.inflight[id]
 		p.mu.Unlock()
 		if pc != nil && pc.call.Progress != nil {
-			pc.call.Progress(Event{payload: append(json.RawMessage(nil), env.Payload...)})
+			pc.evMu.Lock()
+			if !pc.evClosed {
+				pc.call.Progress(Event{payload: append(json.RawMessage(nil), env.Payload...)})
+			}
+			pc.evMu.Unlock()
 		}
 		return
 	}
@@ -746,6 +765,9 @@ func (p *Pool) flushLocked() {
 // *WorkerError (unless c is Idempotent and is retried). After Close, Do
 // returns an error wrapping net.ErrClosed.
 func (p *Pool) Do(ctx context.Context, c *Call) error {
+	if c == nil {
+		return errors.New("nodeipc: pool: Do: nil Call")
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -780,6 +802,11 @@ func (p *Pool) Do(ctx context.Context, c *Call) error {
 	p.flushLocked()
 	p.mu.Unlock()
 
+	defer func() {
+		pc.evMu.Lock()
+		pc.evClosed = true
+		pc.evMu.Unlock()
+	}()
 	select {
 	case <-pc.done:
 	case <-ctx.Done():
@@ -876,7 +903,8 @@ func (p *Pool) Stats() PoolStats {
 }
 
 // Close stops the pool: new calls are refused, calls already submitted run
-// to completion (bound them with their contexts), then every worker is
+// to completion (bound them with their contexts: a call waiting for a worker
+// that never becomes ready waits as long as its context allows), then every worker is
 // stopped with the ladder (terminate message, SIGTERM, SIGKILL) and Close
 // returns once all have exited and the pool's goroutines are done. Close
 // is idempotent.
