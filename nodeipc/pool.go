@@ -134,6 +134,7 @@ type WorkerError struct {
 
 var _ error = (*WorkerError)(nil)
 
+// Error returns "nodeipc: <worker> failed: <reason>; stderr: <lines>".
 func (e *WorkerError) Error() string {
 	s := "nodeipc: " + e.Worker + " failed: " + e.Reason
 	if len(e.Stderr) > 0 {

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -229,5 +232,30 @@ func TestPoolCommandCLI(t *testing.T) {
 	err, _, stderr = run("", "-n", "1", "--", "/nonexistent/worker")
 	if !errors.As(err, &ec) || ec.ExitCode() != poolExitSetup || !strings.Contains(stderr, "start worker 0") {
 		t.Errorf("bad command: err %v, stderr %q", err, stderr)
+	}
+}
+
+// TestPoolCommandNodeWorkers runs the command over Node workers written with
+// js/nodeipc-worker.js.
+func TestPoolCommandNodeWorkers(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("node not found in PATH (required when CI is set)")
+		}
+		t.Skip("node not found in PATH")
+	}
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "js", "pool", "node-worker.js")
+	input := `{"method":"add","params":[1,2]}` + "\n" + `{"method":"fail","params":["bad"]}` + "\n" + `{"method":"progress","params":[2]}` + "\n"
+	code, out, stderr := runPoolTest(t, poolConfig{Workers: 2, Concurrency: 2, Args: []string{node, script}}, input)
+	if code != poolExitFailed || len(out) != 3 {
+		t.Fatalf("exit %d, %v; stderr:\n%s", code, out, stderr)
+	}
+	if out[0]["result"] != float64(3) || out[2]["result"] != "done" {
+		t.Errorf("results %v", out)
+	}
+	if e, _ := out[1]["error"].(map[string]any); e == nil || e["name"] != "TypeError" || e["code"] != "E_BAD" {
+		t.Errorf("error %v", out[1])
 	}
 }
