@@ -85,6 +85,15 @@ func goWorker() int {
 			return nil, ctx.Err()
 		}
 	}
+	// spawn starts a grandchild that would run for a minute.
+	h["spawn"] = func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		cmd := exec.Command("sleep", "60")
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		go cmd.Wait()
+		return cmd.Process.Pid, nil
+	}
 	h["print"] = func(ctx context.Context, req *nodeipc.Request) (any, error) {
 		var s string
 		req.Params(&s)
@@ -143,8 +152,19 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
+// alive reports whether pid runs: it exists and is not a zombie (an
+// orphan whose reaper does not reap counts as gone).
 func alive(pid int) bool {
-	return syscall.Kill(pid, 0) == nil
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 // eventually polls cond for up to 10 seconds.
@@ -466,6 +486,28 @@ func TestPoolCloseLadder(t *testing.T) {
 	if err := p.Do(ctx, &nodeipc.Call{Method: "pid"}); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Do after Close = %v; want net.ErrClosed", err)
 	}
+}
+
+// TestPoolKillsGrandchildren: what a worker leaves behind in its process
+// group goes with it.
+func TestPoolKillsGrandchildren(t *testing.T) {
+	if _, err := exec.LookPath("sleep"); err != nil {
+		t.Skip("no sleep command")
+	}
+	p := newPool(t, nodeipc.PoolOptions{Size: 1})
+	var pid, grandchild int
+	ctx := ctxT(t)
+	if err := p.Do(ctx, &nodeipc.Call{Method: "pid", Result: &pid}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Do(ctx, &nodeipc.Call{Method: "spawn", Result: &grandchild}); err != nil {
+		t.Fatal(err)
+	}
+	if !alive(grandchild) {
+		t.Fatalf("grandchild %d not running", grandchild)
+	}
+	p.Close()
+	eventually(t, "the worker and its grandchild to be gone", func() bool { return !alive(pid) && !alive(grandchild) })
 }
 
 func TestPoolStartTimeout(t *testing.T) {
