@@ -35,6 +35,8 @@ export interface CallOptions {
 export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** Set when the worker could not be started at all (e.g. ENOENT). */
+  error?: Error;
 }
 
 export interface CloseOptions {
@@ -54,7 +56,8 @@ export class Client {
    * Calls method with params. Rejects with the worker's error rebuilt as an
    * Error (TypeError stays TypeError; own properties such as code are
    * copied), with an AbortError/TimeoutError when cancelled, or with an
-   * error whose code is 'ERR_WORKER_EXITED' when the worker dies.
+   * error whose code is 'ERR_WORKER_EXITED' when the worker dies (or the
+   * spawn error, e.g. ENOENT, when it could not be started).
    */
   call<T = any>(method: string, params?: unknown[], options?: CallOptions): Promise<T>;
   /** Stops the worker: terminate message, then SIGTERM, then SIGKILL. */

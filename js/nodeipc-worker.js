@@ -135,16 +135,24 @@ class Client {
     this._ready = false;
     this._exit = null;
     this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this._exit = { code, signal };
-        const err = new Error(`nodeipc worker ${child.pid} exited (${signal ? 'signal ' + signal : 'code ' + code})`);
-        err.code = 'ERR_WORKER_EXITED';
+      const end = (status, err) => {
+        if (this._exit) return;
+        this._exit = status;
         for (const p of this._pending.values()) p.reject(err);
         this._pending.clear();
-        resolve(this._exit);
+        this._queue.length = 0;
+        resolve(status);
+      };
+      child.once('exit', (code, signal) => {
+        const err = new Error(`nodeipc worker ${child.pid} exited (${signal ? 'signal ' + signal : 'code ' + code})`);
+        err.code = 'ERR_WORKER_EXITED';
+        end({ code, signal }, err);
+      });
+      // A worker that could not be started emits 'error' and no 'exit'.
+      child.on('error', (err) => {
+        if (child.pid === undefined) end({ code: null, signal: null, error: err }, err);
       });
     });
-    child.on('error', () => {});
     child.on('message', (msg) => this._onMessage(msg));
   }
 

@@ -35,6 +35,20 @@ const marker = process.argv[3];
   }
   out.afterCancel = await c.call('add', [1, 1]);
   out.exit = await c.close();
+  // A worker that dies rejects its calls; one that cannot start, too.
+  const c2 = fork(goBin, [], { stdio: ['ignore', 'ignore', 'ignore'] });
+  try {
+    await c2.call('crash', []);
+  } catch (e) {
+    out.crash = e.code;
+  }
+  out.crashExit = await c2.exited;
+  const c3 = fork('/nonexistent/nodeipc-worker');
+  try {
+    await c3.call('add', [1, 1]);
+  } catch (e) {
+    out.spawnError = e.code;
+  }
   console.log(JSON.stringify(out));
 })().catch((e) => {
   console.error(e);
