@@ -59,9 +59,9 @@ type PoolOptions struct {
 	// DefaultPoolQueueSize.
 	QueueSize int
 
-	// MaxCalls recycles a worker (a fresh one takes its slot, the old one
-	// is stopped once idle) after it has served this many calls. Zero means
-	// never.
+	// MaxCalls recycles a worker after it has been given this many calls:
+	// a fresh worker takes its slot at once, and the old one is stopped
+	// when its last call ends. Zero means never.
 	MaxCalls int
 	// MaxLifetime recycles a worker this long after it started. Zero means
 	// never.
@@ -214,26 +214,27 @@ type pending struct {
 }
 
 type worker struct {
-	slot     int
-	name     string
-	cmd      *exec.Cmd
-	ch       *Channel
-	pid      atomic.Int64
-	started  time.Time
-	exited   chan struct{} // closed when Wait has returned
-	waitErr  error
-	stderr   *lineWriter
-	stdout   *lineWriter
-	timers   []*time.Timer
-	ready    bool
-	retiring bool
-	stopping bool
-	gone     bool
-	load     int // in flight + cleaning
-	served   int
-	inflight map[int64]*pending
-	cleaning map[int64]*time.Timer
-	reason   string // why the pool killed it
+	slot       int
+	name       string
+	cmd        *exec.Cmd
+	ch         *Channel
+	pid        atomic.Int64
+	started    time.Time
+	exited     chan struct{} // closed when Wait has returned
+	waitErr    error
+	stderr     *lineWriter
+	stdout     *lineWriter
+	timers     []*time.Timer
+	ready      bool
+	retiring   bool
+	stopping   bool
+	gone       bool
+	load       int // in flight + cleaning
+	served     int // calls answered
+	dispatched int // calls sent
+	inflight   map[int64]*pending
+	cleaning   map[int64]*time.Timer
+	reason     string // why the pool killed it
 }
 
 // NewPool starts the workers of a pool. It returns an error, and starts
@@ -480,9 +481,6 @@ func (p *Pool) handle(w *worker, m *Message) {
 	} else {
 		p.finishLocked(pc, append(json.RawMessage(nil), env.Result...), nil)
 	}
-	if p.o.MaxCalls > 0 && w.served >= p.o.MaxCalls {
-		p.retireLocked(w)
-	}
 	p.idleLocked(w)
 	p.flushLocked()
 }
@@ -724,6 +722,10 @@ func (p *Pool) flushLocked() {
 		pc.w = w
 		w.inflight[pc.id] = pc
 		w.load++
+		w.dispatched++
+		if p.o.MaxCalls > 0 && w.dispatched >= p.o.MaxCalls {
+			p.retireLocked(w) // its last call: a fresh worker takes the slot
+		}
 		sent := pc.sent
 		p.bg.Add(1)
 		go func() {

@@ -541,3 +541,36 @@ func TestNewPoolErrors(t *testing.T) {
 		t.Errorf("NewPool with a bad command = %v", err)
 	}
 }
+
+// TestPoolRecycleConcurrent: with several calls in flight per worker, a
+// worker still gets exactly MaxCalls calls.
+func TestPoolRecycleConcurrent(t *testing.T) {
+	p := newPool(t, nodeipc.PoolOptions{Size: 2, Concurrency: 4, MaxCalls: 5})
+	ctx := ctxT(t)
+	var mu sync.Mutex
+	pids := map[int]int{}
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var pid int
+			if err := p.Do(ctx, &nodeipc.Call{Method: "pid", Result: &pid}); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			pids[pid]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for pid, n := range pids {
+		if n > 5 {
+			t.Errorf("worker %d served %d calls; MaxCalls is 5", pid, n)
+		}
+	}
+	if len(pids) < 8 {
+		t.Errorf("%d workers served 40 calls; want at least 8", len(pids))
+	}
+}
