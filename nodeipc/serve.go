@@ -90,8 +90,9 @@ type ServeOptions struct {
 // (workerOptions.execPath) and jest-worker (forkOptions.execPath with
 // serialization 'json'); it ignores the arguments those pools pass it.
 //
-// Serve first sends workerpool's "ready" message (the other pools ignore
-// it), then runs each call's handler on its own goroutine. It returns nil
+// Unless opts names the jest-worker or worker-farm dialect, Serve first
+// sends workerpool's "ready" message (the other pools ignore it); then it
+// runs each call's handler on its own goroutine. It returns nil
 // when the parent asks the worker to stop (workerpool's terminate message,
 // jest-worker's END, worker-farm's die) or disconnects, which is how a Go
 // worker exits with its parent; it returns ctx's error when ctx is done.
