@@ -595,3 +595,23 @@ func TestPoolParentKilled(t *testing.T) {
 		}
 	})
 }
+
+// TestNodeHelperWorkerUnderWorkerpool: a Node worker written with
+// js/nodeipc-worker.js is also a drop-in workerpool process worker.
+func TestNodeHelperWorkerUnderWorkerpool(t *testing.T) {
+	requireModule(t, "workerpool")
+	forEachNode(t, func(t *testing.T, node string) {
+		marker := filepath.Join(t.TempDir(), "cancelled")
+		out, _ := runNode(t, node, "pool/run-workerpool-node.js", marker)
+		expect(t, out, "add", 5)
+		expect(t, out, "error", map[string]any{"isError": true, "name": "TypeError", "message": "boom", "code": "E_BAD"})
+		expect(t, out, "progress", "done")
+		expect(t, out, "events", []any{map[string]int{"step": 0}, map[string]int{"step": 1}})
+		expect(t, out, "cancel", "CancellationError")
+		expect(t, out, "samePid", true)
+		expect(t, out, "exit", map[string]any{"code": 0, "signal": nil})
+		if b, err := os.ReadFile(marker); err != nil || string(b) != "cancelled" {
+			t.Errorf("the cancelled method did not see its abort signal: %q, %v", b, err)
+		}
+	})
+}
