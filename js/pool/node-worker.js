@@ -1,0 +1,42 @@
+'use strict';
+// A Node worker for a nodeipc Pool, written with js/nodeipc-worker.js. Its
+// methods mirror the Go test worker's (interop/pool_helpers_test.go).
+const fs = require('node:fs');
+const { worker } = require('../nodeipc-worker.js');
+
+worker({
+  add: (a, b) => a + b,
+  echo: (v) => v,
+  pid: () => process.pid,
+  kind: () => 'node',
+  sleep(ms, v) {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => resolve(v), ms);
+      this.signal.addEventListener('abort', () => { clearTimeout(t); reject(this.signal.reason); });
+    });
+  },
+  fail(msg) {
+    const e = new TypeError(msg);
+    e.code = 'E_BAD';
+    throw e;
+  },
+  progress(n) {
+    for (let i = 0; i < n; i++) this.emit({ step: i });
+    return 'done';
+  },
+  // block reports its pid, then waits for cancellation and records it in
+  // the marker file.
+  block(marker) {
+    this.emit({ pid: process.pid, kind: 'node' });
+    return new Promise((resolve, reject) => {
+      this.signal.addEventListener('abort', () => {
+        fs.writeFileSync(marker, 'cancelled');
+        reject(new Error('cancelled'));
+      });
+    });
+  },
+  crash() {
+    process.stderr.write('node worker crashing\n');
+    process.exit(3);
+  },
+});

@@ -1,0 +1,255 @@
+package nodeipc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// The request/response envelope shared by Serve and Pool is workerpool's
+// process-worker envelope; PROTOCOL-pool.md describes it. These are its
+// reserved words.
+const (
+	wpReady     = "ready"
+	wpTerminate = "__workerpool-terminate__"
+	wpCleanup   = "__workerpool-cleanup__"
+)
+
+// CallError is an error raised by a worker's method: a JavaScript Error
+// thrown by a Node worker, or an error returned by a Go Handler. It travels
+// as the JavaScript error's own properties (name, message, stack and any
+// others, such as code), so the Node side of every supported pool rebuilds
+// it as a real Error, and a Go pool gets it back as a *CallError.
+//
+// A Handler may return a *CallError (or an error wrapping one) to choose the
+// name and extra properties the caller sees; any other error is sent as
+// {name: "Error", message: err.Error()}.
+type CallError struct {
+	// Name is the JavaScript error's name: "Error", "TypeError", ...
+	Name string
+	// Message is the error's message.
+	Message string
+	// Stack is the JavaScript stack, if the worker sent one.
+	Stack string
+	// Data holds the error's other properties (for example code), as JSON.
+	Data map[string]json.RawMessage
+}
+
+var _ error = (*CallError)(nil)
+
+// Error returns "name: message".
+func (e *CallError) Error() string {
+	name := e.Name
+	if name == "" {
+		name = "Error"
+	}
+	return name + ": " + e.Message
+}
+
+// MarshalJSON encodes the error as one flat object, as workerpool's worker
+// does: {"name","message","stack", ...Data}.
+func (e *CallError) MarshalJSON() ([]byte, error) {
+	m := make(map[string]any, len(e.Data)+3)
+	for k, v := range e.Data {
+		m[k] = v
+	}
+	put := func(k, v string) { m[k] = v }
+	name := e.Name
+	if name == "" {
+		name = "Error"
+	}
+	put("name", name)
+	put("message", e.Message)
+	stack := e.Stack
+	if stack == "" {
+		stack = name + ": " + e.Message + "\n    at <go worker>"
+	}
+	put("stack", stack)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// UnmarshalJSON decodes a flat error object; properties other than name,
+// message and stack go to Data. A JSON string is taken as the message.
+func (e *CallError) UnmarshalJSON(b []byte) error {
+	*e = CallError{}
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		e.Name, e.Message = "Error", s
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	str := func(k string) string {
+		var v string
+		if raw, ok := m[k]; ok {
+			json.Unmarshal(raw, &v)
+			delete(m, k)
+		}
+		return v
+	}
+	e.Name, e.Message, e.Stack = str("name"), str("message"), str("stack")
+	if e.Name == "" {
+		e.Name = nameFromStack(e.Stack, e.Message)
+	}
+	if len(m) > 0 {
+		e.Data = m
+	}
+	return nil
+}
+
+// nameFromStack recovers an error's name from its stack when the name
+// was not sent: workerpool's worker serializes only own properties, and
+// name lives on the prototype. V8 stacks start with "Name: message".
+func nameFromStack(stack, message string) string {
+	first, _, _ := strings.Cut(stack, "\n")
+	name, rest, ok := strings.Cut(first, ":")
+	if !ok {
+		name, rest = first, ""
+	}
+	if name != "" && strings.TrimSpace(rest) == strings.TrimSpace(message) && isIdent(name) {
+		return name
+	}
+	return "Error"
+}
+
+func isIdent(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || r == '$' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// toCallError turns a handler's error into the error sent on the wire.
+func toCallError(err error) *CallError {
+	var ce *CallError
+	if !asCallError(err, &ce) || ce == nil {
+		return &CallError{Name: "Error", Message: err.Error()}
+	}
+	if ce.Name == "" {
+		c := *ce
+		c.Name = "Error"
+		return &c
+	}
+	return ce
+}
+
+func asCallError(err error, target **CallError) bool {
+	for err != nil {
+		if ce, ok := err.(*CallError); ok {
+			*target = ce
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if asCallError(e, target) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// Event is a progress event a worker emitted while serving a call
+// (workerpool's {id, isEvent: true, payload}).
+type Event struct {
+	payload json.RawMessage
+}
+
+// Decode decodes the event's payload into v, a non-nil pointer, with
+// encoding/json's rules.
+func (e Event) Decode(v any) error { return json.Unmarshal(e.payload, v) }
+
+// String returns the payload as JSON text.
+func (e Event) String() string { return string(e.payload) }
+
+// envelope is every object message of the workerpool dialect, decoded
+// loosely: which fields are present decides what it is.
+type envelope struct {
+	ID      json.RawMessage   `json:"id,omitempty"`
+	Method  *string           `json:"method,omitempty"`
+	Params  []json.RawMessage `json:"params,omitempty"`
+	Result  json.RawMessage   `json:"result,omitempty"`
+	Error   json.RawMessage   `json:"error,omitempty"`
+	IsEvent bool              `json:"isEvent,omitempty"`
+	Payload json.RawMessage   `json:"payload,omitempty"`
+}
+
+// messageJSON returns m as JSON text whatever the channel's serialization:
+// the bytes themselves in json mode, the decoded value re-encoded otherwise.
+func messageJSON(m *Message) (json.RawMessage, error) {
+	if m.Serialization() == JSON {
+		return m.Raw(), nil
+	}
+	var v any
+	if err := m.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+// sendValue sends v, which may contain json.RawMessage fields, on ch in the
+// channel's serialization.
+func sendValue(ctx context.Context, ch *Channel, v any) error {
+	if ch.Serialization() == JSON {
+		return ch.Send(ctx, v)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("nodeipc: %w: %v", ErrInvalidMessage, err)
+	}
+	var x any
+	if err := json.Unmarshal(b, &x); err != nil {
+		return err
+	}
+	return ch.Send(ctx, x)
+}
+
+// jsonKind returns the first byte of a JSON text: '{', '[', '"', ...
+func jsonKind(b []byte) byte {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) == 0 {
+		return 0
+	}
+	return b[0]
+}
+
+func isNull(b json.RawMessage) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) == 0 || string(b) == "null"
+}
+
+func sortedNames(m map[string]Handler) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func quote(s string) string {
+	if strings.ContainsAny(s, "\"\\\n") {
+		return fmt.Sprintf("%q", s)
+	}
+	return `"` + s + `"`
+}

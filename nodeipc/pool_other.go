@@ -1,0 +1,20 @@
+//go:build !unix
+
+package nodeipc
+
+import "os/exec"
+
+func setProcAttr(*exec.Cmd) {}
+
+func signalGroup(w *worker, kill bool) {
+	select {
+	case <-w.exited:
+		return
+	default:
+	}
+	if kill {
+		w.cmd.Process.Kill()
+	}
+}
+
+func killLeftovers(*worker) {}
