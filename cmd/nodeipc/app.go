@@ -24,7 +24,8 @@ const exitHelp = `EXIT STATUS:
    128+N   run, bridge: the child was killed by signal N (143 for SIGTERM)
    1       usage error, or the channel or the child could not be set up
    2       echo, bridge: no IPC channel (not started by Node with fork()
-           or with 'ipc' in spawn()'s stdio)`
+           or with 'ipc' in spawn()'s stdio)
+   3       pool: at least one call failed (a summary is on stderr)`
 
 // newApp returns the nodeipc application wired to the given streams. It
 // never calls os.Exit: errors come back from App.Run, and runApp turns them
@@ -47,6 +48,7 @@ reported on stderr and never sent, since they would crash a Node peer.
 			runCommand(),
 			echoCommand(),
 			bridgeCommand(),
+			poolCommand(),
 		},
 		Reader:                    stdin,
 		Writer:                    stdout,
