@@ -515,7 +515,15 @@ func TestGoWorkerUnderWorkerFarm(t *testing.T) {
 func TestGoWorkerUnderJestWorker(t *testing.T) {
 	requireModule(t, "jest-worker")
 	forEachNode(t, func(t *testing.T, node string) {
-		out, trace := runNode(t, node, "pool/run-jest-worker.js")
+		for _, serialization := range []string{"json", "default"} { // default: advanced
+			t.Run(serialization, func(t *testing.T) { jestWorker(t, node, serialization) })
+		}
+	})
+}
+
+func jestWorker(t *testing.T, node, serialization string) {
+	{
+		out, trace := runNode(t, node, "pool/run-jest-worker.js", serialization)
 		expect(t, out, "add", 5)
 		expect(t, out, "echoOK", true)
 		expect(t, out, "error", map[string]any{"isError": true, "ctor": "TypeError", "type": "TypeError", "message": "boom", "code": "E_BAD", "hasStack": true})
@@ -523,7 +531,7 @@ func TestGoWorkerUnderJestWorker(t *testing.T) {
 		expect(t, out, "events", []any{map[string]int{"step": 0}, map[string]int{"step": 1}, map[string]int{"step": 2}})
 		expect(t, out, "end", map[string]bool{"forceExited": false})
 		checkTrace(t, trace, 2, 0)
-	})
+	}
 }
 
 // TestNodeClientForksGoWorker: js/nodeipc-worker.js's fork() drives the Go

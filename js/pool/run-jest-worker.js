@@ -1,10 +1,12 @@
 'use strict';
-// jest-worker drives a Go worker (argv[2]) with JSON serialization and
-// prints what it observed.
+// jest-worker drives a Go worker (argv[2]) and prints what it observed.
+// argv[3] is the serialization: 'json', or 'default' for jest-worker's own
+// default (advanced).
 const path = require('node:path');
 const { Worker } = require('jest-worker');
 
 const goBin = process.argv[2];
+const serialization = process.argv[3] || 'json';
 
 (async () => {
   const out = {};
@@ -12,7 +14,7 @@ const goBin = process.argv[2];
     numWorkers: 2,
     maxRetries: 0,
     exposedMethods: ['add', 'echo', 'fail', 'progress'],
-    forkOptions: { execPath: goBin, serialization: 'json' },
+    forkOptions: serialization === 'default' ? { execPath: goBin } : { execPath: goBin, serialization },
   });
   out.add = await w.add(2, 3);
   const echoes = await Promise.all(Array.from({ length: 50 }, (_, i) => w.echo({ i })));
