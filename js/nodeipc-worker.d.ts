@@ -1,4 +1,4 @@
-// Type declarations for nodeipc-worker.js (see nodeipc/PROTOCOL-pool.md).
+// Type declarations for nodeipc-worker.js (see nodeipc/PROTOCOL.md §10).
 
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 

@@ -1,6 +1,6 @@
 'use strict';
 // nodeipc-worker: the Node.js half of nodeipc's request/response layer
-// (nodeipc/PROTOCOL-pool.md). No dependencies.
+// (nodeipc/PROTOCOL.md §10). No dependencies.
 //
 //   worker(methods)          serve methods in a Node script run by a nodeipc
 //                            Pool (or by workerpool: same envelope);

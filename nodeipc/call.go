@@ -10,7 +10,7 @@ import (
 )
 
 // The request/response envelope shared by Serve and Pool is workerpool's
-// process-worker envelope; PROTOCOL-pool.md describes it. These are its
+// process-worker envelope; PROTOCOL.md §10 describes it. These are its
 // reserved words.
 const (
 	wpReady     = "ready"

@@ -37,7 +37,7 @@ type PoolOptions struct {
 	// (0 to Size-1); it is called again for every replacement. Slots may run
 	// different programs, so one pool can hold Node scripts
 	// (NodeCommand(...)) and Go binaries side by side. A worker speaks the
-	// envelope of PROTOCOL-pool.md: a Go program using Serve, a Node script
+	// envelope of PROTOCOL.md §10: a Go program using Serve, a Node script
 	// using js/nodeipc-worker.js, or one written with workerpool.worker().
 	//
 	// The pool sets the command's Stdout and Stderr (see Output), puts it in

@@ -67,7 +67,7 @@ type ServeOptions struct {
 	// Dialect is the parent's message shape: DialectWorkerpool (also what a
 	// nodeipc Pool and js/nodeipc-worker.js speak), DialectJestWorker or
 	// DialectWorkerFarm. Empty means detect it from the first message the
-	// parent sends (see PROTOCOL-pool.md).
+	// parent sends (see PROTOCOL.md §10).
 	Dialect string
 
 	// Concurrency is how many handlers may run at once; more calls wait
@@ -245,7 +245,7 @@ func (s *server) run(ctx context.Context, method string, params []json.RawMessag
 	}()
 }
 
-// workerpool serves the workerpool dialect (PROTOCOL-pool.md §2).
+// workerpool serves the workerpool dialect (PROTOCOL.md §10.2).
 func (s *server) workerpool(raw json.RawMessage) error {
 	switch jsonKind(raw) {
 	case '"':
@@ -360,7 +360,7 @@ func (s *server) cleanup(id json.RawMessage) {
 	}()
 }
 
-// jest serves jest-worker's child-process protocol (PROTOCOL-pool.md §4).
+// jest serves jest-worker's child-process protocol (PROTOCOL.md §10.4).
 func (s *server) jest(raw json.RawMessage) error {
 	var msg []json.RawMessage
 	if json.Unmarshal(raw, &msg) != nil || len(msg) == 0 {
@@ -413,7 +413,7 @@ func (s *server) jest(raw json.RawMessage) error {
 	return nil
 }
 
-// farm serves worker-farm's protocol (PROTOCOL-pool.md §5).
+// farm serves worker-farm's protocol (PROTOCOL.md §10.5).
 func (s *server) farm(raw json.RawMessage) error {
 	var msg struct {
 		Owner  string            `json:"owner"`
