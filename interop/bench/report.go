@@ -82,6 +82,23 @@ type machine struct {
 	Node   string `json:"node"`
 	Go     string `json:"go"`
 	GoJSON string `json:"go_json,omitempty"`
+	// LoadBefore and LoadAfter are /proc/loadavg at the start and the end
+	// of the run: other work on the machine shows here.
+	LoadBefore string `json:"loadavg_before,omitempty"`
+	LoadAfter  string `json:"loadavg_after,omitempty"`
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // report is everything one run found.
@@ -106,7 +123,7 @@ func (s *suite) report(d time.Duration) *report {
 		Command:  "go run ./interop/bench " + strings.Join(os.Args[1:], " "),
 		Date:     time.Now().UTC().Format("2006-01-02 15:04 MST"),
 		Duration: d.Round(time.Second).String(),
-		Machine:  describeMachine(s.node),
+		Machine:  describeMachine(s.node, s.loadBefore),
 		Reps:     s.o.reps,
 		Quick:    s.o.quick,
 		Counts: map[string]int{"latency": s.n.latency, "small": s.n.small, "medium": s.n.medium,
@@ -183,8 +200,8 @@ func (r *report) targets() []target {
 }
 
 // describeMachine collects nproc, the CPU model and the versions.
-func describeMachine(node string) machine {
-	m := machine{NProc: runtime.NumCPU(), Go: runtime.Version()}
+func describeMachine(node, loadBefore string) machine {
+	m := machine{NProc: runtime.NumCPU(), Go: runtime.Version(), LoadBefore: loadBefore, LoadAfter: loadAvg()}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
@@ -241,6 +258,7 @@ func (r *report) markdown() string {
 	if r.Machine.GoJSON != "" {
 		w("; %s", r.Machine.GoJSON)
 	}
+	w(". Load average (1/5/15 min) %s at the start, %s at the end", r.Machine.LoadBefore, r.Machine.LoadAfter)
 	w(".\n\nCounts per run: %d round trips (after 2,000 warm-up), %d small / %d medium / %d large messages one way, %d pipelined requests; memory: %d medium each way + %d pipelined.\n\n",
 		r.Counts["latency"], r.Counts["small"], r.Counts["medium"], r.Counts["large"], r.Counts["pipeline"], r.Counts["mem"], r.Counts["mem"])
 

@@ -85,11 +85,13 @@ type suite struct {
 	notes   []string
 	framing []framingResult
 	seq     int
+	// loadBefore is the load average when the suite started.
+	loadBefore string
 }
 
 func newSuite(root, node, gopeer string, o *options) *suite {
 	s := &suite{root: root, node: node, gopeer: gopeer, o: o, n: countsFor(o.quick),
-		samples: map[string]map[string][]float64{}}
+		samples: map[string]map[string][]float64{}, loadBefore: loadAvg()}
 	advancedErr := advancedSupport()
 	for _, ser := range o.sers {
 		base := "node>node/" + serTag(ser)
