@@ -310,6 +310,30 @@ func (r *report) markdown() string {
 	}
 	w("\n![ratios to node>node](ratios.svg)\n")
 
+	w("\n## Who is the bottleneck\n\nCPU time each side used during the throughput tests, divided by the wall time (median over the repetitions): 1.00 is one core kept busy. ")
+	w("A side near 1.00 is the limit; when neither is, the pair waits on wake-ups (or on other load on the machine).\n\n")
+	w("| test (parent / child) |")
+	for _, c := range cols {
+		w(" %s |", c.Name)
+	}
+	w("\n|---|%s\n", strings.Repeat("---|", len(cols)))
+	for _, m := range metrics {
+		if !strings.HasPrefix(m.Key, "c2p.") && !strings.HasPrefix(m.Key, "p2c.") && m.Key != "pipeline" {
+			continue
+		}
+		w("| %s |", m.Label)
+		for _, c := range cols {
+			p, okp := r.Results[c.Name]["util.parent."+m.Key]
+			ch, okc := r.Results[c.Name]["util.child."+m.Key]
+			if !okp || !okc {
+				w(" – |")
+				continue
+			}
+			w(" %.2f / %.2f |", p.Median, ch.Median)
+		}
+		w("\n")
+	}
+
 	w("\n## Framing allocations (in process, nodeipc.NewChannel over an endless stream)\n\n")
 	w("| shape | wire bytes | Recv allocs/msg | Recv bytes/msg | typed Decode adds allocs/msg |\n|---|---|---|---|---|\n")
 	for _, f := range r.Framing {

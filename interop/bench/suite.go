@@ -293,10 +293,14 @@ func (s *suite) record(c *config, kind string, out []byte) {
 		case r.Kind == shape.KindLatency:
 			add("lat.median", r.MedianUs)
 			add("lat.p99", r.P99Us)
-		case (r.Kind == shape.KindC2P || r.Kind == shape.KindP2C) && kind == jobMain:
-			add(r.Kind+"."+r.Shape, r.Rate)
-		case r.Kind == shape.KindPipeline && kind == jobMain:
-			add("pipeline", r.Rate)
+		case (r.Kind == shape.KindC2P || r.Kind == shape.KindP2C || r.Kind == shape.KindPipeline) && kind == jobMain:
+			key := r.Kind
+			if r.Shape != "" {
+				key += "." + r.Shape
+			}
+			add(key, r.Rate)
+			add("util.parent."+key, r.ParentUtil)
+			add("util.child."+key, r.ChildUtil)
 		case r.Kind == shape.KindMem:
 			add("rss", float64(r.VmHWMKiB)/1024)
 		}

@@ -97,7 +97,21 @@ function rate(r, t) {
 
 let warmed = false;
 
+// run runs one test. Throughput tests also measure how busy each side was:
+// CPU time over wall time, 1.0 being one core kept busy.
 async function run(t) {
+  if (t.kind !== 'c2p' && t.kind !== 'p2c' && t.kind !== 'pipeline') return run1(t);
+  const c0 = await childCPU();
+  const p0 = process.cpuUsage();
+  const r = await run1(t);
+  const p1 = process.cpuUsage(p0);
+  const c1 = await childCPU();
+  r.parent_util = (p1.user + p1.system) / 1e6 / r.seconds;
+  r.child_util = (c1 - c0) / 1e6 / r.seconds;
+  return r;
+}
+
+async function run1(t) {
   const r = { kind: t.kind, n: t.n };
   if (t.shape) r.shape = t.shape;
   switch (t.kind) {

@@ -15,7 +15,7 @@ import (
 // "ready", then serves the parent's control messages until the parent
 // disconnects.
 func runChild(raw bool) error {
-	ch, err := nodeipc.FromEnv(nil)
+	ch, err := nodeipc.FromEnv(&nodeipc.Options{SendQueueSize: sendQueue})
 	if err != nil {
 		return err
 	}

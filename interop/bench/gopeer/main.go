@@ -10,6 +10,8 @@
 // PLAN is a JSON shape.Plan; every parent prints one JSON shape.Result per
 // line on stdout. The child decodes every message into a typed struct (the
 // realistic case); with -raw it only frames messages and drops them.
+// -sendqueue sets nodeipc.Options.SendQueueSize, for experiments; the suite
+// uses the library's defaults.
 //
 // A child exits with status 3 when the library does not support the
 // serialization its parent asked for (errors.ErrUnsupported), so the
@@ -27,6 +29,9 @@ import (
 // exitUnsupported is the exit status for errors.ErrUnsupported.
 const exitUnsupported = 3
 
+// sendQueue is the -sendqueue flag: Options.SendQueueSize for the channel.
+var sendQueue int
+
 func main() {
 	if len(os.Args) < 2 {
 		usage()
@@ -34,6 +39,7 @@ func main() {
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process to `file`")
 	raw := fs.Bool("raw", false, "child: frame messages but do not decode them")
+	fs.IntVar(&sendQueue, "sendqueue", 0, "nodeipc.Options.SendQueueSize in `bytes` (0: the library's default), for experiments")
 	if err := fs.Parse(os.Args[2:]); err != nil {
 		os.Exit(2)
 	}

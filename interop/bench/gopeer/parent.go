@@ -76,7 +76,7 @@ func runParent(p *shape.Plan) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	t0 := time.Now()
-	ch, err := nodeipc.Start(cmd, &nodeipc.Options{Serialization: ser})
+	ch, err := nodeipc.Start(cmd, &nodeipc.Options{Serialization: ser, SendQueueSize: sendQueue})
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,40 @@ func (g *goParent) recv() (*nodeipc.Message, error) {
 
 func (g *goParent) send(v any) error { return g.ch.Send(g.ctx, v) }
 
+// run runs one test. Throughput tests also measure how busy each side was.
 func (g *goParent) run(t shape.Test) (shape.Result, error) {
+	switch t.Kind {
+	case shape.KindC2P, shape.KindP2C, shape.KindPipeline:
+	default:
+		return g.run1(t)
+	}
+	c0, err := g.childCPU()
+	if err != nil {
+		return shape.Result{}, err
+	}
+	p0 := cpuTime()
+	r, err := g.run1(t)
+	if err != nil {
+		return r, err
+	}
+	p1 := cpuTime()
+	c1, err := g.childCPU()
+	if err != nil {
+		return r, err
+	}
+	setUtil(&r, p1-p0, c1-c0)
+	return r, nil
+}
+
+// setUtil records the CPU time each side used during a test of r.Seconds.
+func setUtil(r *shape.Result, parent, child time.Duration) {
+	if r.Seconds > 0 {
+		r.ParentUtil = parent.Seconds() / r.Seconds
+		r.ChildUtil = child.Seconds() / r.Seconds
+	}
+}
+
+func (g *goParent) run1(t shape.Test) (shape.Result, error) {
 	r := shape.Result{Kind: t.Kind, Shape: t.Shape, N: t.N}
 	switch t.Kind {
 	case shape.KindLatency:

@@ -176,6 +176,14 @@ func runRawParent(p *shape.Plan) error {
 		if t.Kind == shape.KindLatency || t.Kind == shape.KindPipeline {
 			size = len(shape.JSON(shape.Ping)) + 1
 		}
+		var c0, p0 time.Duration
+		throughput := t.Kind == shape.KindC2P || t.Kind == shape.KindP2C || t.Kind == shape.KindPipeline
+		if throughput {
+			if c0, err = rawChildCPU(c); err != nil {
+				return err
+			}
+			p0 = cpuTime()
+		}
 		t0 := time.Now()
 		switch t.Kind {
 		case shape.KindLatency:
@@ -224,6 +232,13 @@ func runRawParent(p *shape.Plan) error {
 			r.VmHWMKiB = vmHWM(cmd.Process.Pid)
 		default:
 			err = fmt.Errorf("unknown test kind %q", t.Kind)
+		}
+		if err == nil && throughput {
+			p1 := cpuTime()
+			var c1 time.Duration
+			if c1, err = rawChildCPU(c); err == nil {
+				setUtil(&r, p1-p0, c1-c0)
+			}
 		}
 		if err != nil {
 			cmd.Process.Kill()

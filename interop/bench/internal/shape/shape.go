@@ -228,6 +228,11 @@ type Result struct {
 	// (latency), in microseconds.
 	ChildCPUUs  float64 `json:"child_cpu_us,omitempty"`
 	ParentCPUUs float64 `json:"parent_cpu_us,omitempty"`
+	// ParentUtil and ChildUtil are the CPU time each side used during a
+	// throughput test divided by its wall time: 1.0 is one core kept busy.
+	// The side near 1.0 is the bottleneck.
+	ParentUtil float64 `json:"parent_util,omitempty"`
+	ChildUtil  float64 `json:"child_util,omitempty"`
 	// StartupMs is the time from starting the child to its first message.
 	StartupMs float64 `json:"startup_ms,omitempty"`
 	// VmHWMKiB is the child's peak RSS from /proc/PID/status.
