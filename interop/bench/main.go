@@ -47,9 +47,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -167,7 +169,8 @@ func run(root string, o *options) error {
 		}
 	}
 	s := newSuite(root, node, gopeer, o)
-	ctx := context.Background()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	if err := s.runAll(ctx); err != nil {
 		return err
 	}

@@ -39,14 +39,14 @@ func serTag(ser string) string {
 
 // counts are the sizes of the tests.
 type counts struct {
-	latency, small, medium, large, pipeline, mem int
+	latency, pinned, small, medium, large, pipeline, mem int
 }
 
 func countsFor(quick bool) counts {
 	if quick {
-		return counts{latency: 2000, small: 20000, medium: 5000, large: 8, pipeline: 5000, mem: 5000}
+		return counts{latency: 2000, pinned: 2000, small: 20000, medium: 5000, large: 8, pipeline: 5000, mem: 5000}
 	}
-	return counts{latency: 20000, small: 200000, medium: 50000, large: 64, pipeline: 50000, mem: 50000}
+	return counts{latency: 20000, pinned: 10000, small: 100000, medium: 25000, large: 48, pipeline: 50000, mem: 20000}
 }
 
 func (c counts) forShape(name string) int {
@@ -142,7 +142,7 @@ func (s *suite) plan() {
 	for _, sh := range shape.Sizes {
 		p2cOnly = append(p2cOnly, shape.Test{Kind: shape.KindP2C, Shape: sh, N: n.forShape(sh)})
 	}
-	pinned := []shape.Test{{Kind: shape.KindLatency, N: n.latency}}
+	pinned := []shape.Test{{Kind: shape.KindLatency, N: n.pinned}}
 	mem := []shape.Test{
 		{Kind: shape.KindP2C, Shape: shape.MediumName, N: n.mem},
 		{Kind: shape.KindC2P, Shape: shape.MediumName, N: n.mem},
@@ -172,6 +172,9 @@ func (s *suite) runAll(ctx context.Context) error {
 	for rep := range s.o.reps {
 		off := rep * len(s.jobs) / s.o.reps
 		for i := range s.jobs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			j := s.jobs[(i+off)%len(s.jobs)]
 			if j.cfg.Skipped != "" {
 				continue
