@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,20 +67,14 @@ const (
 	jobMem    = "mem"
 )
 
-// job is one process pair started with one plan.
-type job struct {
-	cfg   *config
-	kind  string
-	tests []shape.Test
-}
-
 // suite holds the configurations, the jobs and the samples.
 type suite struct {
 	root, node, gopeer string
 	o                  *options
 	n                  counts
 	configs            []*config
-	jobs               []job
+	// The tests of the three phases of a repetition.
+	mainTests, pinnedTests, memTests []shape.Test
 	// samples[config][metric] holds one value per repetition.
 	samples map[string]map[string][]float64
 	notes   []string
@@ -128,90 +123,164 @@ func advancedSupport() error {
 	return nil
 }
 
-// plan makes the jobs of one repetition.
+// plan makes the tests of the three phases of a repetition.
 func (s *suite) plan() {
 	n := s.n
-	main := []shape.Test{{Kind: shape.KindLatency, N: n.latency}}
+	s.mainTests = []shape.Test{{Kind: shape.KindLatency, N: n.latency}}
 	for _, k := range []string{shape.KindC2P, shape.KindP2C} {
 		for _, sh := range shape.Sizes {
-			main = append(main, shape.Test{Kind: k, Shape: sh, N: n.forShape(sh)})
+			s.mainTests = append(s.mainTests, shape.Test{Kind: k, Shape: sh, N: n.forShape(sh)})
 		}
 	}
-	main = append(main, shape.Test{Kind: shape.KindPipeline, N: n.pipeline, Window: 64})
-	var p2cOnly []shape.Test
-	for _, sh := range shape.Sizes {
-		p2cOnly = append(p2cOnly, shape.Test{Kind: shape.KindP2C, Shape: sh, N: n.forShape(sh)})
-	}
-	pinned := []shape.Test{{Kind: shape.KindLatency, N: n.pinned}}
-	mem := []shape.Test{
+	s.mainTests = append(s.mainTests, shape.Test{Kind: shape.KindPipeline, N: n.pipeline, Window: 64})
+	s.pinnedTests = []shape.Test{{Kind: shape.KindLatency, N: n.pinned}}
+	s.memTests = []shape.Test{
 		{Kind: shape.KindP2C, Shape: shape.MediumName, N: n.mem},
 		{Kind: shape.KindC2P, Shape: shape.MediumName, N: n.mem},
 		{Kind: shape.KindPipeline, N: n.mem, Window: 64},
 		{Kind: shape.KindMem},
 	}
-	for _, c := range s.configs {
+}
+
+// applies reports whether configuration c runs test t of a phase: the
+// framing-only Go child is there for p2c only, and the pinned and memory
+// phases compare full peers (memory: children of a Node parent).
+func applies(c *config, kind string, t shape.Test) bool {
+	if c.Skipped != "" {
+		return false
+	}
+	switch kind {
+	case jobMain:
+		return c.Child != "go-raw" || t.Kind == shape.KindP2C
+	case jobPinned:
+		return c.Child != "go-raw"
+	case jobMem:
+		return c.Child != "go-raw" && c.Parent == "node"
+	}
+	return false
+}
+
+// rotate returns cs rotated left by k.
+func rotate[T any](cs []T, k int) []T {
+	if len(cs) == 0 {
+		return nil
+	}
+	k %= len(cs)
+	return append(append([]T(nil), cs[k:]...), cs[:k]...)
+}
+
+// runAll runs the repetitions. Each has three phases, each with the
+// configurations in an order rotated by the repetition:
+//
+//   - main: one process pair per configuration, started one after another
+//     (each start-up timed alone), then the tests interleaved: every
+//     configuration runs a test before any runs the next one, so that all
+//     of them see the machine in the same state;
+//   - pinned: one pair per configuration under taskset -c 0;
+//   - memory: one fresh pair per configuration, for its peak RSS.
+func (s *suite) runAll(ctx context.Context) error {
+	for rep := range s.o.reps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		cfgs := rotate(s.configs, rep)
+		s.mainPhase(ctx, rep, cfgs)
+		for _, kind := range []string{jobPinned, jobMem} {
+			tests := s.pinnedTests
+			if kind == jobMem {
+				tests = s.memTests
+			}
+			for _, c := range cfgs {
+				if !applies(c, kind, tests[0]) {
+					continue
+				}
+				if err := s.runJob(ctx, c, kind, tests); err != nil {
+					s.logf("rep %d %s %s: %v", rep+1, c.Name, kind, err)
+				}
+			}
+		}
+		fmt.Fprintf(os.Stderr, "bench: repetition %d/%d done in %s\n", rep+1, s.o.reps, time.Since(t0).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// logf reports progress on stderr with -v, and failures always.
+func (s *suite) logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+// mainPhase starts one interactive pair per configuration and runs the main
+// tests interleaved across them.
+func (s *suite) mainPhase(ctx context.Context, rep int, cfgs []*config) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	var peers []*peer
+	for _, c := range cfgs {
 		if c.Skipped != "" {
 			continue
 		}
-		switch {
-		case c.Child == "go-raw":
-			s.jobs = append(s.jobs, job{c, jobMain, p2cOnly})
-		default:
-			s.jobs = append(s.jobs, job{c, jobMain, main}, job{c, jobPinned, pinned})
-			if c.Parent == "node" {
-				s.jobs = append(s.jobs, job{c, jobMem, mem})
+		p, err := s.startPeer(ctx, c)
+		if err != nil {
+			s.fail(c, jobMain, err)
+			continue
+		}
+		peers = append(peers, p)
+	}
+	defer func() {
+		for _, p := range peers {
+			if err := p.close(); err != nil && p.err == nil {
+				s.fail(p.cfg, jobMain, err)
 			}
 		}
-	}
-}
-
-// runAll runs every job once per repetition, rotating the order.
-func (s *suite) runAll(ctx context.Context) error {
-	total := len(s.jobs) * s.o.reps
-	done := 0
-	for rep := range s.o.reps {
-		off := rep * len(s.jobs) / s.o.reps
-		for i := range s.jobs {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			j := s.jobs[(i+off)%len(s.jobs)]
-			if j.cfg.Skipped != "" {
+	}()
+	for ti, t := range s.mainTests {
+		for _, p := range rotate(peers, ti) {
+			if p.err != nil || !applies(p.cfg, jobMain, t) {
 				continue
 			}
-			done++
 			t0 := time.Now()
-			err := s.runJob(ctx, j)
-			if s.o.verbose || err != nil {
-				status := "ok"
-				if err != nil {
-					status = err.Error()
-				}
-				fmt.Fprintf(os.Stderr, "bench: [%d/%d] rep %d %s %s: %s (%s)\n", done, total, rep+1, j.cfg.Name, j.kind, status, time.Since(t0).Round(time.Millisecond))
-			} else {
-				fmt.Fprintf(os.Stderr, "\rbench: %d/%d runs", done, total)
+			r, err := p.do(t)
+			if err != nil {
+				p.err = err
+				s.fail(p.cfg, jobMain, err)
+				continue
+			}
+			s.recordResult(p.cfg, jobMain, r)
+			if s.o.verbose {
+				s.logf("rep %d %s %s %s: %s", rep+1, p.cfg.Name, t.Kind, t.Shape, time.Since(t0).Round(time.Millisecond))
 			}
 		}
 	}
-	fmt.Fprintln(os.Stderr)
-	return nil
 }
 
 // errUnsupported marks a peer that exited with gopeer's "unsupported" status.
 var errUnsupported = errors.New("the Go peer reports errors.ErrUnsupported")
 
-// runJob starts one parent program with the job's plan and records what it
-// reports. A failed job is noted and skipped; it does not stop the suite.
-func (s *suite) runJob(ctx context.Context, j job) error {
-	c := j.cfg
-	plan := shape.Plan{Serialization: c.Ser, Tests: j.tests}
+// fail notes a failed run; an unsupported serialization skips the
+// configuration instead.
+func (s *suite) fail(c *config, kind string, err error) {
+	if errors.Is(err, errUnsupported) {
+		if c.Skipped == "" {
+			c.Skipped = "skipped: " + errUnsupported.Error() + " for " + c.Ser + " serialization"
+		}
+		return
+	}
+	s.notes = append(s.notes, fmt.Sprintf("%s (%s run) failed: %v", c.Name, kind, err))
+	s.logf("%s %s: %v", c.Name, kind, err)
+}
+
+// command returns the command that runs configuration c's parent program
+// with plan (its Child is filled in here).
+func (s *suite) command(ctx context.Context, c *config, kind string, plan shape.Plan) (*exec.Cmd, error) {
+	plan.Serialization = c.Ser
 	s.seq++
 	prof := func(role string) []string {
 		if s.o.cpuprofile == "" {
 			return nil
 		}
 		name := strings.NewReplacer(">", "_", "/", "_").Replace(c.Name)
-		return []string{"-cpuprofile", filepath.Join(s.o.cpuprofile, fmt.Sprintf("%s-%s-%s-%03d.pprof", name, j.kind, role, s.seq))}
+		return []string{"-cpuprofile", filepath.Join(s.o.cpuprofile, fmt.Sprintf("%s-%s-%s-%03d.pprof", name, kind, role, s.seq))}
 	}
 	switch c.Child {
 	case "node":
@@ -225,7 +294,7 @@ func (s *suite) runJob(ctx context.Context, j job) error {
 	}
 	pj, err := json.Marshal(plan)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var argv []string
 	switch c.Parent {
@@ -236,39 +305,162 @@ func (s *suite) runJob(ctx context.Context, j job) error {
 	case "raw":
 		argv = []string{s.gopeer, "rawparent", string(pj)}
 	}
-	if j.kind == jobPinned {
+	if kind == jobPinned {
 		argv = append([]string{"taskset", "-c", "0"}, argv...)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), shape.EnvMedium+"="+string(shape.JSON(shape.MediumName)))
+	return cmd, nil
+}
+
+// exitError turns a parent program's failure into an error carrying the
+// end of its stderr; exit status 3 is errUnsupported.
+func exitError(err error, stderr []byte) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 3 {
+		err = errUnsupported
+	}
+	msg := strings.TrimSpace(string(stderr))
+	if len(msg) > 400 {
+		msg = "…" + msg[len(msg)-400:]
+	}
+	if msg == "" {
+		return err
+	}
+	return fmt.Errorf("%w: %s", err, msg)
+}
+
+// runJob runs one parent program with tests given up front (the pinned and
+// memory phases) and records what it reports.
+func (s *suite) runJob(ctx context.Context, c *config, kind string, tests []shape.Test) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd, err := s.command(ctx, c, kind, shape.Plan{Tests: tests})
+	if err != nil {
+		return err
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
-	s.record(c, j.kind, stdout.Bytes())
+	sc := bufio.NewScanner(bytes.NewReader(stdout.Bytes()))
+	for sc.Scan() {
+		var r shape.Result
+		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Error == "" {
+			s.recordResult(c, kind, r)
+		}
+	}
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() == 3 {
-			err = errUnsupported
-			if c.Skipped == "" {
-				c.Skipped = "skipped: " + err.Error() + " for " + c.Ser + " serialization"
-			}
-		}
-		msg := strings.TrimSpace(stderr.String())
-		if len(msg) > 400 {
-			msg = msg[len(msg)-400:]
-		}
-		if c.Skipped == "" {
-			s.notes = append(s.notes, fmt.Sprintf("%s (%s run) failed: %v: %s", c.Name, j.kind, err, msg))
-		}
-		return fmt.Errorf("%w: %s", err, msg)
+		err = exitError(err, stderr.Bytes())
+		s.fail(c, kind, err)
+	}
+	return err
+}
+
+// peer is a running interactive parent program (and so its child).
+type peer struct {
+	cfg    *config
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Reader
+	stderr bytes.Buffer
+	err    error // set once the peer failed
+}
+
+// startPeer starts configuration c's pair in interactive mode and records
+// its start-up time.
+func (s *suite) startPeer(ctx context.Context, c *config) (*peer, error) {
+	cmd, err := s.command(ctx, c, jobMain, shape.Plan{Interactive: true})
+	if err != nil {
+		return nil, err
+	}
+	p := &peer{cfg: c, cmd: cmd}
+	cmd.Stderr = &p.stderr
+	if p.in, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	p.out = bufio.NewReaderSize(out, 64<<10)
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	r, err := p.result()
+	if err != nil {
+		return nil, p.abort(err)
+	}
+	if r.Kind != shape.KindStartup {
+		return nil, p.abort(fmt.Errorf("first result is %q, want startup", r.Kind))
+	}
+	s.recordResult(c, jobMain, r)
+	return p, nil
+}
+
+// result reads the next result line.
+func (p *peer) result() (shape.Result, error) {
+	var r shape.Result
+	line, err := p.out.ReadBytes('\n')
+	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(line, &r); err != nil {
+		return r, fmt.Errorf("bad result line %q: %w", line, err)
+	}
+	if r.Error != "" {
+		return r, errors.New(r.Error)
+	}
+	return r, nil
+}
+
+// do runs one test.
+func (p *peer) do(t shape.Test) (shape.Result, error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return shape.Result{}, err
+	}
+	if _, err := p.in.Write(append(b, '\n')); err != nil {
+		return shape.Result{}, p.abort(err)
+	}
+	r, err := p.result()
+	if err != nil {
+		return r, p.abort(err)
+	}
+	if r.Kind != t.Kind {
+		return r, p.abort(fmt.Errorf("got a %q result for a %q test", r.Kind, t.Kind))
+	}
+	return r, nil
+}
+
+// abort stops a failed peer and returns err with what it said on stderr.
+func (p *peer) abort(err error) error {
+	p.in.Close()
+	werr := p.cmd.Wait()
+	if werr == nil {
+		werr = err
+	}
+	p.err = exitError(werr, p.stderr.Bytes())
+	if !errors.Is(p.err, errUnsupported) {
+		p.err = fmt.Errorf("%v (%w)", err, p.err)
+	}
+	return p.err
+}
+
+// close ends a peer: stdin closes, the parent disconnects and exits.
+func (p *peer) close() error {
+	if p.err != nil {
+		return p.err
+	}
+	p.in.Close()
+	if err := p.cmd.Wait(); err != nil {
+		p.err = exitError(err, p.stderr.Bytes())
+		return p.err
 	}
 	return nil
 }
 
-// record adds the results a parent printed to the samples.
-func (s *suite) record(c *config, kind string, out []byte) {
+// recordResult adds one result of configuration c to the samples.
+func (s *suite) recordResult(c *config, kind string, r shape.Result) {
 	m := s.samples[c.Name]
 	if m == nil {
 		m = map[string][]float64{}
@@ -279,33 +471,26 @@ func (s *suite) record(c *config, kind string, out []byte) {
 			m[key] = append(m[key], v)
 		}
 	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var r shape.Result
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil || r.Error != "" {
-			continue
+	switch {
+	case r.Kind == shape.KindStartup && kind != jobPinned && c.Parent != "raw":
+		add("startup", r.StartupMs)
+	case r.Kind == shape.KindLatency && kind == jobPinned:
+		add("pin.median", r.MedianUs)
+		add("pin.p99", r.P99Us)
+		add("pin.child_cpu", r.ChildCPUUs)
+		add("pin.parent_cpu", r.ParentCPUUs)
+	case r.Kind == shape.KindLatency:
+		add("lat.median", r.MedianUs)
+		add("lat.p99", r.P99Us)
+	case (r.Kind == shape.KindC2P || r.Kind == shape.KindP2C || r.Kind == shape.KindPipeline) && kind == jobMain:
+		key := r.Kind
+		if r.Shape != "" {
+			key += "." + r.Shape
 		}
-		switch {
-		case r.Kind == shape.KindStartup && kind != jobPinned:
-			add("startup", r.StartupMs)
-		case r.Kind == shape.KindLatency && kind == jobPinned:
-			add("pin.median", r.MedianUs)
-			add("pin.p99", r.P99Us)
-			add("pin.child_cpu", r.ChildCPUUs)
-			add("pin.parent_cpu", r.ParentCPUUs)
-		case r.Kind == shape.KindLatency:
-			add("lat.median", r.MedianUs)
-			add("lat.p99", r.P99Us)
-		case (r.Kind == shape.KindC2P || r.Kind == shape.KindP2C || r.Kind == shape.KindPipeline) && kind == jobMain:
-			key := r.Kind
-			if r.Shape != "" {
-				key += "." + r.Shape
-			}
-			add(key, r.Rate)
-			add("util.parent."+key, r.ParentUtil)
-			add("util.child."+key, r.ChildUtil)
-		case r.Kind == shape.KindMem:
-			add("rss", float64(r.VmHWMKiB)/1024)
-		}
+		add(key, r.Rate)
+		add("util.parent."+key, r.ParentUtil)
+		add("util.child."+key, r.ChildUtil)
+	case r.Kind == shape.KindMem:
+		add("rss", float64(r.VmHWMKiB)/1024)
 	}
 }

@@ -5,9 +5,11 @@
 //
 //   node parent.js PLAN
 //
-// PLAN is the JSON shape.Plan the driver builds (interop/bench/internal/shape).
+// PLAN is the JSON shape.Plan the driver builds (interop/bench/internal/shape);
+// an interactive plan then takes one JSON test per line on stdin.
 const { fork, spawn } = require('node:child_process');
 const fs = require('node:fs');
+const readline = require('node:readline');
 const { shapes, sendMany } = require('./common.js');
 
 const WARMUP = 2000; // round trips before the first latency test
@@ -183,7 +185,14 @@ async function main() {
   started = true;
   if (ready.op !== 'ready') throw new Error(`first message ${JSON.stringify(ready)}`);
   emit({ kind: 'startup', startup_ms: usSince(t0) / 1000 });
-  for (const t of plan.tests) emit(await run(t));
+  for (const t of plan.tests || []) emit(await run(t));
+  if (plan.interactive) {
+    // More tests from stdin, one JSON test per line, until it ends.
+    const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+    for await (const line of rl) {
+      if (line.trim() !== '') emit(await run(JSON.parse(line)));
+    }
+  }
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.disconnect();
   await exited;

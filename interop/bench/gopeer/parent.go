@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,6 +30,33 @@ func withPlan(args []string, f func(*shape.Plan) error) error {
 		return fmt.Errorf("plan: %w", err)
 	}
 	return f(&p)
+}
+
+// eachTest calls f for each test of the plan, then, if the plan is
+// interactive, for each test read from stdin until it ends.
+func eachTest(p *shape.Plan, f func(shape.Test) error) error {
+	for _, t := range p.Tests {
+		if err := f(t); err != nil {
+			return err
+		}
+	}
+	if !p.Interactive {
+		return nil
+	}
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var t shape.Test
+		if err := json.Unmarshal(sc.Bytes(), &t); err != nil {
+			return fmt.Errorf("test from stdin: %w", err)
+		}
+		if err := f(t); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
 }
 
 // emit prints one result line for the driver.
@@ -92,12 +121,16 @@ func runParent(p *shape.Plan) error {
 		return fmt.Errorf("waiting for the child's first message: %w", err)
 	}
 	emit(shape.Result{Kind: shape.KindStartup, StartupMs: ms(time.Since(t0))})
-	for _, t := range p.Tests {
+	err = eachTest(p, func(t shape.Test) error {
 		r, err := gp.run(t)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", t.Kind, t.Shape, err)
 		}
 		emit(r)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := ch.Disconnect(ctx); err != nil {
 		return err

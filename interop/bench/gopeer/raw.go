@@ -76,6 +76,9 @@ func (c rawConn) command(op byte, size, n int) error {
 func runRawChild() error {
 	c := rawConn(3)
 	buf := make([]byte, 2<<20)
+	if _, err := c.Write([]byte{1}); err != nil { // "ready"
+		return err
+	}
 	var cmd [16]byte
 	for {
 		if _, err := io.ReadFull(c, cmd[:]); err != nil {
@@ -161,6 +164,7 @@ func runRawParent(p *shape.Plan) error {
 	if err != nil {
 		return err
 	}
+	t0 := time.Now()
 	cmd := exec.Command(self, "rawchild")
 	cmd.ExtraFiles = []*os.File{childEnd}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -170,7 +174,13 @@ func runRawParent(p *shape.Plan) error {
 	}
 	childEnd.Close()
 	buf := make([]byte, 2<<20)
-	for _, t := range p.Tests {
+	if _, err := io.ReadFull(c, buf[:1]); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return fmt.Errorf("waiting for the child's first byte: %w", err)
+	}
+	emit(shape.Result{Kind: shape.KindStartup, StartupMs: ms(time.Since(t0))})
+	err = eachTest(p, func(t shape.Test) error {
 		r := shape.Result{Kind: t.Kind, Shape: t.Shape, N: t.N}
 		size := len(shape.JSON(t.Shape)) + 1
 		if t.Kind == shape.KindLatency || t.Kind == shape.KindPipeline {
@@ -179,12 +189,14 @@ func runRawParent(p *shape.Plan) error {
 		var c0, p0 time.Duration
 		throughput := t.Kind == shape.KindC2P || t.Kind == shape.KindP2C || t.Kind == shape.KindPipeline
 		if throughput {
+			var err error
 			if c0, err = rawChildCPU(c); err != nil {
 				return err
 			}
 			p0 = cpuTime()
 		}
 		t0 := time.Now()
+		var err error
 		switch t.Kind {
 		case shape.KindLatency:
 			if _, err = rawRoundTrips(c, buf, size, warmup); err != nil {
@@ -241,11 +253,15 @@ func runRawParent(p *shape.Plan) error {
 			}
 		}
 		if err != nil {
-			cmd.Process.Kill()
-			cmd.Wait()
 			return fmt.Errorf("%s %s: %w", t.Kind, t.Shape, err)
 		}
 		emit(r)
+		return nil
+	})
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return err
 	}
 	unix.Shutdown(fds[0], unix.SHUT_WR)
 	return cmd.Wait()

@@ -176,12 +176,16 @@ func JSON(name string) []byte {
 const EnvMedium = "NODEIPC_BENCH_MEDIUM"
 
 // Plan is what the driver asks one parent program (js/bench/parent.js, the
-// Go peer's parent mode or its raw mode) to do: start Child, then run Tests
-// in order, printing one Result per line on stdout.
+// Go peer's parent mode or its raw mode) to do: start Child, report the
+// start-up time, then run Tests in order, printing one Result per line on
+// stdout. With Interactive set it then reads more tests from stdin, one JSON
+// Test per line, answering each with its Result, until stdin ends; this lets
+// the driver interleave the configurations test by test.
 type Plan struct {
 	Serialization string `json:"serialization"`
 	Child         Child  `json:"child"`
-	Tests         []Test `json:"tests"`
+	Tests         []Test `json:"tests,omitempty"`
+	Interactive   bool   `json:"interactive,omitempty"`
 }
 
 // Child says which child program the parent starts.
