@@ -4,12 +4,15 @@
 //
 // Run it from the repository root:
 //
-//	go run ./interop/bench            # full run, < 3 minutes on 2 cores; writes docs/bench/
-//	go run ./interop/bench -quick     # CI smoke, about 20 seconds; writes nothing
+//	go run ./interop/bench            # full run, 1-3 minutes on 2 cores; writes docs/bench/
+//	go run ./interop/bench -quick     # CI smoke, 10-30 seconds; writes nothing
 //	go run ./interop/bench -json      # the results as JSON on stdout
 //
-// It runs these configurations side by side, in one run, with their order
-// rotated at each repetition (names read parent>child/serialization):
+// It runs these configurations side by side, in one run (names read
+// parent>child/serialization). Each repetition starts one process pair per
+// configuration and interleaves them test by test, so that they all see the
+// machine in the same state; the order of the configurations rotates at
+// every repetition and every test:
 //
 //	node>node      Node parent, Node child: the anchor every ratio is relative to
 //	node>go        Node parent, Go child decoding into typed structs
