@@ -47,15 +47,17 @@ func (r *report) svg() []byte {
 	hi2 := math.Ceil(math.Log2(hi))
 	const (
 		left, plotW, right = 250.0, 560.0, 70.0
-		top, barH, barGap  = 70.0, 11.0, 2.0
+		barH, barGap       = 11.0, 2.0
 		groupGap           = 12.0
 	)
+	width := left + plotW + right
+	legend := legendLayout(cols, width)
+	top := legend[len(legend)-1][1] + 26
 	x := func(v float64) float64 { return left + (math.Log2(v)-lo2)/(hi2-lo2)*plotW }
 	height := top + 30
 	for _, g := range groups {
 		height += float64(len(g.bars))*(barH+barGap) + groupGap
 	}
-	width := left + plotW + right
 
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
@@ -64,11 +66,10 @@ func (r *report) svg() []byte {
 	w(`<text x="10" y="18" font-size="14" font-weight="bold">nodeipc: ratio to node&gt;node (same run, medians; right of 1 = better)</text>` + "\n")
 	w(`<text x="10" y="34" fill="#555">%s · %d vCPU %s · Node %s · %s</text>`+"\n",
 		html.EscapeString(r.Date), r.Machine.NProc, html.EscapeString(r.Machine.CPU), html.EscapeString(r.Machine.Node), html.EscapeString(r.Machine.Go))
-	// Legend.
-	lx := 10.0
 	for i, c := range cols {
-		w(`<rect x="%.0f" y="44" width="10" height="10" fill="%s"/><text x="%.0f" y="53">%s</text>`+"\n", lx, palette[i%len(palette)], lx+14, html.EscapeString(c.Name))
-		lx += 14 + 7*float64(len(c.Name)) + 16
+		lx, ly := legend[i][0], legend[i][1]
+		w(`<rect x="%.0f" y="%.0f" width="10" height="10" fill="%s"/><text x="%.0f" y="%.0f">%s</text>`+"\n",
+			lx, ly, palette[i%len(palette)], lx+14, ly+9, html.EscapeString(c.Name))
 	}
 	// Grid.
 	bottom := height - 24
@@ -99,6 +100,25 @@ func (r *report) svg() []byte {
 	}
 	w("</svg>\n")
 	return []byte(b.String())
+}
+
+// legendLayout places one legend entry per configuration from y=44, left
+// to right, wrapping at width. It always returns at least one position.
+func legendLayout(cols []*config, width float64) [][2]float64 {
+	pos := [][2]float64{}
+	lx, ly := 10.0, 44.0
+	for _, c := range cols {
+		itemW := 14 + 7*float64(len(c.Name)) + 16
+		if lx+itemW > width-10 && lx > 10 {
+			lx, ly = 10, ly+16
+		}
+		pos = append(pos, [2]float64{lx, ly})
+		lx += itemW
+	}
+	if len(pos) == 0 {
+		pos = append(pos, [2]float64{lx, ly})
+	}
+	return pos
 }
 
 // trimFloat prints a power of two without needless digits.
