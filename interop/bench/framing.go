@@ -33,6 +33,7 @@ type lineConn struct {
 	closed atomic.Bool
 }
 
+// newLineConn returns a stream of line repeated forever.
 func newLineConn(line []byte) *lineConn {
 	var block []byte
 	for len(block) < 256<<10 {
@@ -41,6 +42,7 @@ func newLineConn(line []byte) *lineConn {
 	return &lineConn{block: block}
 }
 
+// Read copies the next bytes of the stream into p.
 func (c *lineConn) Read(p []byte) (int, error) {
 	if c.closed.Load() {
 		return 0, errClosedConn
@@ -50,17 +52,21 @@ func (c *lineConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// Write discards p.
 func (c *lineConn) Write(p []byte) (int, error) { return len(p), nil }
 
+// Close makes later reads fail.
 func (c *lineConn) Close() error {
 	c.closed.Store(true)
 	return nil
 }
 
+// closedConnError is what a closed lineConn returns.
 type closedConnError struct{}
 
 func (closedConnError) Error() string { return "use of closed connection" }
 
+// errClosedConn is the error of a closed lineConn.
 var errClosedConn error = closedConnError{}
 
 // measureFraming receives messages of each shape from an endless stream in

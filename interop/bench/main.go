@@ -117,6 +117,7 @@ func main() {
 	}
 }
 
+// fatalf reports an error and exits with status 1.
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 	os.Exit(1)

@@ -205,7 +205,7 @@ func (s *suite) runAll(ctx context.Context) error {
 	return nil
 }
 
-// logf reports progress on stderr with -v, and failures always.
+// logf writes a line on stderr (progress with -v, failures always).
 func (s *suite) logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 }

@@ -77,11 +77,13 @@ func main() {
 // an error exit.
 var stopProfile = func() {}
 
+// exit ends the process after stopping the profile.
 func exit(code int) {
 	stopProfile()
 	os.Exit(code)
 }
 
+// startProfile starts a CPU profile into path and returns what stops it.
 func startProfile(path string) (func(), error) {
 	f, err := os.Create(path)
 	if err != nil {
@@ -99,6 +101,7 @@ func startProfile(path string) (func(), error) {
 	return stop, nil
 }
 
+// usage prints how to call gopeer and exits.
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: gopeer child [-raw] [-cpuprofile FILE] | parent [-cpuprofile FILE] PLAN | rawparent PLAN | rawchild")
 	os.Exit(2)

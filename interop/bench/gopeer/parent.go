@@ -138,13 +138,15 @@ func runParent(p *shape.Plan) error {
 	return cmd.Wait()
 }
 
+// ms converts d to milliseconds.
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// recv receives the next message, returning it decoded as a shape.Msg.
+// recv receives the next message from the child.
 func (g *goParent) recv() (*nodeipc.Message, error) {
 	return g.ch.Recv(g.ctx)
 }
 
+// send queues v for the child.
 func (g *goParent) send(v any) error { return g.ch.Send(g.ctx, v) }
 
 // run runs one test. Throughput tests also measure how busy each side was.
@@ -180,6 +182,7 @@ func setUtil(r *shape.Result, parent, child time.Duration) {
 	}
 }
 
+// run1 runs one test and times it.
 func (g *goParent) run1(t shape.Test) (shape.Result, error) {
 	r := shape.Result{Kind: t.Kind, Shape: t.Shape, N: t.N}
 	switch t.Kind {
@@ -257,6 +260,7 @@ func (g *goParent) run1(t shape.Test) (shape.Result, error) {
 	return r, nil
 }
 
+// us converts d to microseconds.
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 // setRate records the wall time d of a test of r.N operations.

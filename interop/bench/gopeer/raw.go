@@ -33,6 +33,7 @@ const (
 // rawConn is a blocking socket fd.
 type rawConn int
 
+// Write writes all of p, retrying short writes and EINTR.
 func (c rawConn) Write(p []byte) (int, error) {
 	for n := 0; n < len(p); {
 		m, err := unix.Write(int(c), p[n:])
@@ -47,6 +48,7 @@ func (c rawConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Read reads once, retrying EINTR; 0 bytes is io.EOF.
 func (c rawConn) Read(p []byte) (int, error) {
 	for {
 		n, err := unix.Read(int(c), p)
@@ -63,6 +65,7 @@ func (c rawConn) Read(p []byte) (int, error) {
 	}
 }
 
+// command sends rawchild one 16-byte command.
 func (c rawConn) command(op byte, size, n int) error {
 	var b [16]byte
 	b[0] = op
@@ -267,6 +270,7 @@ func runRawParent(p *shape.Plan) error {
 	return cmd.Wait()
 }
 
+// rawRoundTrips times n echoes of size bytes, one at a time.
 func rawRoundTrips(c rawConn, buf []byte, size, n int) ([]time.Duration, error) {
 	if err := c.command(rawLatency, size, n); err != nil {
 		return nil, err
@@ -286,6 +290,7 @@ func rawRoundTrips(c rawConn, buf []byte, size, n int) ([]time.Duration, error) 
 	return rtts, nil
 }
 
+// rawChildCPU asks rawchild for the CPU time it has used.
 func rawChildCPU(c rawConn) (time.Duration, error) {
 	if err := c.command(rawStats, 0, 0); err != nil {
 		return 0, err
