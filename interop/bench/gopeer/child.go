@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"nodeipc.dev/interop/bench/internal/shape"
+	"nodeipc.dev/nodeipc"
+)
+
+// runChild is the Go child: it adopts the channel its parent made, says
+// "ready", then serves the parent's control messages until the parent
+// disconnects.
+func runChild(raw bool) error {
+	ch, err := nodeipc.FromEnv(&nodeipc.Options{SendQueueSize: sendQueue})
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	ctx := context.Background()
+	if err := ch.Send(ctx, &shape.Msg{Op: "ready"}); err != nil {
+		return err
+	}
+	for {
+		m, err := ch.Recv(ctx)
+		if errors.Is(err, nodeipc.ErrDisconnected) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var msg shape.Msg
+		if err := m.Decode(&msg); err != nil {
+			return err
+		}
+		switch msg.Op {
+		case "echo":
+			if raw {
+				err = ch.Send(ctx, json.RawMessage(m.Raw()))
+			} else {
+				err = ch.Send(ctx, &msg)
+			}
+		case shape.KindC2P:
+			err = sendMany(ctx, ch, msg.Shape, msg.N)
+		case shape.KindP2C:
+			err = recvMany(ctx, ch, msg.Shape, msg.N, raw)
+			if err == nil {
+				err = ch.Send(ctx, &shape.Msg{Op: "done", N: msg.N})
+			}
+		case "stats":
+			err = ch.Send(ctx, &shape.Stats{Op: "stats", CPUus: cpuTime().Microseconds(), RSSkiB: peakRSS()})
+		default:
+			fmt.Fprintf(os.Stderr, "gopeer child: unknown op %q\n", msg.Op)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// sendMany sends n messages of the named shape, encoding each one.
+func sendMany(ctx context.Context, ch *nodeipc.Channel, name string, n int) error {
+	v := shape.Value(name)
+	if v == nil {
+		return fmt.Errorf("unknown shape %q", name)
+	}
+	for range n {
+		if err := ch.Send(ctx, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recvMany receives n messages of the named shape, decoding each into a
+// fresh value of its type unless raw is set.
+func recvMany(ctx context.Context, ch *nodeipc.Channel, name string, n int, raw bool) error {
+	for range n {
+		m, err := ch.Recv(ctx)
+		if err != nil {
+			return err
+		}
+		if raw {
+			continue
+		}
+		if err := decodeShape(m, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeShape decodes m into a new value of the named shape's Go type.
+func decodeShape(m *nodeipc.Message, name string) error {
+	switch name {
+	case shape.MediumName:
+		var v shape.Medium
+		return m.Decode(&v)
+	default:
+		var v shape.Msg
+		return m.Decode(&v)
+	}
+}
