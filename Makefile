@@ -8,9 +8,17 @@
 demo:
 	go run ./cmd/nodeipc run js/examples/hello.js < js/examples/hello.jsonl
 
-# test runs every test: vet, unit tests, examples and the interop suite
-# against real Node 20/22/26, all with the race detector.
+# test runs every test: vet, unit tests, examples, fuzz corpora and the
+# interop suite against real Node 20/22/26, all with the race detector, then
+# every micro-benchmark once so none can rot.
 test:
 	npm ci --prefix js --no-audit --no-fund --loglevel=error
 	go vet ./...
 	go test -race -count=1 -timeout 10m ./...
+	go test -run '^$$' -bench . -benchtime=1x ./...
+
+# bench runs the benchmark suite: Node<->Node against every Go pairing, side
+# by side in one run, and writes docs/bench/ (results.md, results.json,
+# ratios.svg). About a minute on 2 cores.
+bench:
+	go run ./interop/bench
