@@ -1,0 +1,272 @@
+package nodeipc
+
+import (
+	"unicode/utf8"
+)
+
+// scanResult is what scanJSON learns about a JSON text in its single pass.
+type scanResult struct {
+	// errAt is the byte offset of the first error, or -1 if the text is one
+	// valid JSON value in valid UTF-8.
+	errAt int
+	// reason says what the error is.
+	reason string
+	// cmd reports that the value is an object with a top-level key that
+	// is, or may be (it has escapes), "cmd": only then can the message be
+	// internal, and only then is the slower exact check needed.
+	cmd bool
+}
+
+// scanJSON validates b as exactly one JSON value (RFC 8259, what JSON.parse
+// accepts, with surrounding whitespace) in valid UTF-8, in one pass and
+// without allocating, and notes whether a top-level "cmd" key is present.
+// Nesting is tracked with a bit stack, not recursion, so depth costs no
+// stack.
+func scanJSON(b []byte) scanResult {
+	const (
+		inObject = 1
+		inArray  = 2
+	)
+	var stack []byte // container kinds; allocated only past 64 levels
+	var small [64]byte
+	stack = small[:0]
+	i := 0
+	fail := func(at int, why string) scanResult { return scanResult{errAt: at, reason: why} }
+	skipSpace := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+			i++
+		}
+	}
+	cmd := false
+	skipSpace()
+	for {
+		// A value is expected at b[i].
+		if i >= len(b) {
+			return fail(i, "unexpected end of JSON text")
+		}
+		switch c := b[i]; {
+		case c == '{':
+			i++
+			skipSpace()
+			if i < len(b) && b[i] == '}' {
+				i++
+				break
+			}
+			stack = append(stack, inObject)
+			// A key, then ':', then a value.
+			start := i
+			if !scanString(b, &i) {
+				return fail(i, "invalid object key")
+			}
+			if len(stack) == 1 && isCmdKey(b[start:i]) {
+				cmd = true
+			}
+			skipSpace()
+			if i >= len(b) || b[i] != ':' {
+				return fail(i, "expected ':' after object key")
+			}
+			i++
+			skipSpace()
+			continue
+		case c == '[':
+			i++
+			skipSpace()
+			if i < len(b) && b[i] == ']' {
+				i++
+				break
+			}
+			stack = append(stack, inArray)
+			continue
+		case c == '"':
+			if !scanString(b, &i) {
+				return fail(i, "invalid string")
+			}
+		case c == '-' || (c >= '0' && c <= '9'):
+			if !scanNumber(b, &i) {
+				return fail(i, "invalid number")
+			}
+		case c == 't':
+			if !hasLiteral(b, i, "true") {
+				return fail(i, "invalid literal")
+			}
+			i += 4
+		case c == 'f':
+			if !hasLiteral(b, i, "false") {
+				return fail(i, "invalid literal")
+			}
+			i += 5
+		case c == 'n':
+			if !hasLiteral(b, i, "null") {
+				return fail(i, "invalid literal")
+			}
+			i += 4
+		default:
+			return fail(i, "invalid character")
+		}
+		// After a value: close containers or go to the next element.
+		for {
+			skipSpace()
+			if len(stack) == 0 {
+				if i != len(b) {
+					return fail(i, "data after the JSON value")
+				}
+				return scanResult{errAt: -1, cmd: cmd}
+			}
+			if i >= len(b) {
+				return fail(i, "unexpected end of JSON text")
+			}
+			top := stack[len(stack)-1]
+			c := b[i]
+			if c == ',' {
+				i++
+				skipSpace()
+				if top == inObject {
+					start := i
+					if !scanString(b, &i) {
+						return fail(i, "invalid object key")
+					}
+					if len(stack) == 1 && isCmdKey(b[start:i]) {
+						cmd = true
+					}
+					skipSpace()
+					if i >= len(b) || b[i] != ':' {
+						return fail(i, "expected ':' after object key")
+					}
+					i++
+					skipSpace()
+				}
+				break // a value follows
+			}
+			if (top == inObject && c == '}') || (top == inArray && c == ']') {
+				i++
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			return fail(i, "expected ',' or the end of the container")
+		}
+	}
+}
+
+// isCmdKey reports whether the quoted key k is "cmd", or could be once its
+// escapes are decoded.
+func isCmdKey(k []byte) bool {
+	if string(k) == `"cmd"` {
+		return true
+	}
+	for _, c := range k {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+func hasLiteral(b []byte, i int, lit string) bool {
+	return len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit
+}
+
+// scanString advances *i past the string starting at b[*i] (a '"'), and
+// reports whether it is valid: no raw control characters, valid escapes,
+// valid UTF-8. On failure *i is where the problem is.
+func scanString(b []byte, i *int) bool {
+	j := *i
+	if j >= len(b) || b[j] != '"' {
+		return false
+	}
+	j++
+	for {
+		// Fast path: plain ASCII.
+		for j < len(b) {
+			c := b[j]
+			if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+				break
+			}
+			j++
+		}
+		if j >= len(b) {
+			*i = j
+			return false
+		}
+		switch c := b[j]; {
+		case c == '"':
+			*i = j + 1
+			return true
+		case c == '\\':
+			if j+1 >= len(b) {
+				*i = j
+				return false
+			}
+			switch b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if len(b)-j < 6 || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
+					*i = j
+					return false
+				}
+				j += 6
+			default:
+				*i = j
+				return false
+			}
+		case c < 0x20:
+			*i = j
+			return false
+		default: // a multi-byte UTF-8 sequence
+			r, size := utf8.DecodeRune(b[j:])
+			if r == utf8.RuneError && size == 1 {
+				*i = j
+				return false
+			}
+			j += size
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// scanNumber advances *i past a JSON number and reports whether it is one.
+func scanNumber(b []byte, i *int) bool {
+	j := *i
+	if j < len(b) && b[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(b) && b[j] == '0':
+		j++
+	case j < len(b) && b[j] >= '1' && b[j] <= '9':
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+	default:
+		*i = j
+		return false
+	}
+	if j < len(b) && b[j] == '.' {
+		j++
+		if j >= len(b) || b[j] < '0' || b[j] > '9' {
+			*i = j
+			return false
+		}
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+	}
+	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
+		j++
+		if j < len(b) && (b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		if j >= len(b) || b[j] < '0' || b[j] > '9' {
+			*i = j
+			return false
+		}
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+	}
+	*i = j
+	return true
+}

@@ -1,0 +1,53 @@
+package nodeipc
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestScanJSON(t *testing.T) {
+	valid := []string{
+		`0`, `-0`, `1.5e+10`, `-1E-2`, `"a"`, `"\u00e9\n\"\\\/"`, `true`, `false`, `null`,
+		` [ 1 , [ ] , { } , {"a":[{"b":null}]} ] `, "\t{\"x\":\"ß€😀\"}\r\n", `[[[[[[[[[[[[]]]]]]]]]]]]`,
+		strings.Repeat("[", 5000) + strings.Repeat("]", 5000),
+	}
+	invalid := []string{
+		``, ` `, `01`, `1.`, `.5`, `-`, `1e`, `+1`, `tru`, `nul`, `[1,]`, `[,1]`, `{"a"}`, `{"a":}`,
+		`{"a":1,}`, `{a:1}`, `"\x"`, `"\u12"`, "\"a\x01\"", `"abc`, `[1 2]`, `{"a":1}{}`, `1 2`,
+		"\"\xff\"", "\"\xed\xa0\x80\"", `]`, `[}`, `{]`, strings.Repeat("[", 100),
+	}
+	for _, s := range valid {
+		if r := scanJSON([]byte(s)); r.errAt >= 0 {
+			t.Errorf("scanJSON(%.40q) failed at %d: %s", s, r.errAt, r.reason)
+		}
+	}
+	for _, s := range invalid {
+		if r := scanJSON([]byte(s)); r.errAt < 0 {
+			t.Errorf("scanJSON(%.40q) accepted invalid JSON", s)
+		}
+	}
+	cmd := map[string]bool{
+		`{"cmd":"NODE_X"}`: true, `{"a":1,"cmd":2}`: true, `{"c\u006dd":1}`: true,
+		`{"a":{"cmd":1}}`: false, `[{"cmd":1}]`: false, `{"Cmd":1}`: false, `"cmd"`: false,
+	}
+	for s, want := range cmd {
+		if r := scanJSON([]byte(s)); r.errAt >= 0 || r.cmd != want {
+			t.Errorf("scanJSON(%s) = %+v; want cmd=%v", s, r, want)
+		}
+	}
+}
+
+// FuzzScanJSON checks scanJSON against encoding/json and utf8.Valid.
+func FuzzScanJSON(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2,{"b":"c"}]}`, `"\ud800"`, `-0.5e+7`, "\"\xc3\xa9\"", `[[],{}]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want := json.Valid(b) && utf8.Valid(b)
+		if got := scanJSON(b).errAt < 0; got != want {
+			t.Fatalf("scanJSON(%q) valid=%v; encoding/json+utf8 say %v", b, got, want)
+		}
+	})
+}
