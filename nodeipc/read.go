@@ -18,10 +18,12 @@ const (
 	maxQueuedFDs = 64
 )
 
-// span is one received message or error, located in the read buffer.
+// span is one received message or error, located in the read buffer, or
+// a message built by the reader (one that came with a handle).
 type span struct {
 	start, end int // message bytes in buf
 	err        error
+	m          *Message
 }
 
 // reader holds the state of the reader goroutine.
@@ -88,6 +90,9 @@ func (r *reader) fill(need int) error {
 		n = 0
 	}
 	r.end += n
+	if len(r.c.newFDs) > 0 || r.c.ctrunc {
+		r.queueFDs()
+	}
 	if n > 0 {
 		return nil
 	}
@@ -95,6 +100,58 @@ func (r *reader) fill(need int) error {
 		err = io.ErrNoProgress
 	}
 	return err
+}
+
+// queueFDs queues the fds of the last read for the NODE_HANDLE they came
+// with, which starts in that read. A well-behaved sender (Node) attaches
+// exactly one fd to the first bytes of each NODE_HANDLE, and a read never
+// spans two fd-carrying writes; anything else (several fds in one write,
+// truncated control data) is refused: the fds are closed, the NODE_HANDLE
+// they came with is answered with a NACK, and Recv reports the error.
+func (r *reader) queueFDs() {
+	c := r.c
+	end := r.offset + int64(r.end-r.start)
+	fds, trunc := c.newFDs, c.ctrunc
+	c.newFDs, c.ctrunc = c.newFDs[:0], false
+	if len(fds) == 1 && !trunc && len(c.fds) < maxQueuedFDs {
+		c.fds = append(c.fds, recvFD{fd: fds[0], end: end})
+		return
+	}
+	for _, fd := range fds {
+		closeFD(fd)
+	}
+	reason := fmt.Sprintf("%d file descriptors in one write (a handle message carries one)", len(fds))
+	switch {
+	case trunc:
+		reason = "control data truncated (MSG_CTRUNC): file descriptors lost"
+	case len(c.fds) >= maxQueuedFDs:
+		reason = "too many file descriptors waiting for their NODE_HANDLE"
+	}
+	r.spans = append(r.spans, span{err: protoErr("read", end, nil, ErrInvalidHandle, "%s", reason)})
+	if len(c.fds) < maxQueuedFDs {
+		c.fds = append(c.fds, recvFD{fd: -1, end: end})
+	}
+}
+
+// dropStrayFDs closes the fds whose read has been parsed completely
+// without a NODE_HANDLE taking them: they came with an ordinary message.
+// (Node would hand such an fd to the next NODE_HANDLE, whatever its own
+// fd; nodeipc refuses it.)
+func (r *reader) dropStrayFDs() {
+	c := r.c
+	n := 0
+	for n < len(c.fds) && c.fds[n].end <= r.offset {
+		f := c.fds[n]
+		if f.fd >= 0 {
+			closeFD(f.fd)
+			r.spans = append(r.spans, span{err: protoErr("read", f.end, nil, ErrInvalidHandle,
+				"a file descriptor came with a message that is not a NODE_HANDLE; closed it")})
+		}
+		n++
+	}
+	if n > 0 {
+		c.fds = append(c.fds[:0], c.fds[n:]...)
+	}
 }
 
 // consume drops everything in the buffer (used while skipping).
@@ -126,7 +183,7 @@ func (r *reader) deliver(mode Serialization) bool {
 	lo, hi := -1, 0
 	users := 0
 	for _, s := range r.spans {
-		if s.err == nil {
+		if s.err == nil && s.m == nil {
 			if lo < 0 {
 				lo = s.start
 			}
@@ -155,8 +212,8 @@ func (r *reader) deliver(mode Serialization) bool {
 	items := make([]recvItem, 0, len(r.spans))
 	i := 0
 	for _, s := range r.spans {
-		if s.err != nil {
-			items = append(items, recvItem{err: s.err})
+		if s.err != nil || s.m != nil {
+			items = append(items, recvItem{m: s.m, err: s.err})
 			continue
 		}
 		m := &msgs[i]
@@ -216,6 +273,9 @@ func (r *reader) loopJSON() error {
 			r.discard(r.end - r.start)
 			scanned = 0
 		}
+		if len(r.c.fds) > 0 {
+			r.dropStrayFDs()
+		}
 		if !r.deliver(JSON) {
 			return errClosed
 		}
@@ -264,7 +324,7 @@ func (r *reader) jsonLine(start, end, max int) {
 		return
 	}
 	if cmd, ok := jsonInternalCmd(line); ok {
-		r.c.internal(cmd, &Message{data: bytes.Clone(line), mode: JSON})
+		r.internal(cmd, &Message{data: bytes.Clone(line), mode: JSON}, off)
 		return
 	}
 	r.spans = append(r.spans, span{start: start, end: end})
@@ -317,12 +377,15 @@ func (r *reader) loopAdvanced() error {
 			if err := checkV8Header(payload); err != nil {
 				r.spans = append(r.spans, span{err: protoErr("read", r.offset, b[:4+n], ErrInvalidMessage, "%v", err)})
 			} else if cmd, ok := v8InternalCmd(payload); ok {
-				r.c.internal(cmd, &Message{data: bytes.Clone(payload), mode: Advanced})
+				r.internal(cmd, &Message{data: bytes.Clone(payload), mode: Advanced}, r.offset)
 			} else {
 				r.spans = append(r.spans, span{start: r.start + 4, end: r.start + 4 + n})
 			}
 			r.start += 4 + n
 			r.offset += int64(4 + n)
+		}
+		if len(r.c.fds) > 0 && skip == 0 {
+			r.dropStrayFDs()
 		}
 		if !r.deliver(Advanced) {
 			return errClosed
