@@ -211,8 +211,8 @@ func (h *handleSend) finish(err error) {
 
 // recvFD is an fd received with SCM_RIGHTS, waiting for its NODE_HANDLE.
 type recvFD struct {
-	fd  int   // -1: a bad read (several fds, or truncated control data)
-	end int64 // stream offset just after the read that brought it; -1 until known
+	fd         int   // -1: a bad read (several fds, or truncated control data)
+	start, end int64 // stream offsets of the read that brought it
 }
 
 // envelope is a parsed NODE_HANDLE.

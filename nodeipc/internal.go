@@ -53,11 +53,7 @@ func (r *reader) internal(cmd string, m *Message, off int64) {
 // NACK (none did), and queues the user message with its handle.
 func (r *reader) nodeHandle(m *Message, off int64) {
 	c := r.c
-	fd := -1
-	if len(c.fds) > 0 {
-		fd = c.fds[0].fd
-		c.fds = append(c.fds[:0], c.fds[1:]...)
-	}
+	fd := r.takeFD(off)
 	if fd < 0 {
 		// NACK is the protocol's answer (Node's too): the sender
 		// retransmits or gives up and tells its caller. It is not reported

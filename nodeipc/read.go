@@ -35,6 +35,7 @@ type reader struct {
 	offset int64 // stream offset of buf[start]
 	spans  []span
 	oob    []byte
+	msgEnd int // in buf, just after the message being classified
 }
 
 // readLoop is the reader goroutine: it reads, frames, classifies and queues
@@ -91,7 +92,7 @@ func (r *reader) fill(need int) error {
 	}
 	r.end += n
 	if len(r.c.newFDs) > 0 || r.c.ctrunc {
-		r.queueFDs()
+		r.queueFDs(n)
 	}
 	if n > 0 {
 		return nil
@@ -108,13 +109,14 @@ func (r *reader) fill(need int) error {
 // spans two fd-carrying writes; anything else (several fds in one write,
 // truncated control data) is refused: the fds are closed, the NODE_HANDLE
 // they came with is answered with a NACK, and Recv reports the error.
-func (r *reader) queueFDs() {
+func (r *reader) queueFDs(n int) {
 	c := r.c
 	end := r.offset + int64(r.end-r.start)
+	start := end - int64(n)
 	fds, trunc := c.newFDs, c.ctrunc
 	c.newFDs, c.ctrunc = c.newFDs[:0], false
 	if len(fds) == 1 && !trunc && len(c.fds) < maxQueuedFDs {
-		c.fds = append(c.fds, recvFD{fd: fds[0], end: end})
+		c.fds = append(c.fds, recvFD{fd: fds[0], start: start, end: end})
 		return
 	}
 	for _, fd := range fds {
@@ -129,18 +131,20 @@ func (r *reader) queueFDs() {
 	}
 	r.spans = append(r.spans, span{err: protoErr("read", end, nil, ErrInvalidHandle, "%s", reason)})
 	if len(c.fds) < maxQueuedFDs {
-		c.fds = append(c.fds, recvFD{fd: -1, end: end})
+		c.fds = append(c.fds, recvFD{fd: -1, start: start, end: end})
 	}
 }
 
-// dropStrayFDs closes the fds whose read has been parsed completely
+// dropStrayFDs closes the fds whose read ended at or before the stream
+// offset limit, and that no NODE_HANDLE has taken: when limit is where
+// parsing stands, every message that started in that read was seen
 // without a NODE_HANDLE taking them: they came with an ordinary message.
 // (Node would hand such an fd to the next NODE_HANDLE, whatever its own
 // fd; nodeipc refuses it.)
-func (r *reader) dropStrayFDs() {
+func (r *reader) dropStrayFDs(limit int64) {
 	c := r.c
 	n := 0
-	for n < len(c.fds) && c.fds[n].end <= r.offset {
+	for n < len(c.fds) && c.fds[n].end <= limit {
 		f := c.fds[n]
 		if f.fd >= 0 {
 			closeFD(f.fd)
@@ -152,6 +156,54 @@ func (r *reader) dropStrayFDs() {
 	if n > 0 {
 		c.fds = append(c.fds[:0], c.fds[n:]...)
 	}
+}
+
+// takeFD returns the fd for a NODE_HANDLE that starts at stream offset
+// off, or -1 (none came, or the read was bad). An fd belongs to the last
+// NODE_HANDLE that starts in the read that brought it (the kernel ends a
+// read with the write that carried fds, and senders attach the fd to the
+// first bytes of its NODE_HANDLE), so a NODE_HANDLE without an fd does not
+// take the fd of one that follows it.
+func (r *reader) takeFD(off int64) int {
+	c := r.c
+	r.dropStrayFDs(off)
+	if len(c.fds) == 0 {
+		return -1
+	}
+	f := c.fds[0]
+	if off < f.start || (c.opts.Serialization == JSON && r.laterHandleInRead(f.end)) {
+		return -1
+	}
+	c.fds = append(c.fds[:0], c.fds[1:]...)
+	return f.fd
+}
+
+// laterHandleInRead reports whether a NODE_HANDLE starts after the current
+// message and before stream offset end (json mode).
+func (r *reader) laterHandleInRead(end int64) bool {
+	limit := min(r.start+int(end-r.offset), r.end)
+	if r.msgEnd >= limit {
+		return false
+	}
+	rest := r.buf[r.msgEnd:limit]
+	for len(rest) > 0 {
+		line := rest
+		i := bytes.IndexByte(rest, '\n')
+		if i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		line = trimJSONSpace(line)
+		if i >= 0 {
+			if cmd, ok := jsonInternalCmd(line); ok && cmd == "NODE_HANDLE" {
+				return true
+			}
+		} else if bytes.HasPrefix(line, []byte(`{"cmd":"NODE_HANDLE"`)) {
+			return true
+		}
+	}
+	return false
 }
 
 // consume drops everything in the buffer (used while skipping).
@@ -257,6 +309,7 @@ func (r *reader) loopJSON() error {
 			if skipping {
 				skipping = false
 			} else {
+				r.msgEnd = lineEnd + 1
 				r.jsonLine(r.start, lineEnd, max)
 			}
 			r.offset += int64(lineEnd + 1 - r.start)
@@ -274,7 +327,7 @@ func (r *reader) loopJSON() error {
 			scanned = 0
 		}
 		if len(r.c.fds) > 0 {
-			r.dropStrayFDs()
+			r.dropStrayFDs(r.offset)
 		}
 		if !r.deliver(JSON) {
 			return errClosed
@@ -374,6 +427,7 @@ func (r *reader) loopAdvanced() error {
 				break
 			}
 			payload := b[4 : 4+n]
+			r.msgEnd = r.start + 4 + n
 			if err := checkV8Header(payload); err != nil {
 				r.spans = append(r.spans, span{err: protoErr("read", r.offset, b[:4+n], ErrInvalidMessage, "%v", err)})
 			} else if cmd, ok := v8InternalCmd(payload); ok {
@@ -385,7 +439,7 @@ func (r *reader) loopAdvanced() error {
 			r.offset += int64(4 + n)
 		}
 		if len(r.c.fds) > 0 && skip == 0 {
-			r.dropStrayFDs()
+			r.dropStrayFDs(r.offset)
 		}
 		if !r.deliver(Advanced) {
 			return errClosed
