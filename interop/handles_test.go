@@ -1,0 +1,308 @@
+package interop_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"nodeipc.dev/nodeipc"
+)
+
+// runHandlesParent runs js/handles/parent.js with a scenario against this
+// test binary as the Go child.
+func runHandlesParent(t *testing.T, node, scenario string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, jsPath("handles/parent.js"), scenario, os.Args[0])
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || !strings.HasPrefix(stdout.String(), "ok ") {
+		t.Fatalf("node handles/parent.js %s: %v\nstdout: %s\nstderr: %s", scenario, err, stdout.String(), stderr.String())
+	}
+	t.Log(strings.TrimSpace(stdout.String()))
+}
+
+// Node sends a connected socket, a listening server and a UDP socket to a
+// Go child, which serves traffic on them; the Node server counts the socket
+// held by the Go child and close() completes once the child closed it.
+func TestNodeParentSendsHandlesToGoChild(t *testing.T) {
+	forEachNode(t, func(t *testing.T, node string) { runHandlesParent(t, node, "toGo") })
+}
+
+// A Go child sends a socket, a listener and a UDP socket to its Node parent.
+func TestGoChildSendsHandlesToNodeParent(t *testing.T) {
+	forEachNode(t, func(t *testing.T, node string) { runHandlesParent(t, node, "fromGo") })
+}
+
+// A Go parent sends a socket, a listener and a UDP socket to a Node child.
+func TestGoParentSendsHandlesToNodeChild(t *testing.T) {
+	forEachNode(t, func(t *testing.T, node string) {
+		cmd := nodeipc.NodeCommand(node, nil, jsPath("handles/child.js"))
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		ch, err := nodeipc.Start(cmd, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if cmd.ProcessState == nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+			}
+		}()
+		ctx := ctxFor(t)
+		var acks []string
+		report := func(kind string) error {
+			m, err := ch.Recv(ctx)
+			if err != nil {
+				return err
+			}
+			var r struct {
+				Got, Handle string
+				Served      bool
+			}
+			if err := m.Decode(&r); err != nil {
+				return err
+			}
+			if r.Got != kind || !r.Served {
+				return fmt.Errorf("node child reported %s", m.Raw())
+			}
+			acks = append(acks, r.Got+":"+r.Handle)
+			return nil
+		}
+		if err := driveNodeServe(ctx, ch, report); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(acks, " "); got != "socket:net.Socket server:net.Server udp:dgram.Socket" {
+			t.Fatalf("node child got %s", got)
+		}
+		if err := ch.Disconnect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		wantExit(t, cmd, 0)
+	})
+}
+
+// driveNodeServe sends the three kinds of handle to a Node peer running
+// js/handles/serve.js and checks the traffic it serves on each. after, if
+// not nil, runs after each handle was acknowledged.
+func driveNodeServe(ctx context.Context, ch *nodeipc.Channel, after func(kind string) error) error {
+	if after == nil {
+		after = func(string) error { return nil }
+	}
+	deadline := time.Now().Add(time.Minute)
+
+	// A connected socket: we keep the client end.
+	l0, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer l0.Close()
+	client, err := net.Dial("tcp", l0.Addr().String())
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	server, err := l0.Accept()
+	if err != nil {
+		return err
+	}
+	l0.Close()
+	if err := ch.SendHandle(ctx, map[string]string{"kind": "socket"}, server, nil); err != nil {
+		return fmt.Errorf("send socket: %w", err)
+	}
+	if err := after("socket"); err != nil {
+		return err
+	}
+	client.SetDeadline(deadline)
+	if _, err := client.Write([]byte("ping")); err != nil {
+		return err
+	}
+	got, err := io.ReadAll(client)
+	if err != nil || string(got) != "node-socket:ping" {
+		return fmt.Errorf("socket: read %q, %v", got, err)
+	}
+
+	// A listener.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	addr := l.Addr().String()
+	if err := ch.SendHandle(ctx, map[string]string{"kind": "server"}, l, nil); err != nil {
+		l.Close()
+		return fmt.Errorf("send server: %w", err)
+	}
+	if err := after("server"); err != nil {
+		return err
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	c.SetDeadline(deadline)
+	got, err = io.ReadAll(c)
+	c.Close()
+	if err != nil || string(got) != "node-server" {
+		return fmt.Errorf("server: read %q, %v", got, err)
+	}
+
+	// A UDP socket.
+	u, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	uaddr := u.LocalAddr().String()
+	if err := ch.SendHandle(ctx, map[string]string{"kind": "udp"}, u, nil); err != nil {
+		u.Close()
+		return fmt.Errorf("send udp: %w", err)
+	}
+	if err := after("udp"); err != nil {
+		return err
+	}
+	p, err := net.Dial("udp", uaddr)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	p.SetDeadline(deadline)
+	if _, err := p.Write([]byte("hi")); err != nil {
+		return err
+	}
+	buf := make([]byte, 100)
+	n, err := p.Read(buf)
+	if err != nil || string(buf[:n]) != "node-udp:hi" {
+		return fmt.Errorf("udp: read %q, %v", buf[:n], err)
+	}
+	return nil
+}
+
+var (
+	// handles-recv receives handles from a Node parent (parent.js toGo)
+	// and serves on them.
+	_ = registerHelper("handles-recv", func() int {
+		ch, code := adopt()
+		if ch == nil {
+			return code
+		}
+		defer ch.Close()
+		if err := recvHandles(ch); err != nil {
+			fmt.Fprintln(os.Stderr, "handles-recv:", err)
+			return 1
+		}
+		return 0
+	})
+
+	// handles-send sends handles to a Node parent (parent.js fromGo).
+	_ = registerHelper("handles-send", func() int {
+		ch, code := adopt()
+		if ch == nil {
+			return code
+		}
+		defer ch.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		done := map[string]any{"done": true}
+		if err := driveNodeServe(ctx, ch, nil); err != nil {
+			done["error"] = err.Error()
+		}
+		if err := ch.Send(ctx, done); err != nil {
+			return 1
+		}
+		if err := ch.Disconnect(ctx); err != nil {
+			return 1
+		}
+		return 0
+	})
+)
+
+func recvHandles(ch *nodeipc.Channel) error {
+	ctx := context.Background()
+	var order []string
+	var sock net.Conn
+	for {
+		m, err := ch.Recv(ctx)
+		if errors.Is(err, nodeipc.ErrDisconnected) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		h := m.Handle()
+		var req struct{ Kind string }
+		if err := m.Decode(&req); err != nil || req.Kind == "" {
+			order = append(order, strings.Trim(string(m.Raw()), `"`))
+			if h != nil {
+				return fmt.Errorf("plain message %s came with a handle", m.Raw())
+			}
+			if len(order) == 3 {
+				if err := ch.Send(ctx, map[string]any{"got": "socket", "order": order}); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if req.Kind == "close-socket" {
+			sock.Close()
+			continue
+		}
+		if h == nil {
+			return fmt.Errorf("%s came without a handle", m.Raw())
+		}
+		switch req.Kind {
+		case "socket":
+			order = append(order, "socket")
+			conn, ok := h.Value.(net.Conn)
+			if !ok || h.Type != nodeipc.HandleSocket || h.Key == "" {
+				return fmt.Errorf("socket handle %s %T key %q", h.Type, h.Value, h.Key)
+			}
+			sock = conn
+			buf := make([]byte, 4)
+			go func() {
+				if _, err := io.ReadFull(conn, buf); err != nil {
+					return
+				}
+				conn.Write([]byte("go-socket:" + string(buf)))
+				ch.Send(ctx, map[string]string{"echoed": string(buf)})
+			}()
+		case "server":
+			l, ok := h.Value.(net.Listener)
+			if !ok || h.Type != nodeipc.HandleServer {
+				return fmt.Errorf("server handle %s %T", h.Type, h.Value)
+			}
+			if err := ch.Send(ctx, map[string]string{"got": "server"}); err != nil {
+				return err
+			}
+			c, err := l.Accept()
+			if err != nil {
+				return err
+			}
+			c.Write([]byte("go-server"))
+			c.Close()
+			l.Close()
+		case "udp":
+			pc, ok := h.Value.(net.PacketConn)
+			if !ok || h.Type != nodeipc.HandleDgram || h.DgramType != "udp4" {
+				return fmt.Errorf("udp handle %s %s %T", h.Type, h.DgramType, h.Value)
+			}
+			if err := ch.Send(ctx, map[string]string{"got": "udp"}); err != nil {
+				return err
+			}
+			buf := make([]byte, 100)
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return err
+			}
+			pc.WriteTo([]byte("go-udp:"+string(buf[:n])), from)
+			pc.Close()
+		}
+	}
+}

@@ -1,0 +1,9 @@
+'use strict';
+// A Node child started by a Go parent: serves on every handle it receives
+// and reports what it got ({got: kind, handle: <Node class>}).
+const { serve, describe } = require('./serve.js');
+
+process.on('message', (m, h) => {
+  const served = h ? serve(m, h) : false;
+  process.send({ got: m && m.kind, handle: describe(h), served });
+});
