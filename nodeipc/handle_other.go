@@ -5,6 +5,7 @@ package nodeipc
 import (
 	"errors"
 	"fmt"
+	"net"
 )
 
 func handleFD(h any, typ HandleType) (int, HandleType, string, error) {
@@ -16,3 +17,8 @@ func fdValue(fd int, typ HandleType) (any, error) {
 }
 
 func (c *Channel) writeHandle(h *handleSend) error { return errors.ErrUnsupported }
+
+func listenHandle(h *Handle, backlog int) (net.Listener, error) {
+	h.Close()
+	return nil, fmt.Errorf("%w: %w", ErrInvalidHandle, errors.ErrUnsupported)
+}

@@ -5,6 +5,7 @@ package nodeipc
 import (
 	"fmt"
 	"net"
+	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -262,4 +263,35 @@ func (c *Channel) writeHandle(h *handleSend) error {
 		rest = rest[n:]
 	}
 	return nil
+}
+
+// listenHandle makes a listener of a received handle: a listener as is, or
+// a bound socket (a cluster primary's shared handle), put in the listening
+// state first. It takes ownership of h.
+func listenHandle(h *Handle, backlog int) (net.Listener, error) {
+	switch v := h.Value.(type) {
+	case net.Listener:
+		return v, nil
+	case *os.File:
+		rc, err := v.SyscallConn()
+		if err == nil {
+			var lerr error
+			err = rc.Control(func(fd uintptr) { lerr = unix.Listen(int(fd), backlog) })
+			if err == nil {
+				err = lerr
+			}
+		}
+		if err != nil {
+			v.Close()
+			return nil, fmt.Errorf("listen: %w", err)
+		}
+		l, err := net.FileListener(v)
+		v.Close()
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+	h.Close()
+	return nil, fmt.Errorf("%w: %T is not a socket to listen on", ErrInvalidHandle, h.Value)
 }

@@ -1,0 +1,463 @@
+package nodeipc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ErrNotWorker means the process was not started by a Node cluster primary:
+// NODE_UNIQUE_ID is not set.
+var ErrNotWorker = errors.New("nodeipc: not a cluster worker (NODE_UNIQUE_ID is not set)")
+
+// clusterBacklog is the listen backlog asked for, Node's default.
+const clusterBacklog = 511
+
+// Worker is this process's membership in a Node.js cluster, as a worker
+// of a primary that started it with cluster.fork() (pointed at this
+// program by setting process.execPath in the primary).
+//
+// A Worker speaks the NODE_CLUSTER protocol: it reports itself online,
+// asks the primary for listening sockets (Listen), accepts the connections
+// the primary hands it in round-robin mode, and leaves when the primary
+// calls worker.disconnect(): it closes its listeners, then the channel,
+// and Done is closed; the program should then exit (the primary sees
+// exitedAfterDisconnect true). Messages the primary sends with
+// worker.send() arrive on Channel().Recv as usual.
+type Worker struct {
+	ch *Channel
+	id int
+
+	mu        sync.Mutex
+	seq       int                       // the next NODE_CLUSTER seq
+	calls     map[int]chan clusterReply // replies awaited, by seq
+	listeners map[string]*clusterListener
+	indexes   map[string]int // listens per address:port:addressType:fd
+	leaving   bool
+
+	done chan struct{} // closed when the worker has left the cluster
+	wg   sync.WaitGroup
+}
+
+type clusterReply struct {
+	m clusterMsg
+	h *Handle
+}
+
+// clusterMsg is the part of a NODE_CLUSTER message the worker reads.
+type clusterMsg struct {
+	Act      string          `json:"act"`
+	Seq      *int            `json:"seq"`
+	Ack      *int            `json:"ack"`
+	Key      string          `json:"key"`
+	Errno    json.RawMessage `json:"errno"`
+	Sockname *struct {
+		Address string `json:"address"`
+		Port    int    `json:"port"`
+	} `json:"sockname"`
+}
+
+// JoinCluster makes this process a worker of the Node cluster primary that
+// started it: it reads NODE_UNIQUE_ID (the worker id) and removes it from
+// the environment, so that programs this process starts are not taken for
+// workers, adopts the channel with FromEnv if ch is nil, and tells the
+// primary the worker is online. It returns an error wrapping ErrNotWorker
+// when NODE_UNIQUE_ID is not set.
+func JoinCluster(ctx context.Context, ch *Channel) (*Worker, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	idText, _ := os.LookupEnv(envUniqueID)
+	os.Unsetenv(envUniqueID)
+	if idText == "" {
+		return nil, ErrNotWorker
+	}
+	id, err := strconv.Atoi(idText)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s=%q is not a number", ErrNotWorker, envUniqueID, idText)
+	}
+	if ch == nil {
+		if ch, err = FromEnv(nil); err != nil {
+			return nil, err
+		}
+	}
+	w := &Worker{
+		ch:        ch,
+		id:        id,
+		calls:     map[int]chan clusterReply{},
+		listeners: map[string]*clusterListener{},
+		indexes:   map[string]int{},
+		done:      make(chan struct{}),
+	}
+	ch.clusterMu.Lock()
+	ch.cluster = w.onMessage
+	ch.clusterMu.Unlock()
+	if _, err := w.send(jsonObject{"act": "online"}, false); err != nil {
+		return nil, err
+	}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		select {
+		case <-ch.Done():
+			w.leave(false) // the primary went away
+		case <-w.done:
+		}
+	}()
+	return w, nil
+}
+
+// ID returns the worker id the primary gave (cluster.worker.id).
+func (w *Worker) ID() int { return w.id }
+
+// Channel returns the worker's channel to the primary.
+func (w *Worker) Channel() *Channel { return w.ch }
+
+// Done returns a channel that is closed when the worker has left the
+// cluster: the primary called worker.disconnect() (the worker has closed
+// its listeners and the channel), the channel ended, or Disconnect was
+// called.
+func (w *Worker) Done() <-chan struct{} { return w.done }
+
+// send sends a NODE_CLUSTER message with the next seq; with wait, it
+// returns a channel for the reply.
+func (w *Worker) send(payload jsonObject, wait bool) (chan clusterReply, error) {
+	w.mu.Lock()
+	seq := w.seq
+	w.seq++
+	var reply chan clusterReply
+	if wait {
+		reply = make(chan clusterReply, 1)
+		w.calls[seq] = reply
+	}
+	w.mu.Unlock()
+	payload["cmd"] = "NODE_CLUSTER"
+	payload["seq"] = seq
+	if err := w.ch.sendInternal(payload); err != nil {
+		w.mu.Lock()
+		delete(w.calls, seq)
+		w.mu.Unlock()
+		return nil, err
+	}
+	return reply, nil
+}
+
+// call sends a request and waits for its reply.
+func (w *Worker) call(ctx context.Context, payload jsonObject) (clusterReply, error) {
+	reply, err := w.send(payload, true)
+	if err != nil {
+		return clusterReply{}, err
+	}
+	select {
+	case r := <-reply:
+		return r, nil
+	case <-ctx.Done():
+		return clusterReply{}, ctx.Err()
+	case <-w.ch.Done():
+		return clusterReply{}, fmt.Errorf("nodeipc: cluster: %w", ErrDisconnected)
+	}
+}
+
+// onMessage receives every NODE_CLUSTER message (on the channel's reader
+// goroutine; it must not block) and the handle that came with it.
+func (w *Worker) onMessage(m *Message, h *Handle) {
+	var cm clusterMsg
+	if err := m.Decode(&cm); err != nil {
+		if h != nil {
+			h.Close()
+		}
+		return
+	}
+	if cm.Ack != nil {
+		w.mu.Lock()
+		reply, ok := w.calls[*cm.Ack]
+		delete(w.calls, *cm.Ack)
+		w.mu.Unlock()
+		if ok {
+			reply <- clusterReply{m: cm, h: h}
+			return
+		}
+	}
+	switch cm.Act {
+	case "newconn":
+		w.newConn(cm, h)
+		return
+	case "disconnect":
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			w.leave(true)
+		}()
+	}
+	if h != nil {
+		h.Close()
+	}
+}
+
+// newConn takes a connection the primary hands over in round-robin mode
+// and answers {ack, accepted}.
+func (w *Worker) newConn(cm clusterMsg, h *Handle) {
+	accepted := false
+	var conn net.Conn
+	if h != nil {
+		conn, _ = h.Value.(net.Conn)
+	}
+	w.mu.Lock()
+	l := w.listeners[cm.Key]
+	w.mu.Unlock()
+	if l != nil && conn != nil {
+		accepted = l.offer(conn)
+	}
+	if !accepted && h != nil {
+		h.Close()
+	}
+	if cm.Seq != nil {
+		_, _ = w.send(jsonObject{"ack": *cm.Seq, "accepted": accepted}, false)
+	}
+}
+
+// Listen asks the primary for a listening socket, as server.listen() does
+// in a Node worker, and returns a listener that works in either scheduling
+// mode: in round-robin mode (Node's default) the primary owns the socket
+// and hands this worker connections; in shared mode (SCHED_NONE) the
+// worker receives the bound socket and accepts on it itself. network is
+// "tcp", "tcp4" or "tcp6"; address is host:port as for net.Listen, and
+// workers asking for the same address (port 0 included) share one socket.
+// Closing the listener tells the primary.
+func (w *Worker) Listen(ctx context.Context, network, address string) (net.Listener, error) {
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+	default:
+		return nil, fmt.Errorf("nodeipc: cluster listen: unsupported network %q", network)
+	}
+	host, portText, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, fmt.Errorf("nodeipc: cluster listen: %w", err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 0 || port > 65535 {
+		return nil, fmt.Errorf("nodeipc: cluster listen: bad port %q", portText)
+	}
+	addressType := 4
+	if ip := net.ParseIP(host); network == "tcp6" || (ip != nil && ip.To4() == nil) {
+		addressType = 6
+	}
+	var addr any = host
+	if host == "" {
+		addr = nil // all interfaces, as listen(port) in Node
+	}
+	indexKey := fmt.Sprintf("%v:%d:%d:undefined", addr, port, addressType)
+	w.mu.Lock()
+	if w.leaving {
+		w.mu.Unlock()
+		return nil, fmt.Errorf("nodeipc: cluster listen: %w", net.ErrClosed)
+	}
+	index := w.indexes[indexKey]
+	w.indexes[indexKey]++
+	w.mu.Unlock()
+	query := func() jsonObject {
+		return jsonObject{"act": "queryServer", "index": index, "data": nil, "address": addr,
+			"port": port, "addressType": addressType, "flags": 0, "backlog": clusterBacklog}
+	}
+	r, err := w.call(ctx, query())
+	if err != nil {
+		if r.h != nil {
+			r.h.Close()
+		}
+		return nil, err
+	}
+	if err := errnoError(r.m.Errno); err != nil {
+		if r.h != nil {
+			r.h.Close()
+		}
+		return nil, fmt.Errorf("nodeipc: cluster listen %s: the primary failed: %w", address, err)
+	}
+	l := &clusterListener{w: w, key: r.m.Key, closed: make(chan struct{})}
+	if r.h != nil {
+		// Shared mode: a bound socket, which we listen on.
+		inner, err := listenHandle(r.h, clusterBacklog)
+		if err != nil {
+			return nil, fmt.Errorf("nodeipc: cluster listen %s: %w", address, err)
+		}
+		l.inner = inner
+		l.addr = inner.Addr()
+	} else {
+		// Round-robin: connections come from the primary.
+		if r.m.Sockname == nil {
+			return nil, fmt.Errorf("nodeipc: cluster listen %s: the primary sent neither a socket nor its address", address)
+		}
+		l.conns = make(chan net.Conn, 64)
+		l.addr = &net.TCPAddr{IP: net.ParseIP(r.m.Sockname.Address), Port: r.m.Sockname.Port}
+	}
+	w.mu.Lock()
+	if w.leaving {
+		w.mu.Unlock()
+		l.shut(false)
+		return nil, fmt.Errorf("nodeipc: cluster listen: %w", net.ErrClosed)
+	}
+	w.listeners[l.key] = l
+	w.mu.Unlock()
+	listening := query()
+	listening["act"] = "listening"
+	if ta, ok := l.addr.(*net.TCPAddr); ok {
+		listening["port"] = ta.Port
+	}
+	if _, err := w.send(listening, false); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// errnoError reads the errno of a queryServer reply: null or 0 is success,
+// a negative number is a libuv error (a negated errno on Unix).
+func errnoError(raw json.RawMessage) error {
+	if len(raw) == 0 || string(raw) == "null" || string(raw) == "0" {
+		return nil
+	}
+	var n int
+	if err := json.Unmarshal(raw, &n); err == nil && n < 0 {
+		return syscall.Errno(-n)
+	}
+	return fmt.Errorf("errno %s", raw)
+}
+
+// Disconnect leaves the cluster on the worker's own initiative, as
+// cluster.worker.disconnect() does in a Node worker: it closes the
+// listeners, tells the primary (so that exitedAfterDisconnect is true
+// there) and closes the channel. The program should exit afterwards.
+func (w *Worker) Disconnect(ctx context.Context) error {
+	w.mu.Lock()
+	already := w.leaving
+	w.mu.Unlock()
+	if already {
+		<-w.done
+		w.wg.Wait()
+		return nil
+	}
+	w.closeListeners(true)
+	_, err := w.call(ctx, jsonObject{"act": "exitedAfterDisconnect"})
+	w.leave(false)
+	w.wg.Wait()
+	return err
+}
+
+// leave closes the listeners (telling the primary when it still listens),
+// disconnects the channel and closes done. Only the first call acts.
+func (w *Worker) leave(tellPrimary bool) {
+	w.mu.Lock()
+	if w.leaving {
+		w.mu.Unlock()
+		return
+	}
+	w.leaving = true
+	w.mu.Unlock()
+	w.closeListeners(tellPrimary)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = w.ch.Disconnect(ctx)
+	cancel()
+	close(w.done)
+}
+
+func (w *Worker) closeListeners(tellPrimary bool) {
+	w.mu.Lock()
+	ls := make([]*clusterListener, 0, len(w.listeners))
+	for _, l := range w.listeners {
+		ls = append(ls, l)
+	}
+	w.mu.Unlock()
+	for _, l := range ls {
+		l.shut(tellPrimary)
+	}
+}
+
+// clusterListener is a listener obtained from the primary.
+type clusterListener struct {
+	w     *Worker
+	key   string
+	addr  net.Addr
+	inner net.Listener  // shared mode
+	conns chan net.Conn // round-robin mode
+
+	mu       sync.Mutex
+	isClosed bool
+	closed   chan struct{}
+}
+
+// offer queues a round-robin connection; false if the listener is closed
+// or its queue is full (the primary then gives it to another worker).
+func (l *clusterListener) offer(c net.Conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.isClosed || l.conns == nil {
+		return false
+	}
+	select {
+	case l.conns <- c:
+		return true
+	default:
+		return false
+	}
+}
+
+// Accept waits for the next connection.
+func (l *clusterListener) Accept() (net.Conn, error) {
+	if l.inner != nil {
+		return l.inner.Accept()
+	}
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.addr, Err: net.ErrClosed}
+	}
+}
+
+// Close stops listening and tells the primary.
+func (l *clusterListener) Close() error { return l.shut(true) }
+
+func (l *clusterListener) shut(tellPrimary bool) error {
+	l.mu.Lock()
+	if l.isClosed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.isClosed = true
+	close(l.closed)
+	l.mu.Unlock()
+	l.w.mu.Lock()
+	if l.w.listeners[l.key] == l {
+		delete(l.w.listeners, l.key)
+	}
+	l.w.mu.Unlock()
+	if tellPrimary {
+		_, _ = l.w.send(jsonObject{"act": "close", "key": l.key}, false)
+	}
+	var err error
+	if l.inner != nil {
+		err = l.inner.Close()
+	}
+	if l.conns != nil {
+		for {
+			select {
+			case c := <-l.conns:
+				c.Close()
+				continue
+			default:
+			}
+			break
+		}
+	}
+	return err
+}
+
+// Addr returns the address the primary listens on (round-robin) or the
+// shared socket's address.
+func (l *clusterListener) Addr() net.Addr { return l.addr }
