@@ -638,3 +638,65 @@ func TestHandlesInterleavedWith100kMessages(t *testing.T) {
 	default:
 	}
 }
+
+// Node's NACK retransmission double-wraps the message (a net.Native whose
+// msg is the original NODE_HANDLE): unwrapped, and acknowledged once.
+func TestDoubleWrappedRetransmissionIsUnwrapped(t *testing.T) {
+	ch, raw := rawPeer(t, nil)
+	ctx := testCtx(t)
+	x, y := socketPairFDs(t)
+	defer syscall.Close(y)
+	writeWithFD(t, raw, `{"cmd":"NODE_HANDLE","type":"net.Native","msg":{"cmd":"NODE_HANDLE","type":"net.Socket","msg":{"hello":1},"key":"4:127.0.0.1:0"}}`+"\n", x)
+	syscall.Close(x)
+	h := recvHandle(t, ctx, ch, `{"hello":1}`)
+	if h.Type != nodeipc.HandleSocket || h.Key != "4:127.0.0.1:0" {
+		t.Fatalf("handle %s key %q", h.Type, h.Key)
+	}
+	h.Close()
+	if err := ch.Send(ctx, "sync"); err != nil {
+		t.Fatal(err)
+	}
+	rr := &rawReader{t: t, c: raw}
+	for _, want := range []string{`{"cmd":"NODE_HANDLE_ACK"}`, `"sync"`} {
+		if line, _ := rr.next(); line != want {
+			t.Fatalf("peer read %s; want %s (one ACK only)", line, want)
+		}
+	}
+}
+
+// More fds than the control buffer holds: truncated (MSG_CTRUNC), all
+// closed, the NODE_HANDLE NACKed, the error reported.
+func TestTruncatedControlDataIsNacked(t *testing.T) {
+	before := countFDs(t)
+	ch, raw := rawPeer(t, nil)
+	ctx := testCtx(t)
+	var fds, peers []int
+	for range 100 {
+		x, y := socketPairFDs(t)
+		fds, peers = append(fds, x), append(peers, y)
+	}
+	writeWithFD(t, raw, `{"cmd":"NODE_HANDLE","type":"net.Socket","msg":"many"}`+"\n", fds...)
+	closeFDs(fds)
+	writeWithFD(t, raw, `"after"`+"\n")
+	if _, err := ch.Recv(ctx); !errors.Is(err, nodeipc.ErrInvalidHandle) {
+		t.Fatalf("Recv = %v; want ErrInvalidHandle", err)
+	}
+	if m, err := ch.Recv(ctx); err != nil || string(m.Raw()) != `"after"` {
+		t.Fatalf("Recv = %v, %v", m, err)
+	}
+	if line, _ := (&rawReader{t: t, c: raw}).next(); line != `{"cmd":"NODE_HANDLE_NACK"}` {
+		t.Fatalf("peer read %s; want NACK", line)
+	}
+	// Every received fd was closed: each peer sees EOF.
+	for _, y := range peers {
+		if n, err := syscall.Read(y, make([]byte, 1)); n != 0 || err != nil {
+			t.Fatalf("peer fd read %d, %v; want EOF", n, err)
+		}
+	}
+	closeFDs(peers)
+	ch.Close()
+	raw.Close()
+	if after := countFDs(t); after > before {
+		t.Fatalf("%d fds open, %d before", after, before)
+	}
+}
