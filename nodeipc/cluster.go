@@ -159,10 +159,26 @@ func (w *Worker) call(ctx context.Context, payload jsonObject) (clusterReply, er
 	case r := <-reply:
 		return r, nil
 	case <-ctx.Done():
-		return clusterReply{}, ctx.Err()
+		err = ctx.Err()
 	case <-w.ch.Done():
-		return clusterReply{}, fmt.Errorf("nodeipc: cluster: %w", ErrDisconnected)
+		err = fmt.Errorf("nodeipc: cluster: %w", ErrDisconnected)
 	}
+	// Give up the call; a reply that raced in is dropped with its handle.
+	w.mu.Lock()
+	for seq, ch := range w.calls {
+		if ch == reply {
+			delete(w.calls, seq)
+		}
+	}
+	w.mu.Unlock()
+	select {
+	case r := <-reply:
+		if r.h != nil {
+			r.h.Close()
+		}
+	default:
+	}
+	return clusterReply{}, err
 }
 
 // onMessage receives every NODE_CLUSTER message (on the channel's reader
@@ -178,10 +194,13 @@ func (w *Worker) onMessage(m *Message, h *Handle) {
 	if cm.Ack != nil {
 		w.mu.Lock()
 		reply, ok := w.calls[*cm.Ack]
-		delete(w.calls, *cm.Ack)
+		if ok {
+			// Under the lock, so that call sees it when it gives up.
+			delete(w.calls, *cm.Ack)
+			reply <- clusterReply{m: cm, h: h} // buffered, never blocks
+		}
 		w.mu.Unlock()
 		if ok {
-			reply <- clusterReply{m: cm, h: h}
 			return
 		}
 	}
@@ -268,9 +287,6 @@ func (w *Worker) Listen(ctx context.Context, network, address string) (net.Liste
 	}
 	r, err := w.call(ctx, query())
 	if err != nil {
-		if r.h != nil {
-			r.h.Close()
-		}
 		return nil, err
 	}
 	if err := errnoError(r.m.Errno); err != nil {

@@ -140,10 +140,9 @@ func (c *Channel) SendHandle(ctx context.Context, v any, h any, opts *HandleOpti
 	select {
 	case err = <-hs.done:
 	case <-ctx.Done():
-		if !c.w.withdraw(hs) {
-			// Already on the wire: the reply settles it in the background.
-			return ctx.Err()
-		}
+		// Withdrawn if not written yet; otherwise the peer's reply
+		// settles it in the background.
+		c.w.withdraw(hs)
 		return ctx.Err()
 	}
 	if err == nil && (opts == nil || !opts.KeepOpen) {
