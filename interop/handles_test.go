@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -306,3 +307,69 @@ func recvHandles(ch *nodeipc.Channel) error {
 		}
 	}
 }
+
+// Node retransmits a NACKed socket double-wrapped; the library unwraps it.
+func TestNodeRetransmissionAfterNack(t *testing.T) {
+	forEachNode(t, func(t *testing.T, node string) { runHandlesParent(t, node, "nack") })
+}
+
+// handles-nack answers the parent's first NODE_HANDLE with a NACK by hand,
+// then adopts the channel and serves the retransmitted socket.
+var _ = registerHelper("handles-nack", func() int {
+	fd := 3
+	var buf []byte
+	for !bytes.Contains(buf, []byte("\n")) {
+		p := make([]byte, 4096)
+		oob := make([]byte, syscall.CmsgSpace(4*4))
+		n, oobn, _, _, err := syscall.Recvmsg(fd, p, oob, 0)
+		if err != nil || n == 0 {
+			fmt.Fprintln(os.Stderr, "raw read:", err)
+			return 1
+		}
+		if msgs, err := syscall.ParseSocketControlMessage(oob[:oobn]); err == nil {
+			for i := range msgs {
+				fds, _ := syscall.ParseUnixRights(&msgs[i])
+				for _, f := range fds {
+					syscall.Close(f)
+				}
+			}
+		}
+		buf = append(buf, p[:n]...)
+	}
+	if !bytes.HasPrefix(buf, []byte(`{"cmd":"NODE_HANDLE"`)) || !bytes.HasSuffix(buf, []byte("\n")) {
+		fmt.Fprintf(os.Stderr, "raw read %q\n", buf)
+		return 1
+	}
+	if _, err := syscall.Write(fd, []byte(`{"cmd":"NODE_HANDLE_NACK"}`+"\n")); err != nil {
+		return 1
+	}
+	ch, code := adopt()
+	if ch == nil {
+		return code
+	}
+	defer ch.Close()
+	ctx := context.Background()
+	m, err := ch.Recv(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "recv:", err)
+		return 1
+	}
+	h := m.Handle()
+	if h == nil || string(m.Raw()) != `{"kind":"socket"}` {
+		fmt.Fprintf(os.Stderr, "got %s, handle %v\n", m.Raw(), h)
+		return 1
+	}
+	ch.Send(ctx, map[string]string{"got": "socket", "type": string(h.Type), "key": h.Key})
+	conn := h.Value.(net.Conn)
+	p := make([]byte, 4)
+	if _, err := io.ReadFull(conn, p); err != nil {
+		return 1
+	}
+	conn.Write([]byte("go-nack:" + string(p)))
+	conn.Close()
+	if _, err := ch.Recv(ctx); !errors.Is(err, nodeipc.ErrDisconnected) {
+		fmt.Fprintln(os.Stderr, "recv at the end:", err)
+		return 1
+	}
+	return 0
+})

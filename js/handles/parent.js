@@ -107,6 +107,33 @@ const scenarios = {
     return `socket count=${count} after-close=${count0}, server, udp`;
   },
 
+  // The Go child NACKs the first transmission (by hand, before it adopts
+  // the channel): Node retransmits the socket double-wrapped in a
+  // net.Native, which nodeipc unwraps and ACKs once (a second ACK would
+  // crash this process).
+  async nack() {
+    const child = start('handles-nack');
+    const exited = once(child, 'exit');
+    const warnings = [];
+    process.on('warning', (w) => warnings.push(w.name));
+    const server = net.createServer((sock) => child.send({ kind: 'socket' }, sock));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = net.connect(server.address().port, '127.0.0.1');
+    const reply = readAll(client);
+    const [got] = await next(child, (m) => m.got === 'socket');
+    assert.equal(got.type, 'net.Socket');
+    assert.match(got.key, /127\.0\.0\.1/);
+    client.write('ping');
+    assert.equal(await reply, 'go-nack:ping');
+    server.close();
+    child.disconnect();
+    const [code] = await exited;
+    assert.equal(code, 0, 'go child exit code');
+    assert.deepEqual(warnings, []);
+    return `retransmitted ${got.type} key ${got.key}`;
+  },
+
   async fromGo() {
     const child = start('handles-send');
     const exited = once(child, 'exit');
