@@ -82,7 +82,7 @@ func TestGoParentSendsHandlesToNodeChild(t *testing.T) {
 		if err := driveNodeServe(ctx, ch, report); err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(acks, " "); got != "socket:net.Socket server:net.Server udp:dgram.Socket" {
+		if got := strings.Join(acks, " "); got != "socket:net.Socket unix:net.Socket server:net.Server udp:dgram.Socket" {
 			t.Fatalf("node child got %s", got)
 		}
 		if err := ch.Disconnect(ctx); err != nil {
@@ -92,7 +92,82 @@ func TestGoParentSendsHandlesToNodeChild(t *testing.T) {
 	})
 }
 
-// driveNodeServe sends the three kinds of handle to a Node peer running
+// Handles interleaved with 100k plain messages, Go parent to Node child and
+// back: nothing lost or reordered, each handle with its message.
+func TestGoParentHandlesInterleaved100k(t *testing.T) {
+	forEachNode(t, func(t *testing.T, node string) {
+		cmd := nodeipc.NodeCommand(node, nil, jsPath("handles/child.js"))
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		ch, err := nodeipc.Start(cmd, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			ch.Close()
+			if cmd.ProcessState == nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+			}
+		}()
+		ctx := ctxFor(t)
+		const n = 100000
+		withHandle := func(i int) bool { return i%10000 == 777 }
+		errc := make(chan error, 1)
+		go func() {
+			for i := range n {
+				var err error
+				if withHandle(i) {
+					var fds [2]int
+					if fds, err = syscallSocketpair(); err == nil {
+						f := os.NewFile(uintptr(fds[0]), "h")
+						err = ch.SendHandle(ctx, map[string]int{"i": i}, f, nil)
+						syscall.Close(fds[1])
+					}
+				} else {
+					err = ch.Send(ctx, map[string]int{"i": i})
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+		for i := range n {
+			m, err := ch.Recv(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r struct {
+				I      int
+				Handle string
+			}
+			if err := m.Decode(&r); err != nil {
+				t.Fatal(err)
+			}
+			want := "none"
+			if withHandle(i) {
+				want = "net.Socket"
+			}
+			if r.I != i || r.Handle != want {
+				t.Fatalf("reply %d: %s; want i=%d handle=%s", i, m.Raw(), i, want)
+			}
+		}
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+		if err := ch.Disconnect(ctx); err != nil {
+			t.Fatal(err)
+		}
+		wantExit(t, cmd, 0)
+	})
+}
+
+func syscallSocketpair() ([2]int, error) {
+	return syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+}
+
+// driveNodeServe sends the kinds of handle to a Node peer running
 // js/handles/serve.js and checks the traffic it serves on each. after, if
 // not nil, runs after each handle was acknowledged.
 func driveNodeServe(ctx context.Context, ch *nodeipc.Channel, after func(kind string) error) error {
@@ -130,6 +205,40 @@ func driveNodeServe(ctx context.Context, ch *nodeipc.Channel, after func(kind st
 	got, err := io.ReadAll(client)
 	if err != nil || string(got) != "node-socket:ping" {
 		return fmt.Errorf("socket: read %q, %v", got, err)
+	}
+
+	// A Unix stream socket (a Pipe on the Node side).
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "ours"), os.NewFile(uintptr(fds[1]), "theirs")
+	uc, err := net.FileConn(ours)
+	ours.Close()
+	if err != nil {
+		theirs.Close()
+		return err
+	}
+	defer uc.Close()
+	tc, err := net.FileConn(theirs)
+	theirs.Close()
+	if err != nil {
+		return err
+	}
+	if err := ch.SendHandle(ctx, map[string]string{"kind": "unix"}, tc, nil); err != nil {
+		tc.Close()
+		return fmt.Errorf("send unix: %w", err)
+	}
+	if err := after("unix"); err != nil {
+		return err
+	}
+	uc.SetDeadline(deadline)
+	if _, err := uc.Write([]byte("ping")); err != nil {
+		return err
+	}
+	got, err = io.ReadAll(uc)
+	if err != nil || string(got) != "node-socket:ping" {
+		return fmt.Errorf("unix: read %q, %v", got, err)
 	}
 
 	// A listener.

@@ -148,7 +148,7 @@ const scenarios = {
     assert.equal(done.error, undefined);
     const [code] = await exited;
     assert.equal(code, 0, 'go child exit code');
-    assert.deepEqual(kinds, ['socket:net.Socket', 'server:net.Server', 'udp:dgram.Socket']);
+    assert.deepEqual(kinds, ['socket:net.Socket', 'unix:net.Socket', 'server:net.Server', 'udp:dgram.Socket']);
     return kinds.join(' ');
   },
 };

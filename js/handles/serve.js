@@ -3,12 +3,13 @@ const net = require('node:net');
 const dgram = require('node:dgram');
 // Serves one round of traffic on a handle the Go side sent, the way the Go
 // tests expect it (see interop/handles_test.go, driveNodeServe):
-//   socket: answer the first data with "node-socket:<data>", then end;
+//   socket, unix: answer the first data with "node-socket:<data>", then end;
 //   server: answer one connection with "node-server", then close;
 //   udp:    answer one datagram with "node-udp:<data>", then close.
 function serve(m, h) {
   switch (m && m.kind) {
     case 'socket':
+    case 'unix':
       h.once('data', (d) => h.end('node-socket:' + d));
       return true;
     case 'server':
