@@ -59,6 +59,11 @@ const (
 //   - *os.File for a pipe (FIFO) and for a stream socket that is neither
 //     connected nor listening (a bound net.Native).
 //
+// A net.Socket that came with a Key (a connection of a Node server) is a
+// net.Conn wrapper whose Close also tells the channel, which answers the
+// Node server's getConnections() and close() from these counts; it
+// implements syscall.Conn and CloseWrite, but is not a *net.TCPConn.
+//
 // A received Handle belongs to whoever took it with Message.Handle, who
 // must Close it (or send it on with SendHandle).
 type Handle struct {
