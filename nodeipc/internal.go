@@ -75,8 +75,8 @@ func (r *reader) nodeHandle(m *Message, off int64) {
 		r.spans = append(r.spans, span{err: protoErr("read", off, m.data, err, "%v", err)})
 		return
 	}
-	msg := &Message{data: env.msg, mode: m.mode, hasHandle: true}
-	msg.h.Store(h)
+	msg := &Message{data: env.msg, mode: m.mode, handle: &handleSlot{}}
+	msg.handle.h.Store(h)
 	if env.internal != "" {
 		// A handle for the library itself (cluster).
 		if env.internal == "NODE_CLUSTER" && c.toCluster(msg, h) {

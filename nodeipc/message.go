@@ -13,9 +13,12 @@ type Message struct {
 	data []byte // JSON text (trimmed, no newline) or V8 payload (from FF)
 	mode Serialization
 
-	hasHandle bool // the message came with a handle (set before delivery)
-	h         atomic.Pointer[Handle]
+	handle *handleSlot // set before delivery when a handle came with it
 }
+
+// handleSlot holds a received handle until someone takes it. It lives
+// outside Message to keep messages without handles small.
+type handleSlot struct{ h atomic.Pointer[Handle] }
 
 // Handle returns the handle (a socket, server, UDP socket or pipe) that
 // came with the message, and transfers it to the caller, who must close it
@@ -28,15 +31,15 @@ type Message struct {
 // Decode see the user's message (the msg of Node's NODE_HANDLE envelope;
 // null when Node sent undefined).
 func (m *Message) Handle() *Handle {
-	if !m.hasHandle {
+	if m.handle == nil {
 		return nil
 	}
-	return m.h.Swap(nil)
+	return m.handle.h.Swap(nil)
 }
 
 // dropHandle closes the message's handle if no one took it.
 func (m *Message) dropHandle() {
-	if h := m.h.Swap(nil); h != nil {
+	if h := m.handle.h.Swap(nil); h != nil {
 		h.Close()
 	}
 }
@@ -171,7 +174,7 @@ func (q *recvQueue) dropHandles() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, it := range q.items[q.head:] {
-		if it.m != nil && it.m.hasHandle {
+		if it.m != nil && it.m.handle != nil {
 			it.m.dropHandle()
 		}
 	}
@@ -206,7 +209,7 @@ func (q *recvQueue) pop(ctx context.Context, closing <-chan struct{}) (*Message,
 				q.items = q.items[:0]
 				q.head = 0
 			}
-			if it.m != nil && it.m.hasHandle {
+			if it.m != nil && it.m.handle != nil {
 				q.last = it.m
 			}
 			q.mu.Unlock()
