@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"nodeipc.dev/nodeipc"
 )
@@ -698,5 +699,97 @@ func TestTruncatedControlDataIsNacked(t *testing.T) {
 	raw.Close()
 	if after := countFDs(t); after > before {
 		t.Fatalf("%d fds open, %d before", after, before)
+	}
+}
+
+// Over a SOCK_SEQPACKET pair every write is one record, so the raw peer
+// sees exactly what each sendmsg carried: the handle frame alone with its
+// fd, the messages queued before it in earlier writes, and the messages
+// after it only after the ACK.
+func TestHandleFrameIsWrittenAlone(t *testing.T) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns [2]*net.UnixConn
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "seqpacket")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c.(*net.UnixConn)
+	}
+	raw := conns[1]
+	defer raw.Close()
+	ch, err := nodeipc.NewChannel(conns[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	ctx := testCtx(t)
+	_, server, l0 := tcpPair(t)
+	l0.Close()
+
+	for i := range 50 {
+		if err := ch.Send(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := sendHandleAsync(ctx, ch, "handle", server, nil)
+	record := func() (string, int) {
+		p := make([]byte, 64<<10)
+		oob := make([]byte, syscall.CmsgSpace(4*4))
+		n, oobn, _, _, err := raw.ReadMsgUnix(p, oob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nfd := 0
+		if msgs, err := syscall.ParseSocketControlMessage(oob[:oobn]); err == nil {
+			for i := range msgs {
+				got, _ := syscall.ParseUnixRights(&msgs[i])
+				closeFDs(got)
+				nfd += len(got)
+			}
+		}
+		return string(p[:n]), nfd
+	}
+	var before strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&before, "%d\n", i)
+	}
+	var got strings.Builder
+	for got.Len() < before.Len() {
+		rec, nfd := record()
+		if nfd != 0 {
+			t.Fatalf("an fd came with %q", rec)
+		}
+		got.WriteString(rec)
+	}
+	if got.String() != before.String() {
+		t.Fatalf("before the handle: %q", got.String())
+	}
+	if rec, nfd := record(); rec != `{"cmd":"NODE_HANDLE","type":"net.Socket","msg":"handle"}`+"\n" || nfd != 1 {
+		t.Fatalf("handle record %q with %d fds", rec, nfd)
+	}
+	// Sent while the handle waits for its ACK: held, so Flush cannot
+	// complete before the ACK, however long it waits.
+	if err := ch.Send(ctx, "after"); err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := ch.Flush(fctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Flush before the ACK = %v; want it to wait", err)
+	}
+	if _, _, err := raw.WriteMsgUnix([]byte(`{"cmd":"NODE_HANDLE_ACK"}`+"\n"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if rec, nfd := record(); rec != `"after"`+"\n" || nfd != 0 {
+		t.Fatalf("after the ACK: %q with %d fds", rec, nfd)
 	}
 }
