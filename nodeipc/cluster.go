@@ -40,6 +40,8 @@ type Worker struct {
 	calls     map[int]chan clusterReply // replies awaited, by seq
 	listeners map[string]*clusterListener
 	indexes   map[string]int // listens per address:port:addressType:fd
+	listening int            // Listen calls in progress
+	early     []earlyConn    // connections that came before their listener
 	leaving   bool
 
 	done chan struct{} // closed when the worker has left the cluster
@@ -206,6 +208,10 @@ func (w *Worker) onMessage(m *Message, h *Handle) {
 	}
 	switch cm.Act {
 	case "newconn":
+		if h == nil { // nothing to accept; answer so the primary goes on
+			w.answerConn(nil, cm, nil)
+			return
+		}
 		w.newConn(cm, h)
 		return
 	case "disconnect":
@@ -221,24 +227,65 @@ func (w *Worker) onMessage(m *Message, h *Handle) {
 }
 
 // newConn takes a connection the primary hands over in round-robin mode
-// and answers {ack, accepted}.
+// and answers {ack, accepted}. A connection can arrive right after the
+// queryServer reply, before Listen has registered its listener: while a
+// Listen is in progress it waits (unanswered, so the primary sends this
+// worker nothing more meanwhile) until the listener is registered.
 func (w *Worker) newConn(cm clusterMsg, h *Handle) {
-	accepted := false
-	var conn net.Conn
-	if h != nil {
-		conn, _ = h.Value.(net.Conn)
-	}
 	w.mu.Lock()
 	l := w.listeners[cm.Key]
-	w.mu.Unlock()
-	if l != nil && conn != nil {
-		accepted = l.offer(conn)
+	if l == nil && w.listening > 0 {
+		w.early = append(w.early, earlyConn{cm, h})
+		w.mu.Unlock()
+		return
 	}
-	if !accepted && h != nil {
-		h.Close()
+	w.mu.Unlock()
+	w.answerConn(l, cm, h)
+}
+
+// earlyConn is a round-robin connection that came before its listener.
+type earlyConn struct {
+	cm clusterMsg
+	h  *Handle
+}
+
+// answerConn queues the connection on l (if any) and answers the primary.
+func (w *Worker) answerConn(l *clusterListener, cm clusterMsg, h *Handle) {
+	accepted := false
+	if h != nil {
+		if conn, ok := h.Value.(net.Conn); ok && l != nil {
+			accepted = l.offer(conn)
+		}
+		if !accepted {
+			h.Close()
+		}
 	}
 	if cm.Seq != nil {
 		_, _ = w.send(jsonObject{"ack": *cm.Seq, "accepted": accepted}, false)
+	}
+}
+
+// listenDone ends a Listen call: early connections go to their listener
+// now, or are refused when no Listen is left that could take them.
+func (w *Worker) listenDone() {
+	w.mu.Lock()
+	w.listening--
+	var ready []earlyConn
+	var ls []*clusterListener
+	keep := w.early[:0]
+	for _, e := range w.early {
+		if l := w.listeners[e.cm.Key]; l != nil || w.listening == 0 {
+			ready = append(ready, e)
+			ls = append(ls, l)
+		} else {
+			keep = append(keep, e)
+		}
+	}
+	clear(w.early[len(keep):])
+	w.early = keep
+	w.mu.Unlock()
+	for i, e := range ready {
+		w.answerConn(ls[i], e.cm, e.h)
 	}
 }
 
@@ -280,7 +327,9 @@ func (w *Worker) Listen(ctx context.Context, network, address string) (net.Liste
 	}
 	index := w.indexes[indexKey]
 	w.indexes[indexKey]++
+	w.listening++
 	w.mu.Unlock()
+	defer w.listenDone()
 	query := func() jsonObject {
 		return jsonObject{"act": "queryServer", "index": index, "data": nil, "address": addr,
 			"port": port, "addressType": addressType, "flags": 0, "backlog": clusterBacklog}

@@ -204,3 +204,67 @@ func TestClusterListenError(t *testing.T) {
 	<-w.Done()
 	w.Disconnect(ctx)
 }
+
+// A connection in the same read as the queryServer reply, before Listen
+// has registered its listener, is still accepted.
+func TestClusterConnectionRightAfterReply(t *testing.T) {
+	w, p := joinFake(t)
+	ctx := testCtx(t)
+	lc, ec := listenAsync(ctx, w)
+	key := "127.0.0.1:0:4:undefined:0"
+	p.expect(map[string]any{"act": "queryServer", "seq": 1})
+	client, server, l0 := tcpPair(t)
+	l0.Close()
+	sf, err := server.(*net.TCPConn).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	server.Close()
+	fd, _ := syscall.Dup(int(sf.Fd()))
+	sf.Close()
+	reply := mustJSON(map[string]any{"cmd": "NODE_CLUSTER", "errno": nil, "key": key, "ack": 1, "data": nil,
+		"sockname": map[string]any{"address": "127.0.0.1", "family": "IPv4", "port": 4321}, "seq": 0})
+	conn := mustJSON(map[string]any{"cmd": "NODE_HANDLE", "type": "net.Native",
+		"msg": map[string]any{"cmd": "NODE_CLUSTER", "act": "newconn", "key": key, "seq": 1}})
+	// One write, so one read: the fd goes with the last NODE_HANDLE.
+	writeWithFD(t, p.c, reply+"\n"+conn+"\n", fd)
+	syscall.Close(fd)
+	l, err := <-lc, <-ec
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for range 3 {
+		m := p.expect(nil)
+		switch {
+		case m["cmd"] == "NODE_HANDLE_ACK":
+			seen["ack"] = true
+		case m["act"] == "listening":
+			seen["listening"] = true
+		case m["accepted"] == true && m["ack"] == 1.0:
+			seen["accepted"] = true
+		default:
+			t.Fatalf("primary read %v", m)
+		}
+	}
+	if len(seen) != 3 {
+		t.Fatalf("primary saw %v", seen)
+	}
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("early"))
+	c.Close()
+	if b, err := io.ReadAll(client); err != nil || string(b) != "early" {
+		t.Fatalf("client read %q, %v", b, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Disconnect(ctx) }()
+	p.expect(map[string]any{"act": "close", "key": key})
+	m := p.expect(map[string]any{"act": "exitedAfterDisconnect"})
+	p.send(map[string]any{"cmd": "NODE_CLUSTER", "ack": m["seq"], "seq": 1})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
