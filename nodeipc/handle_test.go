@@ -793,3 +793,68 @@ func TestHandleFrameIsWrittenAlone(t *testing.T) {
 		t.Fatalf("after the ACK: %q with %d fds", rec, nfd)
 	}
 }
+
+// What each type and kind of fd becomes on the Go side.
+func TestReceivedHandleValues(t *testing.T) {
+	ch, raw := rawPeer(t, nil)
+	ctx := testCtx(t)
+	boundTCP := func(listen bool) int {
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			t.Fatal(err)
+		}
+		if listen {
+			syscall.Listen(fd, 8)
+		}
+		return fd
+	}
+	var keep []int
+	defer func() { closeFDs(keep) }()
+	pairEnd := func() int { x, y := socketPairFDs(t); keep = append(keep, y); return x }
+	fifo := func() int {
+		var p [2]int
+		if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		keep = append(keep, p[1])
+		return p[0]
+	}
+	for _, tc := range []struct {
+		typ  string
+		fd   int
+		want string
+	}{
+		{"net.Socket", pairEnd(), "*net.UnixConn"},
+		{"net.Socket", fifo(), "*os.File"},
+		{"net.Server", boundTCP(false), "*net.TCPListener"}, // listen() applied, as Node does
+		{"net.Server", boundTCP(true), "*net.TCPListener"},
+		{"net.Native", boundTCP(true), "*net.TCPListener"},
+		{"net.Native", boundTCP(false), "*os.File"},
+		{"net.Native", pairEnd(), "*net.UnixConn"},
+		{"dgram.Native", udpFD(t), "*net.UDPConn"},
+		{"dgram.Socket", udpFD(t), "*net.UDPConn"},
+	} {
+		extra := ""
+		if tc.typ == "dgram.Socket" {
+			extra = `,"dgramType":"udp4"`
+		}
+		writeWithFD(t, raw, `{"cmd":"NODE_HANDLE","type":"`+tc.typ+`","msg":"m"`+extra+`}`+"\n", tc.fd)
+		syscall.Close(tc.fd)
+		h := recvHandle(t, ctx, ch, `"m"`)
+		if got := fmt.Sprintf("%T", h.Value); got != tc.want || string(h.Type) != tc.typ {
+			t.Errorf("%s: %s %s; want %s", tc.typ, h.Type, got, tc.want)
+		}
+		if l, ok := h.Value.(net.Listener); ok {
+			c, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				t.Errorf("%s: dial the received listener: %v", tc.typ, err)
+			} else {
+				c.Close()
+			}
+		}
+		h.Close()
+	}
+}
