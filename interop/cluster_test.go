@@ -16,11 +16,11 @@ import (
 
 // A Node cluster primary (pointed at this test binary) with two Go
 // workers, and with a Go worker next to a Node worker, serves HTTP on one
-// port in round-robin and in shared mode, and shuts down with
-// worker.disconnect().
+// port in round-robin and in shared mode, and echoes UDP on one shared
+// socket, and shuts down with worker.disconnect().
 func TestNodeClusterWithGoWorkers(t *testing.T) {
 	forEachNode(t, func(t *testing.T, node string) {
-		for _, mode := range []string{"rr", "none"} {
+		for _, mode := range []string{"rr", "none", "udp"} {
 			for _, kinds := range []string{"go,go", "go,node"} {
 				t.Run(mode+"-"+strings.ReplaceAll(kinds, ",", "-"), func(t *testing.T) {
 					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -50,6 +50,23 @@ var _ = registerHelper("cluster-http", func() int {
 	if _, ok := os.LookupEnv("NODE_UNIQUE_ID"); ok {
 		fmt.Fprintln(os.Stderr, "NODE_UNIQUE_ID is still set")
 		return 1
+	}
+	if os.Getenv("CLUSTER_PROTO") == "udp" {
+		pc, err := w.ListenPacket(ctx, "udp4", "127.0.0.1:0")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ListenPacket:", err)
+			return 1
+		}
+		buf := make([]byte, 1500)
+		for { // until the primary disconnects the worker
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				break
+			}
+			pc.WriteTo([]byte(fmt.Sprintf("worker %d go:%s", w.ID(), buf[:n])), from)
+		}
+		<-w.Done()
+		return 0
 	}
 	l, err := w.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {

@@ -39,6 +39,7 @@ type Worker struct {
 	seq       int                       // the next NODE_CLUSTER seq
 	calls     map[int]chan clusterReply // replies awaited, by seq
 	listeners map[string]*clusterListener
+	packets   map[string]*clusterPacketConn
 	indexes   map[string]int // listens per address:port:addressType:fd
 	listening int            // Listen calls in progress
 	early     []earlyConn    // connections that came before their listener
@@ -95,6 +96,7 @@ func JoinCluster(ctx context.Context, ch *Channel) (*Worker, error) {
 		id:        id,
 		calls:     map[int]chan clusterReply{},
 		listeners: map[string]*clusterListener{},
+		packets:   map[string]*clusterPacketConn{},
 		indexes:   map[string]int{},
 		done:      make(chan struct{}),
 	}
@@ -303,47 +305,12 @@ func (w *Worker) Listen(ctx context.Context, network, address string) (net.Liste
 	default:
 		return nil, fmt.Errorf("nodeipc: cluster listen: unsupported network %q", network)
 	}
-	host, portText, err := net.SplitHostPort(address)
-	if err != nil {
-		return nil, fmt.Errorf("nodeipc: cluster listen: %w", err)
-	}
-	port, err := strconv.Atoi(portText)
-	if err != nil || port < 0 || port > 65535 {
-		return nil, fmt.Errorf("nodeipc: cluster listen: bad port %q", portText)
-	}
-	addressType := 4
-	if ip := net.ParseIP(host); network == "tcp6" || (ip != nil && ip.To4() == nil) {
-		addressType = 6
-	}
-	var addr any = host
-	if host == "" {
-		addr = nil // all interfaces, as listen(port) in Node
-	}
-	indexKey := fmt.Sprintf("%v:%d:%d:undefined", addr, port, addressType)
-	w.mu.Lock()
-	if w.leaving {
-		w.mu.Unlock()
-		return nil, fmt.Errorf("nodeipc: cluster listen: %w", net.ErrClosed)
-	}
-	index := w.indexes[indexKey]
-	w.indexes[indexKey]++
-	w.listening++
-	w.mu.Unlock()
-	defer w.listenDone()
-	query := func() jsonObject {
-		return jsonObject{"act": "queryServer", "index": index, "data": nil, "address": addr,
-			"port": port, "addressType": addressType, "flags": 0, "backlog": clusterBacklog}
-	}
-	r, err := w.call(ctx, query())
+	q, err := w.queryServer(ctx, network, address)
 	if err != nil {
 		return nil, err
 	}
-	if err := errnoError(r.m.Errno); err != nil {
-		if r.h != nil {
-			r.h.Close()
-		}
-		return nil, fmt.Errorf("nodeipc: cluster listen %s: the primary failed: %w", address, err)
-	}
+	defer w.listenDone()
+	r, query := q.reply, q.query
 	l := &clusterListener{w: w, key: r.m.Key, closed: make(chan struct{})}
 	if r.h != nil {
 		// Shared mode: a bound socket, which we listen on.
@@ -379,6 +346,155 @@ func (w *Worker) Listen(ctx context.Context, network, address string) (net.Liste
 		return nil, err
 	}
 	return l, nil
+}
+
+// serverQuery is an answered queryServer.
+type serverQuery struct {
+	reply clusterReply
+	query func() jsonObject // the request, for the listening message
+}
+
+// queryServer asks the primary for a socket, as cluster._getServer does
+// in a Node worker. For a TCP network it counts as a Listen in progress
+// until the caller calls listenDone (also after an error).
+func (w *Worker) queryServer(ctx context.Context, network, address string) (serverQuery, error) {
+	tcp := network[:3] == "tcp"
+	host, portText, err := net.SplitHostPort(address)
+	if err != nil {
+		return serverQuery{}, fmt.Errorf("nodeipc: cluster listen: %w", err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 0 || port > 65535 {
+		return serverQuery{}, fmt.Errorf("nodeipc: cluster listen: bad port %q", portText)
+	}
+	v6 := network[len(network)-1] == '6'
+	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+		v6 = true
+	}
+	var addressType any = 4
+	var fd any // undefined for TCP
+	switch {
+	case tcp && v6:
+		addressType = 6
+	case !tcp && v6:
+		addressType, fd = "udp6", -1
+	case !tcp:
+		addressType, fd = "udp4", -1
+	}
+	var addr any = host
+	if host == "" {
+		addr = nil // all interfaces, as listen(port) in Node
+	}
+	indexKey := fmt.Sprintf("%v:%d:%v:%v", addr, port, addressType, fd)
+	w.mu.Lock()
+	if w.leaving {
+		w.mu.Unlock()
+		return serverQuery{}, fmt.Errorf("nodeipc: cluster listen: %w", net.ErrClosed)
+	}
+	index := w.indexes[indexKey]
+	w.indexes[indexKey]++
+	if tcp {
+		w.listening++
+	}
+	w.mu.Unlock()
+	query := func() jsonObject {
+		q := jsonObject{"act": "queryServer", "index": index, "data": nil, "address": addr,
+			"port": port, "addressType": addressType, "flags": 0}
+		if tcp {
+			q["backlog"] = clusterBacklog
+		} else {
+			q["fd"] = fd
+		}
+		return q
+	}
+	r, err := w.call(ctx, query())
+	if err == nil {
+		if err = errnoError(r.m.Errno); err != nil {
+			if r.h != nil {
+				r.h.Close()
+			}
+			err = fmt.Errorf("nodeipc: cluster listen %s: the primary failed: %w", address, err)
+		}
+	}
+	if err != nil {
+		if tcp {
+			w.listenDone()
+		}
+		return serverQuery{}, err
+	}
+	return serverQuery{reply: r, query: query}, nil
+}
+
+// ListenPacket asks the primary for a UDP socket, as socket.bind() does
+// in a Node worker. network is "udp", "udp4" or "udp6". UDP is always
+// shared: every worker that binds the same address (port 0 included)
+// gets the same socket, and the kernel gives each datagram to one of
+// them. Closing the returned conn tells the primary.
+func (w *Worker) ListenPacket(ctx context.Context, network, address string) (net.PacketConn, error) {
+	switch network {
+	case "udp", "udp4", "udp6":
+	default:
+		return nil, fmt.Errorf("nodeipc: cluster listen: unsupported network %q", network)
+	}
+	q, err := w.queryServer(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	r := q.reply
+	if r.h == nil {
+		return nil, fmt.Errorf("nodeipc: cluster listen %s: the primary sent no socket", address)
+	}
+	pc, ok := r.h.Value.(net.PacketConn)
+	if !ok {
+		r.h.Close()
+		return nil, fmt.Errorf("%w: the primary sent %s (%T) for a UDP socket", ErrInvalidHandle, r.h.Type, r.h.Value)
+	}
+	p := &clusterPacketConn{PacketConn: pc, w: w, key: r.m.Key}
+	w.mu.Lock()
+	if w.leaving {
+		w.mu.Unlock()
+		pc.Close()
+		return nil, fmt.Errorf("nodeipc: cluster listen: %w", net.ErrClosed)
+	}
+	w.packets[p.key] = p
+	w.mu.Unlock()
+	listening := q.query()
+	listening["act"] = "listening"
+	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
+		listening["port"] = ua.Port
+	}
+	if _, err := w.send(listening, false); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// clusterPacketConn is a UDP socket obtained from the primary.
+type clusterPacketConn struct {
+	net.PacketConn
+	w    *Worker
+	key  string
+	once sync.Once
+}
+
+// Close closes the socket and tells the primary.
+func (p *clusterPacketConn) Close() error { return p.shut(true) }
+
+func (p *clusterPacketConn) shut(tellPrimary bool) error {
+	err := net.ErrClosed
+	p.once.Do(func() {
+		p.w.mu.Lock()
+		if p.w.packets[p.key] == p {
+			delete(p.w.packets, p.key)
+		}
+		p.w.mu.Unlock()
+		if tellPrimary {
+			_, _ = p.w.send(jsonObject{"act": "close", "key": p.key}, false)
+		}
+		err = p.PacketConn.Close()
+	})
+	return err
 }
 
 // errnoError reads the errno of a queryServer reply: null or 0 is success,
@@ -437,9 +553,16 @@ func (w *Worker) closeListeners(tellPrimary bool) {
 	for _, l := range w.listeners {
 		ls = append(ls, l)
 	}
+	ps := make([]*clusterPacketConn, 0, len(w.packets))
+	for _, p := range w.packets {
+		ps = append(ps, p)
+	}
 	w.mu.Unlock()
 	for _, l := range ls {
 		l.shut(tellPrimary)
+	}
+	for _, p := range ps {
+		p.shut(tellPrimary)
 	}
 }
 

@@ -268,3 +268,45 @@ func TestClusterConnectionRightAfterReply(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestClusterUDP(t *testing.T) {
+	w, p := joinFake(t)
+	ctx := testCtx(t)
+	type result struct {
+		pc  net.PacketConn
+		err error
+	}
+	rc := make(chan result, 1)
+	go func() {
+		pc, err := w.ListenPacket(ctx, "udp4", "127.0.0.1:0")
+		rc <- result{pc, err}
+	}()
+	key := "127.0.0.1:0:udp4:-1:0"
+	p.expect(map[string]any{"act": "queryServer", "seq": 1, "address": "127.0.0.1", "port": 0, "addressType": "udp4", "fd": -1})
+	p.send(map[string]any{"cmd": "NODE_HANDLE", "type": "dgram.Native",
+		"msg": map[string]any{"cmd": "NODE_CLUSTER", "errno": 0, "key": key, "ack": 1, "data": nil, "seq": 0}}, udpFD(t))
+	p.expect(map[string]any{"cmd": "NODE_HANDLE_ACK"})
+	r := <-rc
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	port := r.pc.LocalAddr().(*net.UDPAddr).Port
+	p.expect(map[string]any{"act": "listening", "seq": 2, "port": port, "addressType": "udp4"})
+	c, err := net.Dial("udp", r.pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("dgram"))
+	buf := make([]byte, 16)
+	if n, _, err := r.pc.ReadFrom(buf); err != nil || string(buf[:n]) != "dgram" {
+		t.Fatalf("ReadFrom = %q, %v", buf[:n], err)
+	}
+	p.send(map[string]any{"cmd": "NODE_CLUSTER", "act": "disconnect", "seq": 1})
+	p.expect(map[string]any{"act": "close", "key": key, "seq": 3})
+	<-w.Done()
+	if _, _, err := r.pc.ReadFrom(buf); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("ReadFrom after disconnect = %v", err)
+	}
+	w.Disconnect(ctx)
+}

@@ -3,13 +3,15 @@
 // binary, as the "cluster-http" helper) and, optionally, Node workers. It
 // prints "ok <detail>" when every assertion holds.
 //
-//   node primary.js <rr|none> <kinds> <go-binary>
+//   node primary.js <rr|none|udp> <kinds> <go-binary>
 //
-// kinds is a comma-separated list of worker kinds, "go" or "node".
+// kinds is a comma-separated list of worker kinds, "go" or "node". In udp
+// mode the workers share a UDP socket (always shared) and echo datagrams.
 // process.execPath is pointed at the Go binary before each Go fork: cluster
 // has no execPath setting, and fork() reads process.execPath.
 const cluster = require('node:cluster');
 const http = require('node:http');
+const dgram = require('node:dgram');
 const path = require('node:path');
 const assert = require('node:assert/strict');
 
@@ -24,12 +26,25 @@ function fork(kind) {
   if (kind === 'go') {
     process.execPath = goBin;
     cluster.setupPrimary({ exec: 'ignored.js', execArgv: [] });
-    const w = cluster.fork({ NODEIPC_TEST_HELPER: 'cluster-http' });
+    const w = cluster.fork({ NODEIPC_TEST_HELPER: 'cluster-http', CLUSTER_PROTO: mode === 'udp' ? 'udp' : 'http' });
     process.execPath = nodeExec;
     return w;
   }
   cluster.setupPrimary({ exec: path.join(__dirname, 'worker.js'), execArgv: [] });
-  return cluster.fork();
+  return cluster.fork({ CLUSTER_PROTO: mode === 'udp' ? 'udp' : 'http' });
+}
+
+// ask sends one datagram and resolves with the answer.
+function ask(port, text) {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.once('message', (d) => {
+      s.close();
+      resolve(String(d));
+    });
+    s.once('error', reject);
+    s.send(text, port, '127.0.0.1');
+  });
 }
 
 function get(port) {
@@ -59,12 +74,19 @@ async function main() {
   const served = new Map();
   const n = 6 * workers.length;
   for (let i = 0; i < n; i++) {
-    const body = await get(port);
+    let body;
+    if (mode === 'udp') {
+      const answer = await ask(port, `d${i}`);
+      assert.ok(answer.endsWith(`:d${i}`), `answer ${JSON.stringify(answer)}`);
+      body = answer.slice(0, -`:d${i}`.length);
+    } else {
+      body = await get(port);
+    }
     const m = /^worker (\d+) (go|node)$/.exec(body);
     assert.ok(m, `response ${JSON.stringify(body)}`);
     served.set(body, (served.get(body) || 0) + 1);
   }
-  if (mode !== 'none') {
+  if (mode === 'rr') {
     for (const { kind, w } of workers) {
       assert.ok(served.get(`worker ${w.id} ${kind}`) > 0, `worker ${w.id} (${kind}) served nothing`);
     }
