@@ -25,8 +25,9 @@ const clusterBacklog = 511
 // program by setting process.execPath in the primary).
 //
 // A Worker speaks the NODE_CLUSTER protocol: it reports itself online,
-// asks the primary for listening sockets (Listen), accepts the connections
-// the primary hands it in round-robin mode, and leaves when the primary
+// asks the primary for listening sockets (Listen) and UDP sockets
+// (ListenPacket), accepts the connections the primary hands it in
+// round-robin mode, and leaves when the primary
 // calls worker.disconnect(): it closes its listeners, then the channel,
 // and Done is closed; the program should then exit (the primary sees
 // exitedAfterDisconnect true). Messages the primary sends with
