@@ -197,7 +197,8 @@ func appendQuoted(b []byte, s string) []byte {
 // peer's reply.
 type handleSend struct {
 	frame     []byte
-	fd        int    // the channel's duplicate; closed when the exchange ends
+	mu        sync.Mutex // held while the fd is being sent, and to close it
+	fd        int        // the channel's duplicate; closed when the exchange ends
 	tail      []byte // frames queued after this one (written after its ACK)
 	tries     int    // transmissions so far
 	withdrawn bool
@@ -206,10 +207,12 @@ type handleSend struct {
 
 // finish closes the fd and reports the outcome. Call once.
 func (h *handleSend) finish(err error) {
+	h.mu.Lock() // not while the writer is sending it (a reply that came too early)
 	if h.fd >= 0 {
 		closeFD(h.fd)
 		h.fd = -1
 	}
+	h.mu.Unlock()
 	h.done <- err
 }
 
@@ -425,5 +428,5 @@ func (c *Channel) newRecvHandle(fd int, env envelope) (*Handle, error) {
 	return h, nil
 }
 
-// file is a helper for *os.File values of received fds.
+// fdFile wraps a received fd in an *os.File.
 func fdFile(fd int, name string) *os.File { return os.NewFile(uintptr(fd), name) }

@@ -251,7 +251,13 @@ func fileListener(fd int) (any, error) {
 // bytes (one sendmsg), and the rest, if the first write was partial,
 // without it.
 func (c *Channel) writeHandle(h *handleSend) error {
+	h.mu.Lock()
+	if h.fd < 0 { // settled already (a hostile early reply): nothing to send
+		h.mu.Unlock()
+		return nil
+	}
 	n, _, err := c.uc.WriteMsgUnix(h.frame, unix.UnixRights(h.fd), nil)
+	h.mu.Unlock()
 	if err != nil {
 		return err
 	}

@@ -383,8 +383,10 @@ func (q *writeQueue) withdraw(h *handleSend) bool {
 	for _, x := range q.handles {
 		if x == h {
 			h.withdrawn = true
+			h.mu.Lock()
 			closeFD(h.fd)
 			h.fd = -1
+			h.mu.Unlock()
 			return true
 		}
 	}
