@@ -199,8 +199,8 @@ type handleSend struct {
 	frame     []byte
 	mu        sync.Mutex // held while the fd is being sent, and to close it
 	fd        int        // the channel's duplicate; closed when the exchange ends
-	tail      []byte // frames queued after this one (written after its ACK)
-	tries     int    // transmissions so far
+	tail      []byte     // frames queued after this one (written after its ACK)
+	tries     int        // transmissions so far
 	withdrawn bool
 	done      chan error // receives the outcome once
 }
