@@ -40,8 +40,16 @@ type Channel struct {
 
 	// fds received with SCM_RIGHTS and not yet claimed by a NODE_HANDLE
 	// (owned by the reader goroutine until it exits).
-	fds         []int
-	fdTruncated bool // a read lost fds (MSG_CTRUNC)
+	fds    []recvFD
+	newFDs []int // fds of the last read
+	ctrunc bool  // the last read lost control data (MSG_CTRUNC)
+
+	keys socketKeys // received sockets per key, for NODE_SOCKET_*
+
+	// cluster, when set, receives NODE_CLUSTER messages (with the handle
+	// that came with one, if any).
+	clusterMu sync.Mutex
+	cluster   func(m *Message, h *Handle)
 
 	// onInternal, when set before the goroutines start, sees every
 	// internal message after the channel has handled it.
@@ -179,8 +187,8 @@ func (c *Channel) checkUserMessage(frame []byte) error {
 	return nil
 }
 
-// sendInternal queues a message of the library's own (such as a handle
-// NACK), skipping the user-message checks.
+// sendInternal queues a message of the library's own (a cluster message, a
+// NODE_SOCKET_* reply), skipping the user-message checks.
 func (c *Channel) sendInternal(v any) error {
 	buf := getSendBuf()
 	msg, err := c.encode(buf[:0], v)
@@ -193,6 +201,9 @@ func (c *Channel) sendInternal(v any) error {
 
 // Recv returns the next user message from the peer. It blocks until one
 // arrives, ctx is done, or the channel ends.
+//
+// A message may carry a handle (see Message.Handle). A handle the caller
+// has not taken when Recv is called again is closed by the channel.
 //
 // Bad input on the wire is returned as a *ProtocolError; the offending
 // message has been skipped and the next call returns the next message. When
@@ -255,10 +266,17 @@ func (c *Channel) shutdown(ctx context.Context) error {
 	}
 	c.w.wake()
 	c.wg.Wait()
-	for _, fd := range c.fds {
-		closeFD(fd)
+	for _, f := range c.fds {
+		if f.fd >= 0 {
+			closeFD(f.fd)
+		}
 	}
 	c.fds = nil
+	for _, fd := range c.newFDs {
+		closeFD(fd)
+	}
+	c.newFDs = nil
+	c.r.dropHandles()
 	return first
 }
 

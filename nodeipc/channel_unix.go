@@ -13,8 +13,9 @@ import (
 // libuv's 256-byte buffer has.
 var oobSize = unix.CmsgSpace(maxQueuedFDs * 4)
 
-// read reads once from the channel; on a Unix socket it also collects fds
-// passed with SCM_RIGHTS into c.fds (Go marks them close-on-exec).
+// read reads once from the channel; on a Unix socket it also collects the
+// fds passed with SCM_RIGHTS (close-on-exec) into c.newFDs, and notes
+// truncated control data, for the reader to queue.
 func (c *Channel) read(p, oob []byte) (int, error) {
 	if c.uc == nil {
 		return c.conn.Read(p)
@@ -24,15 +25,16 @@ func (c *Channel) read(p, oob []byte) (int, error) {
 		c.collectFDs(oob[:oobn])
 	}
 	if flags&unix.MSG_CTRUNC != 0 {
-		c.fdTruncated = true
+		c.ctrunc = true
 	}
 	return n, err
 }
 
-// collectFDs queues the fds of every SCM_RIGHTS message in oob.
+// collectFDs takes the fds of every SCM_RIGHTS message in oob.
 func (c *Channel) collectFDs(oob []byte) {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
+		c.ctrunc = true
 		return
 	}
 	for i := range msgs {
@@ -41,11 +43,8 @@ func (c *Channel) collectFDs(oob []byte) {
 			continue
 		}
 		for _, fd := range fds {
-			if len(c.fds) >= maxQueuedFDs {
-				closeFD(fd)
-				continue
-			}
-			c.fds = append(c.fds, fd)
+			unix.CloseOnExec(fd)
+			c.newFDs = append(c.newFDs, fd)
 		}
 	}
 }

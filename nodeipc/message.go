@@ -3,6 +3,7 @@ package nodeipc
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // Message is one user message received from the peer. It keeps the bytes
@@ -11,6 +12,36 @@ import (
 type Message struct {
 	data []byte // JSON text (trimmed, no newline) or V8 payload (from FF)
 	mode Serialization
+
+	handle *handleSlot // set before delivery when a handle came with it
+}
+
+// handleSlot holds a received handle until someone takes it. It lives
+// outside Message to keep messages without handles small.
+type handleSlot struct{ h atomic.Pointer[Handle] }
+
+// Handle returns the handle (a socket, server, UDP socket or pipe) that
+// came with the message, and transfers it to the caller, who must close it
+// or send it on. It returns nil if the message came without a handle, and
+// on every call after the first.
+//
+// Take the handle before calling Recv again: a handle still in its message
+// at the next Recv call on the channel, or at Close, is closed by the
+// channel, so no fd is ever leaked. For a message with a handle, Raw and
+// Decode see the user's message (the msg of Node's NODE_HANDLE envelope;
+// null when Node sent undefined).
+func (m *Message) Handle() *Handle {
+	if m.handle == nil {
+		return nil
+	}
+	return m.handle.h.Swap(nil)
+}
+
+// dropHandle closes the message's handle if no one took it.
+func (m *Message) dropHandle() {
+	if h := m.handle.h.Swap(nil); h != nil {
+		h.Close()
+	}
 }
 
 // Raw returns the message's bytes as they arrived: the JSON text without
@@ -63,6 +94,7 @@ type recvQueue struct {
 	head  int
 	bytes int
 	end   error         // set once: why no more items will come
+	last  *Message      // the last message returned that had a handle
 	sig   chan struct{} // cap 1: items may be available
 	space chan struct{} // cap 1: the consumer took items
 	ended chan struct{} // closed when end is set
@@ -129,6 +161,23 @@ func (q *recvQueue) finish(err error) {
 	q.mu.Unlock()
 }
 
+// dropHandles closes every handle not taken: of the queued messages and of
+// the last one returned. The channel calls it at Close, after the reader
+// has stopped.
+func (q *recvQueue) dropHandles() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, it := range q.items[q.head:] {
+		if it.m != nil && it.m.handle != nil {
+			it.m.dropHandle()
+		}
+	}
+	if q.last != nil {
+		q.last.dropHandle()
+		q.last = nil
+	}
+}
+
 func (q *recvQueue) pop(ctx context.Context, closing <-chan struct{}) (*Message, error) {
 	for {
 		select {
@@ -137,6 +186,13 @@ func (q *recvQueue) pop(ctx context.Context, closing <-chan struct{}) (*Message,
 		default:
 		}
 		q.mu.Lock()
+		if last := q.last; last != nil {
+			// The previous message's handle was not taken: close it.
+			q.last = nil
+			q.mu.Unlock()
+			last.dropHandle()
+			q.mu.Lock()
+		}
 		if q.head < len(q.items) {
 			it := q.items[q.head]
 			q.items[q.head] = recvItem{}
@@ -146,6 +202,9 @@ func (q *recvQueue) pop(ctx context.Context, closing <-chan struct{}) (*Message,
 			if !more {
 				q.items = q.items[:0]
 				q.head = 0
+			}
+			if it.m != nil && it.m.handle != nil {
+				q.last = it.m
 			}
 			q.mu.Unlock()
 			if more {

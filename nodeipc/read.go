@@ -18,10 +18,12 @@ const (
 	maxQueuedFDs = 64
 )
 
-// span is one received message or error, located in the read buffer.
+// span is one received message or error, located in the read buffer, or
+// a message built by the reader (one that came with a handle).
 type span struct {
 	start, end int // message bytes in buf
 	err        error
+	m          *Message
 }
 
 // reader holds the state of the reader goroutine.
@@ -33,6 +35,7 @@ type reader struct {
 	offset int64 // stream offset of buf[start]
 	spans  []span
 	oob    []byte
+	msgEnd int // in buf, just after the message being classified
 }
 
 // readLoop is the reader goroutine: it reads, frames, classifies and queues
@@ -92,6 +95,9 @@ func (r *reader) fill(need int) error {
 		n = 0
 	}
 	r.end += n
+	if len(r.c.newFDs) > 0 || r.c.ctrunc {
+		r.queueFDs(n)
+	}
 	if n > 0 {
 		return nil
 	}
@@ -99,6 +105,109 @@ func (r *reader) fill(need int) error {
 		err = io.ErrNoProgress
 	}
 	return err
+}
+
+// queueFDs queues the fds of the last read for the NODE_HANDLE they came
+// with, which starts in that read. A well-behaved sender (Node) attaches
+// exactly one fd to the first bytes of each NODE_HANDLE, and a read never
+// spans two fd-carrying writes; anything else (several fds in one write,
+// truncated control data) is refused: the fds are closed, the NODE_HANDLE
+// they came with is answered with a NACK, and Recv reports the error.
+func (r *reader) queueFDs(n int) {
+	c := r.c
+	end := r.offset + int64(r.end-r.start)
+	start := end - int64(n)
+	fds, trunc := c.newFDs, c.ctrunc
+	c.newFDs, c.ctrunc = c.newFDs[:0], false
+	if len(fds) == 1 && !trunc && len(c.fds) < maxQueuedFDs {
+		c.fds = append(c.fds, recvFD{fd: fds[0], start: start, end: end})
+		return
+	}
+	for _, fd := range fds {
+		closeFD(fd)
+	}
+	reason := fmt.Sprintf("%d file descriptors in one write (a handle message carries one)", len(fds))
+	switch {
+	case trunc:
+		reason = "control data truncated (MSG_CTRUNC): file descriptors lost"
+	case len(c.fds) >= maxQueuedFDs:
+		reason = "too many file descriptors waiting for their NODE_HANDLE"
+	}
+	r.spans = append(r.spans, span{err: protoErr("read", end, nil, ErrInvalidHandle, "%s", reason)})
+	if len(c.fds) < maxQueuedFDs {
+		c.fds = append(c.fds, recvFD{fd: -1, start: start, end: end})
+	}
+}
+
+// dropStrayFDs closes the fds whose read ended at or before the stream
+// offset limit, and that no NODE_HANDLE has taken: when limit is where
+// parsing stands, every message that started in that read was seen
+// without a NODE_HANDLE taking them: they came with an ordinary message.
+// (Node would hand such an fd to the next NODE_HANDLE, whatever its own
+// fd; nodeipc refuses it.)
+func (r *reader) dropStrayFDs(limit int64) {
+	c := r.c
+	n := 0
+	for n < len(c.fds) && c.fds[n].end <= limit {
+		f := c.fds[n]
+		if f.fd >= 0 {
+			closeFD(f.fd)
+			r.spans = append(r.spans, span{err: protoErr("read", f.end, nil, ErrInvalidHandle,
+				"a file descriptor came with a message that is not a NODE_HANDLE; closed it")})
+		}
+		n++
+	}
+	if n > 0 {
+		c.fds = append(c.fds[:0], c.fds[n:]...)
+	}
+}
+
+// takeFD returns the fd for a NODE_HANDLE that starts at stream offset
+// off, or -1 (none came, or the read was bad). An fd belongs to the last
+// NODE_HANDLE that starts in the read that brought it (the kernel ends a
+// read with the write that carried fds, and senders attach the fd to the
+// first bytes of its NODE_HANDLE), so a NODE_HANDLE without an fd does not
+// take the fd of one that follows it.
+func (r *reader) takeFD(off int64) int {
+	c := r.c
+	r.dropStrayFDs(off)
+	if len(c.fds) == 0 {
+		return -1
+	}
+	f := c.fds[0]
+	if off < f.start || (c.opts.Serialization == JSON && r.laterHandleInRead(f.end)) {
+		return -1
+	}
+	c.fds = append(c.fds[:0], c.fds[1:]...)
+	return f.fd
+}
+
+// laterHandleInRead reports whether a NODE_HANDLE starts after the current
+// message and before stream offset end (json mode).
+func (r *reader) laterHandleInRead(end int64) bool {
+	limit := min(r.start+int(end-r.offset), r.end)
+	if r.msgEnd >= limit {
+		return false
+	}
+	rest := r.buf[r.msgEnd:limit]
+	for len(rest) > 0 {
+		line := rest
+		i := bytes.IndexByte(rest, '\n')
+		if i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		line = trimJSONSpace(line)
+		if i >= 0 {
+			if cmd, ok := jsonInternalCmd(line); ok && cmd == "NODE_HANDLE" {
+				return true
+			}
+		} else if bytes.HasPrefix(line, []byte(`{"cmd":"NODE_HANDLE"`)) {
+			return true
+		}
+	}
+	return false
 }
 
 // consume drops everything in the buffer (used while skipping).
@@ -130,7 +239,7 @@ func (r *reader) deliver(mode Serialization) bool {
 	lo, hi := -1, 0
 	users := 0
 	for _, s := range r.spans {
-		if s.err == nil {
+		if s.err == nil && s.m == nil {
 			if lo < 0 {
 				lo = s.start
 			}
@@ -159,8 +268,8 @@ func (r *reader) deliver(mode Serialization) bool {
 	items := make([]recvItem, 0, len(r.spans))
 	i := 0
 	for _, s := range r.spans {
-		if s.err != nil {
-			items = append(items, recvItem{err: s.err})
+		if s.err != nil || s.m != nil {
+			items = append(items, recvItem{m: s.m, err: s.err})
 			continue
 		}
 		m := &msgs[i]
@@ -204,6 +313,7 @@ func (r *reader) loopJSON() error {
 			if skipping {
 				skipping = false
 			} else {
+				r.msgEnd = lineEnd + 1
 				r.jsonLine(r.start, lineEnd, max)
 			}
 			r.offset += int64(lineEnd + 1 - r.start)
@@ -219,6 +329,9 @@ func (r *reader) loopJSON() error {
 			skipping = true
 			r.discard(r.end - r.start)
 			scanned = 0
+		}
+		if len(r.c.fds) > 0 {
+			r.dropStrayFDs(r.offset)
 		}
 		if !r.deliver(JSON) {
 			return errClosed
@@ -268,7 +381,7 @@ func (r *reader) jsonLine(start, end, max int) {
 		return
 	}
 	if cmd, ok := jsonInternalCmd(line); ok {
-		r.c.internal(cmd, &Message{data: bytes.Clone(line), mode: JSON})
+		r.internal(cmd, &Message{data: bytes.Clone(line), mode: JSON}, off)
 		return
 	}
 	r.spans = append(r.spans, span{start: start, end: end})
@@ -318,15 +431,19 @@ func (r *reader) loopAdvanced() error {
 				break
 			}
 			payload := b[4 : 4+n]
+			r.msgEnd = r.start + 4 + n
 			if err := checkV8Header(payload); err != nil {
 				r.spans = append(r.spans, span{err: protoErr("read", r.offset, b[:4+n], ErrInvalidMessage, "%v", err)})
 			} else if cmd, ok := v8InternalCmd(payload); ok {
-				r.c.internal(cmd, &Message{data: bytes.Clone(payload), mode: Advanced})
+				r.internal(cmd, &Message{data: bytes.Clone(payload), mode: Advanced}, r.offset)
 			} else {
 				r.spans = append(r.spans, span{start: r.start + 4, end: r.start + 4 + n})
 			}
 			r.start += 4 + n
 			r.offset += int64(4 + n)
+		}
+		if len(r.c.fds) > 0 && skip == 0 {
+			r.dropStrayFDs(r.offset)
 		}
 		if !r.deliver(Advanced) {
 			return errClosed

@@ -2,6 +2,7 @@ package nodeipc
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"sync"
 )
@@ -40,6 +41,15 @@ type writeQueue struct {
 	err      error // sticky: the writer stopped
 	enqueued int64 // total bytes ever queued
 	written  int64 // total bytes ever taken and written (or dropped on error)
+
+	// Handle passing. A handle message is written alone, with its fd, and
+	// everything queued after it waits for the peer's ACK or NACK (Node's
+	// rule); the channel's own ACK/NACK replies jump the queue.
+	ctl      []byte        // our NODE_HANDLE_ACK/NACK replies: written first, always
+	handles  []*handleSend // handle messages behind the head, each with its tail
+	held     int           // bytes in handles (frames and tails)
+	inflight *handleSend   // written, waiting for the peer's ACK or NACK
+	resend   bool          // inflight was NACKed: write it again
 
 	wakeCh     chan struct{} // cap 1: there is work, or the writer must exit
 	progressCh chan struct{} // closed after each batch when waiters exist
@@ -91,7 +101,7 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 			putSendBuf(frame)
 			return errClosed
 		}
-		if q.queued == 0 || q.queued+len(frame) <= q.limit {
+		if q.queued+q.held == 0 || q.queued+q.held+len(frame) <= q.limit {
 			break
 		}
 		ch := q.progress()
@@ -108,7 +118,13 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 		q.mu.Lock()
 	}
 	wasEmpty := q.queued == 0
-	if len(frame) <= smallFrame {
+	if len(q.handles) > 0 {
+		// Behind a handle that is not written yet: keep the order.
+		hs := q.handles[len(q.handles)-1]
+		hs.tail = append(hs.tail, frame...)
+		putSendBuf(frame)
+		q.held += len(frame)
+	} else if len(frame) <= smallFrame {
 		q.small = append(q.small, frame...)
 		putSendBuf(frame)
 	} else {
@@ -163,11 +179,24 @@ func (q *writeQueue) fail(err error) {
 	}
 	q.segs = nil
 	q.small = nil
-	q.written += int64(q.queued)
+	q.written += int64(q.queued + q.held)
 	q.queued = 0
+	q.held = 0
+	hs := q.handles
+	q.handles = nil
+	if q.inflight != nil {
+		hs = append(hs, q.inflight)
+		q.inflight = nil
+	}
+	err = q.err
 	q.notify()
 	q.mu.Unlock()
 	q.wake()
+	for _, h := range hs {
+		if !h.withdrawn {
+			h.finish(err)
+		}
+	}
 }
 
 // writeLoop is the writer goroutine: it takes everything queued and writes it
@@ -181,7 +210,7 @@ func (c *Channel) writeLoop() {
 	var segs [][]byte     // recycled backing array for q.segs
 	for {
 		q.mu.Lock()
-		for q.queued == 0 {
+		for !q.ready() {
 			q.notify()
 			if q.err != nil {
 				q.mu.Unlock()
@@ -199,6 +228,15 @@ func (c *Channel) writeLoop() {
 			case <-c.closing:
 			}
 			q.mu.Lock()
+		}
+		if q.queued == 0 || q.inflight != nil || len(q.ctl) > 0 {
+			// Handle traffic: one step of it.
+			q.mu.Unlock()
+			if err := c.writeHandleStep(); err != nil {
+				q.fail(classifyIOError(err))
+				return
+			}
+			continue
 		}
 		took := q.small
 		if len(took) > 0 {
@@ -232,6 +270,167 @@ func (c *Channel) writeLoop() {
 			return
 		}
 	}
+}
+
+// ready reports whether the writer has something to write. Call with q.mu
+// held.
+func (q *writeQueue) ready() bool {
+	if q.inflight != nil {
+		return len(q.ctl) > 0 || q.resend
+	}
+	return q.queued > 0 || len(q.ctl) > 0 || len(q.handles) > 0
+}
+
+// writeHandleStep does one step of handle traffic: write our ACK/NACK
+// replies, or write the in-flight handle again after a NACK, or start the
+// next queued handle (the head is empty, nothing is in flight).
+func (c *Channel) writeHandleStep() error {
+	q := &c.w
+	q.mu.Lock()
+	if len(q.ctl) > 0 {
+		ctl := q.ctl
+		q.ctl = nil
+		q.writing = true
+		q.mu.Unlock()
+		err := c.writeBuffers(&net.Buffers{ctl})
+		q.mu.Lock()
+		q.writing = false
+		q.mu.Unlock()
+		return err
+	}
+	if q.inflight != nil {
+		if !q.resend {
+			q.mu.Unlock()
+			return nil
+		}
+		q.resend = false
+		h := q.inflight
+		q.writing = true
+		q.mu.Unlock()
+		err := c.writeHandle(h)
+		q.mu.Lock()
+		q.writing = false
+		q.mu.Unlock()
+		return err
+	}
+	if len(q.handles) == 0 || q.queued > 0 {
+		q.mu.Unlock()
+		return nil
+	}
+	h := q.handles[0]
+	q.handles[0] = nil
+	q.handles = q.handles[1:]
+	q.held -= len(h.frame) + len(h.tail)
+	// What was queued behind the handle becomes the head, still held back
+	// until the ACK.
+	if len(h.tail) > 0 {
+		q.small = h.tail
+		q.queued = len(h.tail)
+		h.tail = nil
+	}
+	if h.withdrawn {
+		q.written += int64(len(h.frame))
+		q.notify()
+		q.mu.Unlock()
+		return nil
+	}
+	q.inflight = h
+	h.tries = 1
+	q.writing = true
+	q.mu.Unlock()
+	err := c.writeHandle(h)
+	q.mu.Lock()
+	q.writing = false
+	q.written += int64(len(h.frame))
+	q.notify()
+	q.mu.Unlock()
+	return err
+}
+
+// enqueueHandle queues a handle message; its fd is closed on error.
+func (q *writeQueue) enqueueHandle(h *handleSend) error {
+	q.mu.Lock()
+	var err error
+	switch {
+	case q.err != nil:
+		err = q.err
+	case q.stopped:
+		err = errClosed
+	}
+	if err != nil {
+		q.mu.Unlock()
+		closeFD(h.fd)
+		return err
+	}
+	if len(q.small) > 0 && len(q.handles) == 0 {
+		// Keep the head apart: the handle must not share a write with it.
+		q.segs = append(q.segs, q.small)
+		q.small = nil
+	}
+	q.handles = append(q.handles, h)
+	q.held += len(h.frame)
+	q.enqueued += int64(len(h.frame))
+	q.mu.Unlock()
+	q.wake()
+	return nil
+}
+
+// withdraw takes back a handle message that is not written yet, and
+// reports whether it could.
+func (q *writeQueue) withdraw(h *handleSend) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, x := range q.handles {
+		if x == h {
+			h.withdrawn = true
+			h.mu.Lock()
+			closeFD(h.fd)
+			h.fd = -1
+			h.mu.Unlock()
+			return true
+		}
+	}
+	return false
+}
+
+// enqueueCtl queues one of our ACK/NACK replies ahead of everything else.
+func (q *writeQueue) enqueueCtl(frame []byte) {
+	q.mu.Lock()
+	if q.err != nil {
+		q.mu.Unlock()
+		return
+	}
+	q.ctl = append(q.ctl, frame...)
+	q.mu.Unlock()
+	q.wake()
+}
+
+// handleReply settles the in-flight handle with the peer's ACK or NACK. It
+// reports false when no handle was in flight (an unsolicited reply).
+func (q *writeQueue) handleReply(nack bool) bool {
+	q.mu.Lock()
+	h := q.inflight
+	if h == nil {
+		q.mu.Unlock()
+		return false
+	}
+	if nack && h.tries <= maxRetransmissions {
+		h.tries++
+		q.resend = true
+		q.mu.Unlock()
+		q.wake()
+		return true
+	}
+	q.inflight = nil
+	q.resend = false
+	q.mu.Unlock()
+	q.wake()
+	if nack {
+		h.finish(fmt.Errorf("%w: NACKed %d times", ErrHandleNotAccepted, h.tries))
+	} else {
+		h.finish(nil)
+	}
+	return true
 }
 
 // writeBuffers writes every segment, with writev where the conn supports it.
