@@ -222,8 +222,8 @@ type recvFD struct {
 	start, end int64 // stream offsets of the read that brought it
 }
 
-// envelope is a parsed NODE_HANDLE.
-type envelope struct {
+// handleEnvelope is a parsed NODE_HANDLE.
+type handleEnvelope struct {
 	typ       HandleType
 	key       string
 	dgramType string
@@ -235,11 +235,11 @@ type envelope struct {
 // parseEnvelope reads a NODE_HANDLE message, unwrapping Node's
 // double-wrapped retransmissions (a net.Native whose msg is itself a
 // NODE_HANDLE).
-func (c *Channel) parseEnvelope(m *Message) (envelope, error) {
+func (c *Channel) parseEnvelope(m *Message) (handleEnvelope, error) {
 	if m.mode != JSON {
 		return c.parseEnvelopeV8(m)
 	}
-	var env envelope
+	var env handleEnvelope
 	data := m.data
 	for depth := 0; ; depth++ {
 		var top map[string]json.RawMessage
@@ -273,8 +273,8 @@ func (c *Channel) parseEnvelope(m *Message) (envelope, error) {
 	}
 }
 
-func (c *Channel) parseEnvelopeV8(m *Message) (envelope, error) {
-	var env envelope
+func (c *Channel) parseEnvelopeV8(m *Message) (handleEnvelope, error) {
+	var env handleEnvelope
 	var top map[string]any
 	if err := decodeV8(m.data, &top); err != nil {
 		return env, err
@@ -400,7 +400,7 @@ func (c *Channel) socketMessage(cmd string, m *Message) {
 }
 
 // newRecvHandle turns a received fd into a Handle, or closes it.
-func (c *Channel) newRecvHandle(fd int, env envelope) (*Handle, error) {
+func (c *Channel) newRecvHandle(fd int, env handleEnvelope) (*Handle, error) {
 	h := &Handle{Type: env.typ, Key: env.key, DgramType: env.dgramType}
 	switch env.typ {
 	case HandleDgram:
