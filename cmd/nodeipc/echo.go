@@ -71,11 +71,23 @@ func echoAction(cCtx *cli.Context) error {
 			}
 			v = decoded
 		}
-		if err := ch.Send(ctx, v); err != nil {
+		var err2 error
+		if h := m.Handle(); h != nil {
+			// A socket or server that came with the message goes back with
+			// its echo; SendHandle returns once Node has acknowledged it.
+			err2 = ch.SendHandle(ctx, v, h, nil)
+			if err2 != nil {
+				h.Close()
+			}
+		} else {
+			err2 = ch.Send(ctx, v)
+		}
+		if err := err2; err != nil {
 			if errors.Is(err, nodeipc.ErrDisconnected) {
 				return nil
 			}
-			if errors.Is(err, nodeipc.ErrInvalidMessage) || errors.Is(err, nodeipc.ErrMessageTooLarge) {
+			if errors.Is(err, nodeipc.ErrInvalidMessage) || errors.Is(err, nodeipc.ErrMessageTooLarge) ||
+				errors.Is(err, nodeipc.ErrInvalidHandle) || errors.Is(err, nodeipc.ErrHandleNotAccepted) {
 				report("message not echoed: %v", err)
 				continue
 			}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -100,5 +102,19 @@ func TestHelp(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// echo sends back, with each echoed message, the handle that came with it.
+func TestEchoReturnsHandles(t *testing.T) {
+	t.Parallel()
+	node := requireNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	for _, serialization := range []string{"json", "advanced"} {
+		out, err := exec.CommandContext(ctx, node, testdata(t, "handles.js"), nodeipcPath(), serialization).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != "ok" {
+			t.Fatalf("handles.js (%s): %v\n%s", serialization, err, out)
+		}
 	}
 }
