@@ -124,9 +124,11 @@ func (c *Channel) Send(ctx context.Context, v any) error {
 		putSendBuf(buf)
 		return err
 	}
-	if err := c.checkUserMessage(msg); err != nil {
-		putSendBuf(msg)
-		return err
+	if mayBeInternal(v) {
+		if err := c.checkUserMessage(msg); err != nil {
+			putSendBuf(msg)
+			return err
+		}
 	}
 	return c.w.enqueue(ctx, msg, c.closing)
 }

@@ -84,26 +84,13 @@ func checkJSON(b []byte) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return fmt.Errorf("%w: empty JSON text", ErrInvalidMessage)
 	}
-	if !utf8.Valid(b) {
-		return fmt.Errorf("%w: invalid UTF-8", ErrInvalidMessage)
-	}
-	if !json.Valid(b) {
-		return fmt.Errorf("%w: invalid JSON", ErrInvalidMessage)
+	if r := scanJSON(b); r.errAt >= 0 {
+		if !utf8.Valid(b) {
+			return fmt.Errorf("%w: invalid UTF-8", ErrInvalidMessage)
+		}
+		return fmt.Errorf("%w: invalid JSON at byte %d: %s", ErrInvalidMessage, r.errAt, r.reason)
 	}
 	return nil
-}
-
-// jsonValid reports whether b is one syntactically valid JSON value.
-func jsonValid(b []byte) bool { return json.Valid(b) }
-
-// jsonSyntaxDetail returns the JSON library's description of what is wrong
-// with b, for error messages.
-func jsonSyntaxDetail(b []byte) string {
-	var v any
-	if err := stdjson.Unmarshal(b, &v); err != nil {
-		return err.Error()
-	}
-	return "invalid JSON"
 }
 
 // decodeJSON decodes the JSON text b into v.

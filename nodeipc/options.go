@@ -57,8 +57,8 @@ const (
 	// 256 MiB. Node has no limit of its own; 50 MB messages are real.
 	DefaultMaxMessageSize = 256 << 20
 	// DefaultSendQueueSize is how many bytes Send queues ahead of the
-	// socket before it blocks: 4 MiB.
-	DefaultSendQueueSize = 4 << 20
+	// socket before it blocks: 1 MiB (several socket buffers' worth).
+	DefaultSendQueueSize = 1 << 20
 	// DefaultCloseTimeout bounds how long Close waits for queued messages
 	// to reach the socket: 5 seconds.
 	DefaultCloseTimeout = 5 * time.Second

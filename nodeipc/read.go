@@ -36,6 +36,9 @@ type reader struct {
 	spans  []span
 	oob    []byte
 	msgEnd int // in buf, just after the message being classified
+	// hint is the buffer size the last large message needed: a new buffer
+	// starts at that size instead of regrowing by doubling for each one.
+	hint int
 }
 
 // readLoop is the reader goroutine: it reads, frames, classifies and queues
@@ -77,7 +80,7 @@ func (r *reader) fill(need int) error {
 			// A message in progress fills most of the buffer: grow by
 			// doubling (not to a declared size at once, so a hostile length
 			// costs memory only as its bytes arrive).
-			size *= 2
+			size = max(size*2, r.hint)
 			if need > len(r.buf) && size > need {
 				size = need
 			}
@@ -223,7 +226,7 @@ func (r *reader) discard(n int) {
 func (r *reader) shrink() {
 	if r.start == r.end {
 		r.start, r.end = 0, 0
-		if len(r.buf) > 4*readBufSize {
+		if len(r.buf) > 4*readBufSize && r.hint < len(r.buf)/2 {
 			r.buf = make([]byte, readBufSize)
 		}
 	}
@@ -253,7 +256,7 @@ func (r *reader) deliver(mode Serialization) bool {
 		if hi-lo >= handOver && hi-lo >= len(r.buf)/2 {
 			chunk = r.buf
 			// Keep the unconsumed tail in a fresh buffer.
-			nb := make([]byte, max(readBufSize, r.end-r.start))
+			nb := make([]byte, max(readBufSize, r.end-r.start, r.hint))
 			copy(nb, r.buf[r.start:r.end])
 			r.buf = nb
 			r.end -= r.start
@@ -263,6 +266,11 @@ func (r *reader) deliver(mode Serialization) bool {
 			copy(chunk, r.buf[lo:hi])
 			base = lo
 		}
+	}
+	if users > 0 && hi-lo >= handOver {
+		r.hint = hi - lo + readBufSize // room for the next one like it
+	} else if hi-lo < readBufSize {
+		r.hint /= 2 // small messages again: let the buffer shrink
 	}
 	msgs := make([]Message, users)
 	items := make([]recvItem, 0, len(r.spans))
@@ -371,18 +379,24 @@ func (r *reader) jsonLine(start, end, max int) {
 		r.spans = append(r.spans, span{err: protoErr("read", off, line, ErrMessageTooLarge,
 			"message of %d bytes is over the limit of %d bytes", len(line), max)})
 		return
-	case !utf8.Valid(line):
-		r.spans = append(r.spans, span{err: protoErr("read", off, line, ErrInvalidMessage,
-			"invalid UTF-8 at byte %d of the message", invalidUTF8At(line))})
-		return
-	case !jsonValid(line):
-		r.spans = append(r.spans, span{err: protoErr("read", off, line, ErrInvalidMessage,
-			"invalid JSON: %s", jsonSyntaxDetail(line))})
+	}
+	// One pass validates the JSON and the UTF-8 and notes a top-level "cmd".
+	scan := scanJSON(line)
+	if scan.errAt >= 0 {
+		if !utf8.Valid(line) {
+			r.spans = append(r.spans, span{err: protoErr("read", off, line, ErrInvalidMessage,
+				"invalid UTF-8 at byte %d of the message", invalidUTF8At(line))})
+		} else {
+			r.spans = append(r.spans, span{err: protoErr("read", off, line, ErrInvalidMessage,
+				"invalid JSON at byte %d: %s", scan.errAt, scan.reason)})
+		}
 		return
 	}
-	if cmd, ok := jsonInternalCmd(line); ok {
-		r.internal(cmd, &Message{data: bytes.Clone(line), mode: JSON}, off)
-		return
+	if scan.cmd {
+		if cmd, ok := jsonInternalCmd(line); ok {
+			r.internal(cmd, &Message{data: bytes.Clone(line), mode: JSON}, off)
+			return
+		}
 	}
 	r.spans = append(r.spans, span{start: start, end: end})
 }

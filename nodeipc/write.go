@@ -11,6 +11,11 @@ import (
 // larger frames are queued as they are, without a copy.
 const smallFrame = 32 << 10
 
+// coalesceSize bounds one coalescing buffer: about a socket send buffer,
+// since one write moves no more than that anyway. Full buffers are queued
+// as segments, and drained ones of exactly this capacity are reused.
+const coalesceSize = 256<<10 + smallFrame
+
 // sendBufs recycles the buffers messages are encoded into.
 var sendBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
@@ -54,6 +59,19 @@ type writeQueue struct {
 	wakeCh     chan struct{} // cap 1: there is work, or the writer must exit
 	progressCh chan struct{} // closed after each batch when waiters exist
 	waiters    bool
+
+	free [][]byte // drained coalescing buffers, for reuse
+}
+
+// getFree returns an empty coalescing buffer. Call with q.mu held.
+func (q *writeQueue) getFree() []byte {
+	if n := len(q.free); n > 0 {
+		b := q.free[n-1]
+		q.free[n-1] = nil
+		q.free = q.free[:n-1]
+		return b
+	}
+	return make([]byte, 0, coalesceSize)
 }
 
 func (q *writeQueue) init(limit int) {
@@ -125,6 +143,12 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 		putSendBuf(frame)
 		q.held += len(frame)
 	} else if len(frame) <= smallFrame {
+		if q.small == nil {
+			q.small = q.getFree()
+		} else if len(q.small)+len(frame) > coalesceSize {
+			q.segs = append(q.segs, q.small)
+			q.small = q.getFree()
+		}
 		q.small = append(q.small, frame...)
 		putSendBuf(frame)
 	} else {
@@ -205,7 +229,6 @@ func (q *writeQueue) fail(err error) {
 func (c *Channel) writeLoop() {
 	defer c.wg.Done()
 	q := &c.w
-	var spare []byte      // a drained coalescing buffer, for reuse
 	var batch net.Buffers // segments being written
 	var segs [][]byte     // recycled backing array for q.segs
 	for {
@@ -238,11 +261,9 @@ func (c *Channel) writeLoop() {
 			}
 			continue
 		}
-		took := q.small
-		if len(took) > 0 {
-			q.segs = append(q.segs, took)
-			q.small = spare[:0]
-			spare = nil
+		if len(q.small) > 0 {
+			q.segs = append(q.segs, q.small)
+			q.small = nil
 		}
 		batch = append(batch[:0], q.segs...)
 		clear(q.segs)
@@ -259,8 +280,10 @@ func (c *Channel) writeLoop() {
 		q.mu.Lock()
 		q.writing = false
 		q.written += int64(n)
-		if cap(took) > 0 && cap(took) <= 1<<20 {
-			spare = took[:0]
+		for _, b := range batch {
+			if cap(b) == coalesceSize && len(q.free) < 4 {
+				q.free = append(q.free, b[:0])
+			}
 		}
 		clear(batch)
 		q.notify()
