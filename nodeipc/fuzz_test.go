@@ -49,6 +49,9 @@ func expectJSON(input []byte) []string {
 		case len(trimmed) == 0, !utf8.Valid(trimmed), !json.Valid(trimmed):
 			out = append(out, "invalid")
 		case isInternal(trimmed):
+			if internalCmd(trimmed) == "NODE_HANDLE" {
+				out = append(out, "invalid") // no fd can come on this conn
+			}
 		default:
 			out = append(out, "msg "+string(trimmed))
 		}
@@ -57,15 +60,21 @@ func expectJSON(input []byte) []string {
 }
 
 func isInternal(b []byte) bool {
+	cmd := internalCmd(b)
+	return len([]rune(cmd)) > 5 && strings.HasPrefix(cmd, "NODE_")
+}
+
+// internalCmd returns the top-level "cmd" string of the JSON text b, or "".
+func internalCmd(b []byte) string {
 	var top map[string]json.RawMessage
 	if json.Unmarshal(b, &top) != nil {
-		return false
+		return ""
 	}
 	var cmd string
 	if json.Unmarshal(top["cmd"], &cmd) != nil {
-		return false
+		return ""
 	}
-	return len([]rune(cmd)) > 5 && strings.HasPrefix(cmd, "NODE_")
+	return cmd
 }
 
 func FuzzJSONReader(f *testing.F) {

@@ -480,7 +480,11 @@ func TestHostileHandlePeer(t *testing.T) {
 			break
 		}
 	}
-	want := `"fd-without-handle" err err err err err err "end"`
+	// Errors: the stray fd, the NODE_HANDLE without fd, the unsolicited ACK,
+	// the unknown type, the missing dgramType, the connected socket sent as
+	// a server, the two fds in one write, and the second of those two
+	// NODE_HANDLEs, which got no fd.
+	want := `"fd-without-handle" err err err err err err err err "end"`
 	if strings.Join(got, " ") != want {
 		t.Fatalf("Recv results:\n%s\nwant:\n%s", strings.Join(got, " "), want)
 	}

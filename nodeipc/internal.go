@@ -56,11 +56,16 @@ func (r *reader) nodeHandle(m *Message, off int64) {
 	fd := r.takeFD(off)
 	if fd < 0 {
 		// NACK is the protocol's answer (Node's too): the sender
-		// retransmits or gives up and tells its caller. It is not reported
-		// to Recv: a retransmission may still bring the handle. (A bad
+		// retransmits or gives up and tells its caller. It is also reported
+		// to Recv, as bad input, since the message cannot be delivered
+		// with its handle; a retransmission may still bring it. (A bad
 		// read, several fds or truncated control data, was reported when
 		// it happened.)
 		c.reply(false)
+		if !r.badTake {
+			r.spans = append(r.spans, span{err: protoErr("read", off, m.data, ErrInvalidHandle,
+				"NODE_HANDLE without a file descriptor (answered NODE_HANDLE_NACK)")})
+		}
 		return
 	}
 	c.reply(true)

@@ -36,6 +36,8 @@ type reader struct {
 	spans  []span
 	oob    []byte
 	msgEnd int // in buf, just after the message being classified
+	// badTake: takeFD found the fds of the read bad (reported already).
+	badTake bool
 	// hint is the buffer size the last large message needed: a new buffer
 	// starts at that size instead of regrowing by doubling for each one.
 	hint int
@@ -173,6 +175,7 @@ func (r *reader) dropStrayFDs(limit int64) {
 // take the fd of one that follows it.
 func (r *reader) takeFD(off int64) int {
 	c := r.c
+	r.badTake = false
 	r.dropStrayFDs(off)
 	if len(c.fds) == 0 {
 		return -1
@@ -182,6 +185,7 @@ func (r *reader) takeFD(off int64) int {
 		return -1
 	}
 	c.fds = append(c.fds[:0], c.fds[1:]...)
+	r.badTake = f.fd < 0
 	return f.fd
 }
 
