@@ -1,8 +1,28 @@
 package nodeipc
 
 import (
+	"encoding/binary"
 	"unicode/utf8"
 )
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plainASCII8 reports whether none of the eight bytes in w needs a closer
+// look inside a JSON string: no byte below 0x20, no '"', no '\\', none at
+// or above 0x80. (Word-at-a-time zero-byte tests: x-ones & ^x & highs is
+// non-zero exactly when some byte of x is zero.)
+func plainASCII8(w uint64) bool {
+	if w&highs != 0 {
+		return false
+	}
+	quote := w ^ (ones * '"')
+	backslash := w ^ (ones * '\\')
+	control := w - ones*0x20 // a byte below 0x20 borrows into its high bit
+	return ((quote-ones)&^quote|(backslash-ones)&^backslash|control)&highs == 0
+}
 
 // scanResult is what scanJSON learns about a JSON text in its single pass.
 type scanResult struct {
@@ -175,7 +195,12 @@ func scanString(b []byte, i *int) bool {
 	}
 	j++
 	for {
-		// Fast path: plain ASCII.
+		// Fast path: eight bytes at a time while none of them is a quote,
+		// a backslash, a control character or non-ASCII.
+		for j+8 <= len(b) && plainASCII8(binary.LittleEndian.Uint64(b[j:])) {
+			j += 8
+		}
+		// Then byte by byte.
 		for j < len(b) {
 			c := b[j]
 			if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {

@@ -81,3 +81,23 @@ func TestMayBeInternal(t *testing.T) {
 		}
 	}
 }
+
+func TestPlainASCII8(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
+		for pos := range 8 {
+			var b [8]byte
+			for i := range b {
+				b[i] = 'a'
+			}
+			b[pos] = byte(c)
+			w := uint64(0)
+			for i := 7; i >= 0; i-- {
+				w = w<<8 | uint64(b[i])
+			}
+			if got := plainASCII8(w); got != want {
+				t.Fatalf("plainASCII8 with byte %#x at %d = %v; want %v", c, pos, got, want)
+			}
+		}
+	}
+}
