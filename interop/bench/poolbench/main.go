@@ -21,6 +21,7 @@
 //	                   (js/nodeipc-worker.js instead of workerpool.worker())
 //	Pool>go            nodeipc.Pool, workers the Go worker (nodeipc.Serve), built
 //	                   from interop/bench/poolbench/worker
+//	Pool>go/p1         the same, the Go workers run with GOMAXPROCS=1
 //	Pool>go/c8         the same with PoolOptions.Concurrency 8: up to 8 calls in
 //	                   flight per worker, which workerpool.worker() cannot do
 //
@@ -44,7 +45,10 @@
 // /proc, to show where the time goes.
 //
 // It prints medians with [min–max] over the repetitions and each
-// configuration's ratio to workerpool>node (above 1 is better).
+// configuration's ratio to workerpool>node (above 1 is better), and writes
+// docs/bench/pool.md (keeping its hand-written "## Findings" section) and
+// docs/bench/pool.json. -cpuprofile DIR profiles this process and the Go
+// workers, for go tool pprof.
 package main
 
 import (
@@ -59,6 +63,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -75,6 +80,9 @@ type options struct {
 	out     string
 	only    *regexp.Regexp
 	verbose bool
+	// cpuprofile is a directory for CPU profiles of this process (the
+	// nodeipc.Pool parent) and of every Go worker.
+	cpuprofile string
 }
 
 func main() {
@@ -89,6 +97,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "docs/bench/pool.md", "write the results page to `file` (relative to the module root; empty: write nothing)")
 	flag.StringVar(&only, "only", "", "run only the configurations matching this `regexp` (workerpool>node always runs)")
 	flag.BoolVar(&o.verbose, "v", false, "log every test to stderr")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write CPU profiles of this process (pool.pprof: the nodeipc.Pool parent, callers included) and of every Go worker (worker-PID.pprof) into `dir`")
 	flag.Parse()
 	if o.n <= 0 || o.reps <= 0 || o.callers <= 0 || o.warmup < 0 {
 		fatalf("-n, -reps and -callers must be positive, -warmup not negative")
@@ -169,6 +178,27 @@ func run(root string, o *options) error {
 		return fmt.Errorf("building the Go worker: %w", err)
 	}
 
+	if o.cpuprofile != "" {
+		if err := os.MkdirAll(o.cpuprofile, 0o755); err != nil {
+			return err
+		}
+		if o.cpuprofile, err = filepath.Abs(o.cpuprofile); err != nil {
+			return err
+		}
+		// The Go workers inherit the environment, under both pools.
+		os.Setenv("POOLBENCH_CPUPROFILE", o.cpuprofile)
+		f, err := os.Create(filepath.Join(o.cpuprofile, "pool.pprof"))
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	b := &bench{o: o, root: root, node: node, goWorker: goWorker, results: map[string]map[string][]float64{}}

@@ -66,6 +66,14 @@ func allConfigs() []*config {
 			start: func(ctx context.Context, b *bench) (pool, error) {
 				return startGoPool(ctx, b, 1, func() *exec.Cmd { return exec.Command(b.goWorker) })
 			}},
+		{Name: "Pool>go/p1", Pool: "nodeipc.Pool", Workers: "Go, nodeipc.Serve, GOMAXPROCS=1",
+			start: func(ctx context.Context, b *bench) (pool, error) {
+				return startGoPool(ctx, b, 1, func() *exec.Cmd {
+					cmd := exec.Command(b.goWorker)
+					cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+					return cmd
+				})
+			}},
 		{Name: "Pool>go/c8", Pool: "nodeipc.Pool, Concurrency 8", Workers: "Go, nodeipc.Serve",
 			start: func(ctx context.Context, b *bench) (pool, error) {
 				return startGoPool(ctx, b, 8, func() *exec.Cmd { return exec.Command(b.goWorker) })

@@ -2,12 +2,17 @@
 // (interop/bench/poolbench): nodeipc.Serve with two methods, add and echo,
 // the same as js/bench/pool/wp-worker.js. It runs unmodified under a nodeipc
 // Pool and under workerpool (forkOpts.execPath), and ignores its arguments.
+// With POOLBENCH_CPUPROFILE=DIR in its environment it writes a CPU profile
+// to DIR/worker-PID.pprof when it exits cleanly.
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
 
 	"nodeipc.dev/nodeipc"
 )
@@ -36,17 +41,30 @@ var handlers = map[string]nodeipc.Handler{
 }
 
 func main() {
-	ch, err := nodeipc.FromEnv(nil)
-	if err != nil {
+	if dir := os.Getenv("POOLBENCH_CPUPROFILE"); dir != "" {
+		f, err := os.Create(filepath.Join(dir, "worker-"+strconv.Itoa(os.Getpid())+".pprof"))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() {
+				pprof.StopCPUProfile()
+				f.Close()
+			}()
+		}
+	}
+	if err := serve(); err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)
+	}
+}
+
+// serve answers calls until the parent stops the worker or goes away.
+func serve() error {
+	ch, err := nodeipc.FromEnv(nil)
+	if err != nil {
+		return err
 	}
 	err = nodeipc.Serve(context.Background(), ch, handlers, nil)
 	if cerr := ch.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(1)
-	}
+	return err
 }
