@@ -217,7 +217,7 @@ func run(root string, o *options) error {
 		}
 		logf("repetition %d/%d done in %s", rep+1, o.reps, time.Since(t0).Round(time.Millisecond))
 	}
-	rep := b.report(time.Since(start), describeMachine(node, loadBefore))
+	rep := b.report(time.Since(start), describeMachine(root, node, loadBefore))
 	var w io.Writer = os.Stdout
 	if o.json {
 		enc := json.NewEncoder(w)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,8 +11,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"encoding/json"
 )
 
 // summary is one metric of one configuration over the repetitions.
@@ -66,7 +65,7 @@ func loadAvg() string {
 }
 
 // describeMachine collects nproc, the CPU model and the versions.
-func describeMachine(node, loadBefore string) machine {
+func describeMachine(root, node, loadBefore string) machine {
 	m := machine{NProc: runtime.NumCPU(), Go: runtime.Version(), LoadBefore: loadBefore, LoadAfter: loadAvg()}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		sc := bufio.NewScanner(f)
@@ -84,7 +83,9 @@ func describeMachine(node, loadBefore string) machine {
 	if b, err := exec.Command(node, "--version").Output(); err == nil {
 		m.Node = strings.TrimSpace(string(b))
 	}
-	if b, err := exec.Command(node, "-p", "require('workerpool/package.json').version").Output(); err == nil {
+	wp := exec.Command(node, "-p", "require('workerpool/package.json').version")
+	wp.Dir = filepath.Join(root, "js")
+	if b, err := wp.Output(); err == nil {
 		m.Workerpool = strings.TrimSpace(string(b))
 	}
 	return m
@@ -137,7 +138,7 @@ func (b *bench) report(d time.Duration, m machine) *report {
 			r.Results[name][key] = summarize(v)
 		}
 	}
-	for name, ms := range r.Results {
+	for _, ms := range r.Results {
 		for _, key := range methods {
 			s, ok := ms[key]
 			bs, okb := r.Results[base][key]
@@ -146,7 +147,6 @@ func (b *bench) report(d time.Duration, m machine) *report {
 				ms[key] = s
 			}
 		}
-		_ = name
 	}
 	return r
 }
@@ -250,11 +250,11 @@ func (r *report) markdown() string {
 	w("Every pool has %d worker processes and, unless noted, gives each worker one call at a time (workerpool's model, and `PoolOptions.Concurrency` 1).\n\n", r.Workers)
 	w("| name | pool (parent) | workers |\n|---|---|---|\n")
 	for _, c := range r.Configs {
-		name := c.Name
+		name := "`" + c.Name + "`"
 		if c.Baseline {
 			name += " (baseline)"
 		}
-		w("| `%s` | %s | %s |\n", name, c.Pool, c.Workers)
+		w("| %s | %s | %s |\n", name, c.Pool, c.Workers)
 	}
 	w("\nMethod, the same in every configuration: two tests, `add(i, 1)` and `echo` of `{\"id\":i,\"op\":\"echo\",\"payload\":\"x\"×20}` (53 bytes of JSON), every result checked. ")
 	w("A test is %d calls, all outstanding at once: the Node driver (`js/bench/pool/driver.js`) calls `pool.exec` %d times and awaits `Promise.all` (workerpool queues them); ", r.Calls, r.Calls)
