@@ -4,7 +4,7 @@
 //
 // Run it from the repository root:
 //
-//	go run ./interop/bench/poolbench          # ~45 s on 2 vCPUs; rewrites docs/bench/pool.{md,json}
+//	go run ./interop/bench/poolbench          # ~45 s on 2 vCPUs; rewrites docs/bench/pool.md
 //	go run ./interop/bench/poolbench -json    # the results as JSON on stdout
 //	go run ./interop/bench/poolbench -out ''  # write nothing
 //
@@ -46,8 +46,8 @@
 //
 // It prints medians with [min–max] over the repetitions and each
 // configuration's ratio to workerpool>node (above 1 is better), and writes
-// docs/bench/pool.md (keeping its hand-written "## Findings" section) and
-// docs/bench/pool.json. -cpuprofile DIR profiles this process and the Go
+// docs/bench/pool.md (keeping its hand-written "## Findings" section);
+// -json prints every sample. -cpuprofile DIR profiles this process and the Go
 // workers, for go tool pprof.
 package main
 

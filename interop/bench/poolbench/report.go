@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -268,8 +267,8 @@ func (r *report) markdown() string {
 	return b.String()
 }
 
-// write saves the page in file, and its JSON next to it (pool.json),
-// keeping the hand-written findings section of the page already there.
+// write saves the page in file, keeping the hand-written findings section
+// of the page already there. (Every sample is in the -json output.)
 func (r *report) write(file string) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
@@ -280,12 +279,5 @@ func (r *report) write(file string) error {
 			page += "\n" + string(old[i:])
 		}
 	}
-	if err := os.WriteFile(file, []byte(page), 0o644); err != nil {
-		return err
-	}
-	j, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(strings.TrimSuffix(file, filepath.Ext(file))+".json", append(j, '\n'), 0o644)
+	return os.WriteFile(file, []byte(page), 0o644)
 }
