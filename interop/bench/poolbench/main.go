@@ -1,0 +1,239 @@
+// Command poolbench measures calls per second through worker pools: the Go
+// nodeipc.Pool with Go workers and with Node workers, against workerpool
+// (npm) with Node workers, on the same machine in the same run.
+//
+// Run it from the repository root:
+//
+//	go run ./interop/bench/poolbench          # ~45 s on 2 vCPUs; rewrites docs/bench/pool.md
+//	go run ./interop/bench/poolbench -json    # the results as JSON on stdout
+//	go run ./interop/bench/poolbench -out ''  # write nothing
+//
+// Configurations (names read pool>workers; every pool has 2 worker
+// processes, one call at a time per worker unless noted):
+//
+//	workerpool>node    the baseline: workerpool 10 (workerType 'process') driven by
+//	                   js/bench/pool/driver.js, workers js/bench/pool/wp-worker.js
+//	                   (workerpool.worker())
+//	workerpool>go      the same driver, workers the Go worker (forkOpts.execPath)
+//	Pool>node          nodeipc.Pool in this process, workers wp-worker.js: the very
+//	                   file of the baseline, so only the parent differs
+//	Pool>node-helper   nodeipc.Pool, workers js/bench/pool/helper-worker.js
+//	                   (js/nodeipc-worker.js instead of workerpool.worker())
+//	Pool>go            nodeipc.Pool, workers the Go worker (nodeipc.Serve), built
+//	                   from interop/bench/poolbench/worker
+//	Pool>go/p1         the same, the Go workers run with GOMAXPROCS=1
+//	Pool>go/c8         the same with PoolOptions.Concurrency 8: up to 8 calls in
+//	                   flight per worker, which workerpool.worker() cannot do
+//
+// Two tests, the same in every configuration: add(i, 1) and echo of a small
+// object ({"id":i,"op":"echo","payload":"x"×20}, 53 bytes of JSON), each
+// result checked. A test is -n calls (default 10,000) with all of them
+// outstanding at once: the Node driver calls pool.exec n times and awaits
+// Promise.all (workerpool queues them); the Go caller runs -callers
+// goroutines (default 64) that each call Pool.Do in a loop until n calls are
+// done, so the pool's queue never runs dry. calls/s is n divided by the time
+// from the first submission to the last answer.
+//
+// Each repetition starts every pool afresh, one after another, times its
+// first answer (from creating the pool; process start-up included), warms it
+// up (2,000 calls of each method) and waits until every worker is ready;
+// then the tests run interleaved, every configuration running a test before
+// any runs the next, in an order rotated per repetition and per test. So
+// start-up is excluded from calls/s, and all configurations see the machine
+// in the same state. During each test the CPU time of the parent (the Node
+// driver, or this process for nodeipc.Pool) and of the workers is read from
+// /proc, to show where the time goes.
+//
+// It prints medians with [min–max] over the repetitions and each
+// configuration's ratio to workerpool>node (above 1 is better), and writes
+// docs/bench/pool.md (keeping its hand-written "## Findings" section);
+// -json prints every sample. -cpuprofile DIR profiles this process and the Go
+// workers, for go tool pprof.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// options are the command-line settings.
+type options struct {
+	n       int
+	reps    int
+	callers int
+	warmup  int
+	node    string
+	json    bool
+	out     string
+	only    *regexp.Regexp
+	verbose bool
+	// cpuprofile is a directory for CPU profiles of this process (the
+	// nodeipc.Pool parent) and of every Go worker.
+	cpuprofile string
+}
+
+func main() {
+	var o options
+	var only string
+	flag.IntVar(&o.n, "n", 10000, "calls per test")
+	flag.IntVar(&o.reps, "reps", 5, "repetitions (at least 3 for a meaningful median)")
+	flag.IntVar(&o.callers, "callers", 64, "goroutines calling Pool.Do in the Go configurations")
+	flag.IntVar(&o.warmup, "warmup", 2000, "warm-up calls of each method after a pool starts")
+	flag.StringVar(&o.node, "node", "node", "the Node.js `binary` for every Node process")
+	flag.BoolVar(&o.json, "json", false, "print the results as JSON instead of a table")
+	flag.StringVar(&o.out, "out", "docs/bench/pool.md", "write the results page to `file` (relative to the module root; empty: write nothing)")
+	flag.StringVar(&only, "only", "", "run only the configurations matching this `regexp` (workerpool>node always runs)")
+	flag.BoolVar(&o.verbose, "v", false, "log every test to stderr")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write CPU profiles of this process (pool.pprof: the nodeipc.Pool parent, callers included) and of every Go worker (worker-PID.pprof) into `dir`")
+	flag.Parse()
+	if o.n <= 0 || o.reps <= 0 || o.callers <= 0 || o.warmup < 0 {
+		fatalf("-n, -reps and -callers must be positive, -warmup not negative")
+	}
+	if only != "" {
+		re, err := regexp.Compile(only)
+		if err != nil {
+			fatalf("-only: %v", err)
+		}
+		o.only = re
+	}
+	root, err := repoRoot()
+	if err != nil {
+		fatalf("%v", err)
+	}
+	if o.out != "" && !filepath.IsAbs(o.out) {
+		o.out = filepath.Join(root, o.out)
+	}
+	if err := run(root, &o); err != nil {
+		fatalf("%v", err)
+	}
+}
+
+// fatalf reports an error and exits with status 1.
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "poolbench: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+// logf writes a line on stderr.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "poolbench: "+format+"\n", args...)
+}
+
+// repoRoot finds the module root (the directory with nodeipc.dev's go.mod)
+// from the working directory up.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.Contains(string(b), "module nodeipc.dev\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run from inside the nodeipc.dev module (go run ./interop/bench/poolbench)")
+		}
+		dir = parent
+	}
+}
+
+// run builds the Go worker, runs the repetitions and reports.
+func run(root string, o *options) error {
+	start := time.Now()
+	loadBefore := loadAvg()
+	node, err := exec.LookPath(o.node)
+	if err != nil {
+		return fmt.Errorf("-node: %w", err)
+	}
+	if node, err = filepath.Abs(node); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(root, "js", "node_modules", "workerpool")); err != nil {
+		return fmt.Errorf("workerpool is not installed in js/node_modules (cd js && npm ci): %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "nodeipc-poolbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	goWorker := filepath.Join(tmp, "worker")
+	build := exec.Command("go", "build", "-o", goWorker, "./interop/bench/poolbench/worker")
+	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building the Go worker: %w", err)
+	}
+
+	if o.cpuprofile != "" {
+		if err := os.MkdirAll(o.cpuprofile, 0o755); err != nil {
+			return err
+		}
+		if o.cpuprofile, err = filepath.Abs(o.cpuprofile); err != nil {
+			return err
+		}
+		// The Go workers inherit the environment, under both pools.
+		os.Setenv("POOLBENCH_CPUPROFILE", o.cpuprofile)
+		f, err := os.Create(filepath.Join(o.cpuprofile, "pool.pprof"))
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b := &bench{o: o, root: root, node: node, goWorker: goWorker, results: map[string]map[string][]float64{}}
+	for _, c := range allConfigs() {
+		if c.Baseline || o.only == nil || o.only.MatchString(c.Name) {
+			b.configs = append(b.configs, c)
+		}
+	}
+	for rep := range o.reps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if err := b.repetition(ctx, rep); err != nil {
+			return err
+		}
+		logf("repetition %d/%d done in %s", rep+1, o.reps, time.Since(t0).Round(time.Millisecond))
+	}
+	rep := b.report(time.Since(start), describeMachine(root, node, loadBefore))
+	var w io.Writer = os.Stdout
+	if o.json {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		io.WriteString(w, rep.table())
+	}
+	if o.out != "" {
+		if err := rep.write(o.out); err != nil {
+			return err
+		}
+		logf("wrote %s", o.out)
+	}
+	logf("done in %s", time.Since(start).Round(time.Second))
+	return nil
+}

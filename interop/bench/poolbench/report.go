@@ -1,0 +1,283 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// summary is one metric of one configuration over the repetitions.
+type summary struct {
+	Median  float64   `json:"median"`
+	Min     float64   `json:"min"`
+	Max     float64   `json:"max"`
+	Samples []float64 `json:"samples"`
+	// Ratio is the median against the baseline's, for calls/s: above 1 is
+	// faster than workerpool>node.
+	Ratio float64 `json:"ratio,omitempty"`
+}
+
+// summarize returns the median, min and max of v.
+func summarize(v []float64) summary {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return summary{Median: med, Min: s[0], Max: s[len(s)-1], Samples: v}
+}
+
+// machine describes where the benchmark ran.
+type machine struct {
+	NProc  int    `json:"nproc"`
+	CPU    string `json:"cpu"`
+	Kernel string `json:"kernel"`
+	Node   string `json:"node"`
+	Go     string `json:"go"`
+	// Workerpool is the version of the npm package in js/node_modules.
+	Workerpool string `json:"workerpool"`
+	// LoadBefore and LoadAfter are the 1, 5 and 15 minute load averages at
+	// the start and the end of the run: other work on the machine shows
+	// here.
+	LoadBefore string `json:"loadavg_before"`
+	LoadAfter  string `json:"loadavg_after"`
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// describeMachine collects nproc, the CPU model and the versions.
+func describeMachine(root, node, loadBefore string) machine {
+	m := machine{NProc: runtime.NumCPU(), Go: runtime.Version(), LoadBefore: loadBefore, LoadAfter: loadAvg()}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := exec.Command(node, "--version").Output(); err == nil {
+		m.Node = strings.TrimSpace(string(b))
+	}
+	wp := exec.Command(node, "-p", "require('workerpool/package.json').version")
+	wp.Dir = filepath.Join(root, "js")
+	if b, err := wp.Output(); err == nil {
+		m.Workerpool = strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+// report is everything one run found.
+type report struct {
+	Command  string  `json:"command"`
+	Date     string  `json:"date"`
+	Duration string  `json:"duration"`
+	Machine  machine `json:"machine"`
+	Reps     int     `json:"repetitions"`
+	// Calls is the number of calls per test, Callers the goroutines
+	// calling Pool.Do, Warmup the warm-up calls per method.
+	Calls   int       `json:"calls"`
+	Callers int       `json:"callers"`
+	Warmup  int       `json:"warmup"`
+	Workers int       `json:"workers"`
+	Configs []*config `json:"configs"`
+	// Results: config name → metric → summary. Metrics: "add" and "echo"
+	// (calls/s), "first" (ms from creating the pool to the first answer),
+	// "cpu.parent.M" and "cpu.workers.M" (CPU µs per call of test M, the
+	// workers summed), "util.parent.M" and "util.workers.M" (CPU time over
+	// wall time: 1 is one core kept busy; for the workers, per worker).
+	Results map[string]map[string]summary `json:"results"`
+	Notes   []string                      `json:"notes,omitempty"`
+}
+
+// report summarizes the samples and computes the ratios.
+func (b *bench) report(d time.Duration, m machine) *report {
+	r := &report{
+		Command:  "go run ./interop/bench/poolbench " + strings.Join(os.Args[1:], " "),
+		Date:     time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+		Duration: d.Round(time.Second).String(),
+		Machine:  m,
+		Reps:     b.o.reps,
+		Calls:    b.o.n,
+		Callers:  b.o.callers,
+		Warmup:   b.o.warmup,
+		Workers:  poolSize,
+		Configs:  b.configs,
+		Results:  map[string]map[string]summary{},
+		Notes:    b.notes,
+	}
+	r.Command = strings.TrimSpace(r.Command)
+	base := b.configs[0].Name
+	for name, ms := range b.results {
+		r.Results[name] = map[string]summary{}
+		for key, v := range ms {
+			r.Results[name][key] = summarize(v)
+		}
+	}
+	for _, ms := range r.Results {
+		for _, key := range methods {
+			s, ok := ms[key]
+			bs, okb := r.Results[base][key]
+			if ok && okb && bs.Median > 0 {
+				s.Ratio = s.Median / bs.Median
+				ms[key] = s
+			}
+		}
+	}
+	return r
+}
+
+// rate prints a calls/s value briefly.
+func rate(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e4:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	case v >= 1e3:
+		return fmt.Sprintf("%.2fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+// num prints a time or a fraction briefly.
+func num(v float64) string {
+	if v >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	if v >= 10 {
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// table renders the results tables (printed on stdout).
+func (r *report) table() string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("Calls per second, median [min–max] over %d repetitions, and ×ratio to workerpool>node (above 1 is faster). %d workers per pool, %s calls per test.\n\n",
+		r.Reps, r.Workers, rate(float64(r.Calls)))
+	w("| pool>workers | add(i, 1) calls/s | echo 53 B calls/s | first answer, ms |\n|---|---|---|---|\n")
+	for _, c := range r.Configs {
+		res, ok := r.Results[c.Name]
+		if !ok {
+			w("| %s | failed | failed | – |\n", c.Name)
+			continue
+		}
+		w("| %s |", c.Name)
+		for _, m := range methods {
+			s, ok := res[m]
+			if !ok {
+				w(" failed |")
+				continue
+			}
+			w(" %s [%s–%s]", rate(s.Median), rate(s.Min), rate(s.Max))
+			if !c.Baseline {
+				w(" **×%.2f**", s.Ratio)
+			}
+			w(" |")
+		}
+		if s, ok := res["first"]; ok {
+			w(" %s [%s–%s] |\n", num(s.Median), num(s.Min), num(s.Max))
+		} else {
+			w(" – |\n")
+		}
+	}
+	w("\nWhere the time goes: CPU time per call, µs (parent / both workers together), and how busy each side was (CPU time ÷ wall time; 1.00 = one core; workers: per worker). Medians. The machine has %d vCPUs.\n\n", r.Machine.NProc)
+	w("| pool>workers | add: CPU µs/call parent / workers | add: busy parent / worker | echo: CPU µs/call parent / workers | echo: busy parent / worker |\n|---|---|---|---|---|\n")
+	for _, c := range r.Configs {
+		res := r.Results[c.Name]
+		w("| %s |", c.Name)
+		for _, m := range methods {
+			pc, ok1 := res["cpu.parent."+m]
+			wc, ok2 := res["cpu.workers."+m]
+			pu, ok3 := res["util.parent."+m]
+			wu, ok4 := res["util.workers."+m]
+			if !ok1 || !ok2 || !ok3 || !ok4 {
+				w(" – | – |")
+				continue
+			}
+			w(" %s / %s | %.2f / %.2f |", num(pc.Median), num(wc.Median), pu.Median, wu.Median)
+		}
+		w("\n")
+	}
+	if len(r.Notes) > 0 {
+		w("\nProblems during the run:\n\n")
+		for _, n := range r.Notes {
+			w("- %s\n", n)
+		}
+	}
+	return b.String()
+}
+
+// findingsHeading starts the hand-written part of pool.md, which write
+// keeps when it rewrites the file.
+const findingsHeading = "## Findings"
+
+// markdown renders the results page, docs/bench/pool.md.
+func (r *report) markdown() string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("# Pool benchmark: nodeipc.Pool vs workerpool\n\n")
+	w("`%s`, %s, took %s. %d repetitions, order rotated each time.\n\n", r.Command, r.Date, r.Duration, r.Reps)
+	w("Machine: %d vCPU, %s, Linux %s; Node %s; Go %s; workerpool %s. Load average (1/5/15 min) %s at the start, %s at the end.\n\n",
+		r.Machine.NProc, r.Machine.CPU, r.Machine.Kernel, r.Machine.Node, r.Machine.Go, r.Machine.Workerpool, r.Machine.LoadBefore, r.Machine.LoadAfter)
+	w("## What runs\n\n")
+	w("Every pool has %d worker processes and, unless noted, gives each worker one call at a time (workerpool's model, and `PoolOptions.Concurrency` 1).\n\n", r.Workers)
+	w("| name | pool (parent) | workers |\n|---|---|---|\n")
+	for _, c := range r.Configs {
+		name := "`" + c.Name + "`"
+		if c.Baseline {
+			name += " (baseline)"
+		}
+		w("| %s | %s | %s |\n", name, c.Pool, c.Workers)
+	}
+	w("\nMethod, the same in every configuration: two tests, `add(i, 1)` and `echo` of `{\"id\":i,\"op\":\"echo\",\"payload\":\"x\"×20}` (53 bytes of JSON), every result checked. ")
+	w("A test is %d calls, all outstanding at once: the Node driver (`js/bench/pool/driver.js`) calls `pool.exec` %d times and awaits `Promise.all` (workerpool queues them); ", r.Calls, r.Calls)
+	w("the Go caller runs %d goroutines that each call `Pool.Do` in a loop until the %d calls are done, so `Pool`'s queue (1,024 by default) never runs dry. ", r.Callers, r.Calls)
+	w("calls/s is the number of calls over the time from the first submission to the last answer. ")
+	w("Each repetition starts every pool afresh, times its first answer (from creating the pool, process start-up included), warms it up with %d calls of each method and waits until both workers are ready; start-up is not in calls/s. ", r.Warmup)
+	w("Then the tests run interleaved: every configuration runs a test before any runs the next, in an order rotated per repetition and per test, so all see the machine in the same state. ")
+	w("During each test the CPU time (user+system, 10 ms ticks) of the parent — the Node driver, or the `poolbench` process that hosts `nodeipc.Pool` — and of the workers is read from `/proc/PID/stat`.\n\n")
+	w("## Results\n\n")
+	w("%s", r.table())
+	return b.String()
+}
+
+// write saves the page in file, keeping the hand-written findings section
+// of the page already there. (Every sample is in the -json output.)
+func (r *report) write(file string) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	page := r.markdown()
+	if old, err := os.ReadFile(file); err == nil {
+		if i := strings.Index(string(old), findingsHeading); i >= 0 {
+			page += "\n" + string(old[i:])
+		}
+	}
+	return os.WriteFile(file, []byte(page), 0o644)
+}
