@@ -58,6 +58,27 @@ func scanJSON(b []byte) scanResult {
 		}
 	}
 	cmd := false
+	// key scans an object key and its ':' (and the space after), noting a
+	// top-level "cmd"; on failure keyErr says why.
+	var keyErr string
+	key := func(top bool) bool {
+		start := i
+		if !scanString(b, &i) {
+			keyErr = "invalid object key"
+			return false
+		}
+		if top && isCmdKey(b[start:i]) {
+			cmd = true
+		}
+		skipSpace()
+		if i >= len(b) || b[i] != ':' {
+			keyErr = "expected ':' after object key"
+			return false
+		}
+		i++
+		skipSpace()
+		return true
+	}
 	skipSpace()
 	for {
 		// A value is expected at b[i].
@@ -73,20 +94,9 @@ func scanJSON(b []byte) scanResult {
 				break
 			}
 			stack = append(stack, inObject)
-			// A key, then ':', then a value.
-			start := i
-			if !scanString(b, &i) {
-				return fail(i, "invalid object key")
+			if !key(len(stack) == 1) {
+				return fail(i, keyErr)
 			}
-			if len(stack) == 1 && isCmdKey(b[start:i]) {
-				cmd = true
-			}
-			skipSpace()
-			if i >= len(b) || b[i] != ':' {
-				return fail(i, "expected ':' after object key")
-			}
-			i++
-			skipSpace()
 			continue
 		case c == '[':
 			i++
@@ -140,20 +150,8 @@ func scanJSON(b []byte) scanResult {
 			if c == ',' {
 				i++
 				skipSpace()
-				if top == inObject {
-					start := i
-					if !scanString(b, &i) {
-						return fail(i, "invalid object key")
-					}
-					if len(stack) == 1 && isCmdKey(b[start:i]) {
-						cmd = true
-					}
-					skipSpace()
-					if i >= len(b) || b[i] != ':' {
-						return fail(i, "expected ':' after object key")
-					}
-					i++
-					skipSpace()
+				if top == inObject && !key(len(stack) == 1) {
+					return fail(i, keyErr)
 				}
 				break // a value follows
 			}
