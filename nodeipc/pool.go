@@ -178,6 +178,7 @@ type Pool struct {
 
 	calls sync.WaitGroup // Do calls in progress
 	bg    sync.WaitGroup // worker goroutines, stop ladders, restarts
+	tasks chan func()    // to idle sender goroutines (see spawn)
 
 	closeOnce sync.Once
 
@@ -274,6 +275,7 @@ func NewPool(opts PoolOptions) (*Pool, error) {
 		o:        o,
 		queueSem: make(chan struct{}, o.QueueSize),
 		stopc:    make(chan struct{}),
+		tasks:    make(chan func()),
 		slots:    make([]*worker, o.Size),
 		fails:    make([]int, o.Size),
 		live:     make(map[*worker]struct{}),
@@ -727,9 +729,7 @@ func (p *Pool) flushLocked() {
 			p.retireLocked(w) // its last call: a fresh worker takes the slot
 		}
 		sent := pc.sent
-		p.bg.Add(1)
-		go func() {
-			defer p.bg.Done()
+		p.spawn(func() {
 			defer close(sent)
 			req := struct {
 				ID     int64  `json:"id"`
@@ -753,7 +753,7 @@ func (p *Pool) flushLocked() {
 				}
 				// Otherwise the worker is gone; exited settles the call.
 			}
-		}()
+		})
 	}
 }
 
@@ -927,6 +927,30 @@ func (p *Pool) Close() error {
 		p.bg.Wait()
 	})
 	return nil
+}
+
+// spawn runs f on an idle sender goroutine, or on a new one. Sender
+// goroutines live until the pool stops and take one call after another, so
+// the stack the JSON encoder grew is kept instead of being grown again for
+// every call.
+func (p *Pool) spawn(f func()) {
+	select {
+	case p.tasks <- f:
+		return
+	default:
+	}
+	p.bg.Add(1)
+	go func() {
+		defer p.bg.Done()
+		for {
+			f()
+			select {
+			case f = <-p.tasks:
+			case <-p.stopc:
+				return
+			}
+		}
+	}()
 }
 
 // lineWriter forwards a worker's output line by line with a prefix, and

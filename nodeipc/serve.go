@@ -116,6 +116,7 @@ func Serve(ctx context.Context, ch *Channel, handlers map[string]Handler, opts *
 		dialect:  o.Dialect,
 		ctx:      ctx,
 		calls:    make(map[string]*serveCall),
+		tasks:    make(chan func()),
 	}
 	if o.Concurrency > 0 {
 		s.sem = make(chan struct{}, o.Concurrency)
@@ -133,6 +134,7 @@ type server struct {
 	ctx      context.Context
 	sem      chan struct{}
 	wg       sync.WaitGroup
+	tasks    chan func() // to idle handler goroutines (unbuffered)
 
 	mu    sync.Mutex
 	calls map[string]*serveCall // workerpool calls in progress, by id
@@ -216,13 +218,11 @@ func detectDialect(raw json.RawMessage) string {
 
 func (s *server) send(v any) error { return sendValue(s.ctx, s.ch, v) }
 
-// run runs the handler for method on its own goroutine and passes the
-// outcome to reply.
+// run runs the handler for method on a handler goroutine of its own (see
+// spawn) and passes the outcome to reply.
 func (s *server) run(ctx context.Context, method string, params []json.RawMessage,
 	emit func(context.Context, any) error, done func(), reply func(result any, err error)) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	s.spawn(func() {
 		if done != nil {
 			defer done()
 		}
@@ -242,6 +242,30 @@ func (s *server) run(ctx context.Context, method string, params []json.RawMessag
 			return
 		}
 		reply(h(ctx, req))
+	})
+}
+
+// spawn runs f on an idle handler goroutine, or on a new one. Handler
+// goroutines live until Serve returns and take one call after another, so
+// the stack a handler (and the JSON encoder) grew is kept instead of being
+// grown again for every call.
+func (s *server) spawn(f func()) {
+	select {
+	case s.tasks <- f:
+		return
+	default:
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			f()
+			select {
+			case f = <-s.tasks:
+			case <-s.ctx.Done():
+				return
+			}
+		}
 	}()
 }
 
