@@ -41,6 +41,11 @@ func appendJSONLine(dst []byte, v any) ([]byte, error) {
 	e := jsonEncoders.Get().(*jsonEncoder)
 	e.buf.Reset()
 	err := e.enc.Encode(v) // appends "\n"
+	if err == nil && len(dst) == 0 && e.buf.Len() > 64<<10 {
+		// A large message: hand the encoder's buffer over as the frame
+		// instead of copying it (this encoder is not pooled again).
+		return e.buf.Bytes(), nil
+	}
 	if err == nil {
 		dst = append(dst, e.buf.Bytes()...)
 	}
