@@ -52,7 +52,7 @@ func jsPath(name string) string { return filepath.Join(repoRoot(), "js", name) }
 // the majors installed under js/node_modules by `npm ci` (package.json pins
 // them). Locally a missing binary skips its subtests; in CI (CI set) or with
 // NODEIPC_INTEROP=1 it fails the test.
-func nodes(t *testing.T) []nodeBin {
+func nodes(t testing.TB) []nodeBin {
 	t.Helper()
 	strict := os.Getenv("CI") != "" || os.Getenv("NODEIPC_INTEROP") == "1"
 	var out []nodeBin
