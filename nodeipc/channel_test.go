@@ -29,8 +29,13 @@ func testCtx(t *testing.T) context.Context {
 
 // socketPair returns two connected Unix stream sockets.
 func socketPair(t *testing.T) (*net.UnixConn, *net.UnixConn) {
+	return socketPairOf(t, syscall.SOCK_STREAM)
+}
+
+// socketPairOf returns two connected Unix sockets of type typ.
+func socketPairOf(t *testing.T, typ int) (*net.UnixConn, *net.UnixConn) {
 	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, typ|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

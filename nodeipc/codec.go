@@ -8,8 +8,8 @@ import (
 	stdjson "encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
-	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
 )
@@ -90,10 +90,7 @@ func checkJSON(b []byte) error {
 		return fmt.Errorf("%w: empty JSON text", ErrInvalidMessage)
 	}
 	if r := scanJSON(b); r.errAt >= 0 {
-		if !utf8.Valid(b) {
-			return fmt.Errorf("%w: invalid UTF-8", ErrInvalidMessage)
-		}
-		return fmt.Errorf("%w: invalid JSON at byte %d: %s", ErrInvalidMessage, r.errAt, r.reason)
+		return fmt.Errorf("%w: %s at byte %d", ErrInvalidMessage, r.reason, r.errAt)
 	}
 	return nil
 }
@@ -140,14 +137,10 @@ func jsonInternalCmd(b []byte) (string, bool) {
 }
 
 // isInternalCmd is Node's isInternal rule: a string longer than 5 characters
-// (UTF-16 code units) that starts with "NODE_".
+// that starts with "NODE_". (Any byte after the ASCII prefix is at least one
+// more UTF-16 code unit, so the byte length tells.)
 func isInternalCmd(cmd string) bool {
-	if len(cmd) < 6 || cmd[:5] != "NODE_" {
-		return false
-	}
-	// Length in UTF-16 code units; everything after the ASCII prefix counts
-	// at least one unit per rune.
-	return utf8.RuneCountInString(cmd) > 5
+	return len(cmd) > 5 && strings.HasPrefix(cmd, "NODE_")
 }
 
 // jsonObject is how the library builds its own internal messages.

@@ -711,23 +711,9 @@ func TestTruncatedControlDataIsNacked(t *testing.T) {
 // fd, the messages queued before it in earlier writes, and the messages
 // after it only after the ACK.
 func TestHandleFrameIsWrittenAlone(t *testing.T) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns [2]*net.UnixConn
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "seqpacket")
-		c, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = c.(*net.UnixConn)
-	}
-	raw := conns[1]
+	mine, raw := socketPairOf(t, syscall.SOCK_SEQPACKET)
 	defer raw.Close()
-	ch, err := nodeipc.NewChannel(conns[0], nil)
+	ch, err := nodeipc.NewChannel(mine, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,14 @@ func scanJSON(b []byte) scanResult {
 	var small [64]byte
 	stack = small[:0]
 	i := 0
-	fail := func(at int, why string) scanResult { return scanResult{errAt: at, reason: why} }
+	fail := func(at int, why string) scanResult {
+		if at < len(b) && b[at] >= utf8.RuneSelf {
+			if r, size := utf8.DecodeRune(b[at:]); r == utf8.RuneError && size == 1 {
+				why = "invalid UTF-8"
+			}
+		}
+		return scanResult{errAt: at, reason: why}
+	}
 	skipSpace := func() {
 		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 			i++

@@ -101,3 +101,12 @@ func TestPlainASCII8(t *testing.T) {
 		}
 	}
 }
+
+func TestScanJSONNamesInvalidUTF8(t *testing.T) {
+	for _, s := range []string{"\"a\xffb\"", "[1,\xfe]", "{\"k\xc3\":1}"} {
+		r := scanJSON([]byte(s))
+		if r.errAt < 0 || r.reason != "invalid UTF-8" {
+			t.Errorf("scanJSON(%q) = %+v; want invalid UTF-8", s, r)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"unicode/utf8"
 )
 
 const (
@@ -387,13 +386,8 @@ func (r *reader) jsonLine(start, end, max int) {
 	// One pass validates the JSON and the UTF-8 and notes a top-level "cmd".
 	scan := scanJSON(line)
 	if scan.errAt >= 0 {
-		if !utf8.Valid(line) {
-			r.spans = append(r.spans, span{err: protoErr("read", off, line, ErrInvalidMessage,
-				"invalid UTF-8 at byte %d of the message", invalidUTF8At(line))})
-		} else {
-			r.spans = append(r.spans, span{err: protoErr("read", off, line, ErrInvalidMessage,
-				"invalid JSON at byte %d: %s", scan.errAt, scan.reason)})
-		}
+		r.spans = append(r.spans, span{err: protoErr("read", off, line, ErrInvalidMessage,
+			"%s at byte %d of the message", scan.reason, scan.errAt)})
 		return
 	}
 	if scan.cmd {
@@ -403,17 +397,6 @@ func (r *reader) jsonLine(start, end, max int) {
 		}
 	}
 	r.spans = append(r.spans, span{start: start, end: end})
-}
-
-func invalidUTF8At(b []byte) int {
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return -1
 }
 
 func (r *reader) loopAdvanced() error {

@@ -1314,13 +1314,24 @@ func TestJSNumberString(t *testing.T) {
 }
 
 // nodeBinaries lists the Node binaries to check against: node from PATH
-// and any in NODEIPC_NODES (a list of paths).
+// any in NODEIPC_NODES (a list of paths), and js/node_modules's node22/node26.
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 func nodeBinaries(t *testing.T) []string {
 	var bins []string
 	if p, err := exec.LookPath("node"); err == nil {
 		bins = append(bins, p)
 	}
 	bins = append(bins, filepath.SplitList(os.Getenv("NODEIPC_NODES"))...)
+	// The majors `npm ci --prefix js` installs for the interop matrix.
+	for _, major := range []string{"node22", "node26"} {
+		if p := filepath.Join("..", "js", "node_modules", major, "bin", "node"); fileExists(p) {
+			bins = append(bins, p)
+		}
+	}
 	if len(bins) == 0 {
 		if os.Getenv("CI") != "" || os.Getenv("NODEIPC_INTEROP") != "" {
 			t.Fatal("node is not installed")

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -238,13 +237,7 @@ func TestPoolCommandCLI(t *testing.T) {
 // TestPoolCommandNodeWorkers runs the command over Node workers written with
 // js/nodeipc-worker.js.
 func TestPoolCommandNodeWorkers(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node not found in PATH (required when CI is set)")
-		}
-		t.Skip("node not found in PATH")
-	}
+	node := requireNode(t)
 	_, file, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(file), "..", "..", "js", "pool", "node-worker.js")
 	input := `{"method":"add","params":[1,2]}` + "\n" + `{"method":"fail","params":["bad"]}` + "\n" + `{"method":"progress","params":[2]}` + "\n"

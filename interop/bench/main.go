@@ -44,7 +44,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,6 +55,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"nodeipc.dev/interop/bench/internal/runinfo"
 )
 
 // options are the command-line settings.
@@ -105,7 +106,7 @@ func main() {
 		}
 		o.only = re
 	}
-	root, err := repoRoot()
+	root, err := runinfo.RepoRoot("./interop/bench")
 	if err != nil {
 		fatalf("%v", err)
 	}
@@ -121,26 +122,6 @@ func main() {
 func fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 	os.Exit(1)
-}
-
-// repoRoot finds the module root (the directory with nodeipc.dev's go.mod)
-// from the working directory up.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && strings.Contains(string(b), "module nodeipc.dev\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run from inside the nodeipc.dev module (go run ./interop/bench)")
-		}
-		dir = parent
-	}
 }
 
 // run builds the Go peer, runs every job, and reports.

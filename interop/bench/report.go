@@ -1,18 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
+
+	"nodeipc.dev/interop/bench/internal/runinfo"
 )
 
 // metric is one measured quantity.
@@ -42,27 +39,6 @@ var metrics = []metric{
 	{"startup", "start to first message", "ms", false},
 }
 
-// summary is one metric of one configuration over the repetitions.
-type summary struct {
-	Median  float64   `json:"median"`
-	Min     float64   `json:"min"`
-	Max     float64   `json:"max"`
-	Samples []float64 `json:"samples"`
-	// Ratio is the configuration's median against its baseline's, the
-	// right way up: above 1 is better (faster, more per second, smaller).
-	Ratio float64 `json:"ratio,omitempty"`
-}
-
-func summarize(v []float64) summary {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return summary{Median: med, Min: s[0], Max: s[len(s)-1], Samples: v}
-}
-
 // target is one of the project's goals, checked against this run.
 type target struct {
 	Name string `json:"name"`
@@ -77,48 +53,21 @@ type target struct {
 	Missing bool `json:"missing,omitempty"`
 }
 
-// machine describes where the suite ran.
-type machine struct {
-	NProc  int    `json:"nproc"`
-	CPU    string `json:"cpu"`
-	Kernel string `json:"kernel"`
-	Node   string `json:"node"`
-	Go     string `json:"go"`
-	GoJSON string `json:"go_json,omitempty"`
-	// LoadBefore and LoadAfter are /proc/loadavg at the start and the end
-	// of the run: other work on the machine shows here.
-	LoadBefore string `json:"loadavg_before,omitempty"`
-	LoadAfter  string `json:"loadavg_after,omitempty"`
-}
-
-// loadAvg returns the 1, 5 and 15 minute load averages.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
-}
-
 // report is everything one run found.
 type report struct {
-	Command  string                        `json:"command"`
-	Date     string                        `json:"date"`
-	Duration string                        `json:"duration"`
-	Machine  machine                       `json:"machine"`
-	Reps     int                           `json:"repetitions"`
-	Quick    bool                          `json:"quick"`
-	Counts   map[string]int                `json:"counts"`
-	Metrics  []metric                      `json:"metrics"`
-	Configs  []*config                     `json:"configs"`
-	Results  map[string]map[string]summary `json:"results"`
-	Targets  []target                      `json:"targets"`
-	Framing  []framingResult               `json:"framing"`
-	Notes    []string                      `json:"notes,omitempty"`
+	Command  string                                `json:"command"`
+	Date     string                                `json:"date"`
+	Duration string                                `json:"duration"`
+	Machine  runinfo.Machine                       `json:"machine"`
+	Reps     int                                   `json:"repetitions"`
+	Quick    bool                                  `json:"quick"`
+	Counts   map[string]int                        `json:"counts"`
+	Metrics  []metric                              `json:"metrics"`
+	Configs  []*config                             `json:"configs"`
+	Results  map[string]map[string]runinfo.Summary `json:"results"`
+	Targets  []target                              `json:"targets"`
+	Framing  []framingResult                       `json:"framing"`
+	Notes    []string                              `json:"notes,omitempty"`
 }
 
 func (s *suite) report(d time.Duration) *report {
@@ -126,23 +75,23 @@ func (s *suite) report(d time.Duration) *report {
 		Command:  "go run ./interop/bench " + strings.Join(os.Args[1:], " "),
 		Date:     time.Now().UTC().Format("2006-01-02 15:04 MST"),
 		Duration: d.Round(time.Second).String(),
-		Machine:  describeMachine(s.node, s.loadBefore),
+		Machine:  runinfo.DescribeMachine(s.node, s.loadBefore),
 		Reps:     s.o.reps,
 		Quick:    s.o.quick,
 		Counts: map[string]int{"latency": s.n.latency, "pinned": s.n.pinned, "small": s.n.small, "medium": s.n.medium,
 			"large": s.n.large, "pipeline": s.n.pipeline, "mem": s.n.mem},
 		Metrics: metrics,
 		Configs: s.configs,
-		Results: map[string]map[string]summary{},
+		Results: map[string]map[string]runinfo.Summary{},
 		Framing: s.framing,
 		Notes:   s.notes,
 	}
 	r.Command = strings.TrimSpace(r.Command)
 	for name, m := range s.samples {
-		out := map[string]summary{}
+		out := map[string]runinfo.Summary{}
 		for k, v := range m {
 			if len(v) > 0 {
-				out[k] = summarize(v)
+				out[k] = runinfo.Summarize(v)
 			}
 		}
 		r.Results[name] = out
@@ -200,35 +149,6 @@ func (r *report) targets() []target {
 			Got: f.RecvAllocs, Unit: "allocs/msg", Pass: f.Messages > 0 && f.RecvAllocs < 0.1})
 	}
 	return ts
-}
-
-// describeMachine collects nproc, the CPU model and the versions.
-func describeMachine(node, loadBefore string) machine {
-	m := machine{NProc: runtime.NumCPU(), Go: runtime.Version(), LoadBefore: loadBefore, LoadAfter: loadAvg()}
-	if f, err := os.Open("/proc/cpuinfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPU = strings.TrimSpace(v)
-				break
-			}
-		}
-		f.Close()
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
-	if b, err := exec.Command(node, "--version").Output(); err == nil {
-		m.Node = strings.TrimSpace(string(b))
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			if d.Path == "github.com/goccy/go-json" {
-				m.GoJSON = d.Path + " " + d.Version
-			}
-		}
-	}
-	return m
 }
 
 // format prints v in the metric's unit, briefly.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"nodeipc.dev/interop/bench/internal/runinfo"
 	"nodeipc.dev/interop/bench/internal/shape"
 	"nodeipc.dev/nodeipc"
 )
@@ -86,7 +87,7 @@ type suite struct {
 
 func newSuite(root, node, gopeer string, o *options) *suite {
 	s := &suite{root: root, node: node, gopeer: gopeer, o: o, n: countsFor(o.quick),
-		samples: map[string]map[string][]float64{}, loadBefore: loadAvg()}
+		samples: map[string]map[string][]float64{}, loadBefore: runinfo.LoadAvg()}
 	advancedErr := advancedSupport()
 	for _, ser := range o.sers {
 		base := "node>node/" + serTag(ser)
@@ -160,15 +161,6 @@ func applies(c *config, kind string, t shape.Test) bool {
 	return false
 }
 
-// rotate returns cs rotated left by k.
-func rotate[T any](cs []T, k int) []T {
-	if len(cs) == 0 {
-		return nil
-	}
-	k %= len(cs)
-	return append(append([]T(nil), cs[k:]...), cs[:k]...)
-}
-
 // runAll runs the repetitions. Each has three phases, each with the
 // configurations in an order rotated by the repetition:
 //
@@ -184,7 +176,7 @@ func (s *suite) runAll(ctx context.Context) error {
 			return err
 		}
 		t0 := time.Now()
-		cfgs := rotate(s.configs, rep)
+		cfgs := runinfo.Rotate(s.configs, rep)
 		s.mainPhase(ctx, rep, cfgs)
 		for _, kind := range []string{jobPinned, jobMem} {
 			tests := s.pinnedTests
@@ -235,7 +227,7 @@ func (s *suite) mainPhase(ctx context.Context, rep int, cfgs []*config) {
 		}
 	}()
 	for ti, t := range s.mainTests {
-		for _, p := range rotate(peers, ti) {
+		for _, p := range runinfo.Rotate(peers, ti) {
 			if p.err != nil || !applies(p.cfg, jobMain, t) {
 				continue
 			}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"nodeipc.dev/interop/bench/internal/runinfo"
 )
 
 // bench is one run of the benchmark.
@@ -42,15 +44,6 @@ func (b *bench) note(format string, args ...any) {
 	b.notes = append(b.notes, s)
 }
 
-// rotate returns cs rotated left by k.
-func rotate[T any](cs []T, k int) []T {
-	if len(cs) == 0 {
-		return nil
-	}
-	k %= len(cs)
-	return append(append([]T(nil), cs[k:]...), cs[:k]...)
-}
-
 // started is a configuration with its running pool.
 type started struct {
 	cfg *config
@@ -71,7 +64,7 @@ func (b *bench) repetition(ctx context.Context, rep int) error {
 			}
 		}
 	}()
-	for _, c := range rotate(b.configs, rep) {
+	for _, c := range runinfo.Rotate(b.configs, rep) {
 		p, err := c.start(ctx, b)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -84,7 +77,7 @@ func (b *bench) repetition(ctx context.Context, rep int) error {
 		pools = append(pools, &started{cfg: c, p: p})
 	}
 	for ti, m := range methods {
-		for _, s := range rotate(pools, rep+ti) {
+		for _, s := range runinfo.Rotate(pools, rep+ti) {
 			if s.err != nil {
 				continue
 			}

@@ -54,7 +54,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -64,9 +63,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/pprof"
-	"strings"
 	"syscall"
 	"time"
+
+	"nodeipc.dev/interop/bench/internal/runinfo"
 )
 
 // options are the command-line settings.
@@ -109,7 +109,7 @@ func main() {
 		}
 		o.only = re
 	}
-	root, err := repoRoot()
+	root, err := runinfo.RepoRoot("./interop/bench/poolbench")
 	if err != nil {
 		fatalf("%v", err)
 	}
@@ -132,30 +132,10 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "poolbench: "+format+"\n", args...)
 }
 
-// repoRoot finds the module root (the directory with nodeipc.dev's go.mod)
-// from the working directory up.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && strings.Contains(string(b), "module nodeipc.dev\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run from inside the nodeipc.dev module (go run ./interop/bench/poolbench)")
-		}
-		dir = parent
-	}
-}
-
 // run builds the Go worker, runs the repetitions and reports.
 func run(root string, o *options) error {
 	start := time.Now()
-	loadBefore := loadAvg()
+	loadBefore := runinfo.LoadAvg()
 	node, err := exec.LookPath(o.node)
 	if err != nil {
 		return fmt.Errorf("-node: %w", err)

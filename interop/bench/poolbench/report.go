@@ -1,87 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strings"
 	"time"
+
+	"nodeipc.dev/interop/bench/internal/runinfo"
 )
 
-// summary is one metric of one configuration over the repetitions.
-type summary struct {
-	Median  float64   `json:"median"`
-	Min     float64   `json:"min"`
-	Max     float64   `json:"max"`
-	Samples []float64 `json:"samples"`
-	// Ratio is the median against the baseline's, for calls/s: above 1 is
-	// faster than workerpool>node.
-	Ratio float64 `json:"ratio,omitempty"`
-}
-
-// summarize returns the median, min and max of v.
-func summarize(v []float64) summary {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return summary{Median: med, Min: s[0], Max: s[len(s)-1], Samples: v}
-}
-
-// machine describes where the benchmark ran.
-type machine struct {
-	NProc  int    `json:"nproc"`
-	CPU    string `json:"cpu"`
-	Kernel string `json:"kernel"`
-	Node   string `json:"node"`
-	Go     string `json:"go"`
-	// Workerpool is the version of the npm package in js/node_modules.
-	Workerpool string `json:"workerpool"`
-	// LoadBefore and LoadAfter are the 1, 5 and 15 minute load averages at
-	// the start and the end of the run: other work on the machine shows
-	// here.
-	LoadBefore string `json:"loadavg_before"`
-	LoadAfter  string `json:"loadavg_after"`
-}
-
-// loadAvg returns the 1, 5 and 15 minute load averages.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// describeMachine collects nproc, the CPU model and the versions.
-func describeMachine(root, node, loadBefore string) machine {
-	m := machine{NProc: runtime.NumCPU(), Go: runtime.Version(), LoadBefore: loadBefore, LoadAfter: loadAvg()}
-	if f, err := os.Open("/proc/cpuinfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPU = strings.TrimSpace(v)
-				break
-			}
-		}
-		f.Close()
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
-	if b, err := exec.Command(node, "--version").Output(); err == nil {
-		m.Node = strings.TrimSpace(string(b))
-	}
+// describeMachine is runinfo.DescribeMachine plus the workerpool version.
+func describeMachine(root, node, loadBefore string) runinfo.Machine {
+	m := runinfo.DescribeMachine(node, loadBefore)
 	wp := exec.Command(node, "-p", "require('workerpool/package.json').version")
 	wp.Dir = filepath.Join(root, "js")
 	if b, err := wp.Output(); err == nil {
@@ -92,11 +24,11 @@ func describeMachine(root, node, loadBefore string) machine {
 
 // report is everything one run found.
 type report struct {
-	Command  string  `json:"command"`
-	Date     string  `json:"date"`
-	Duration string  `json:"duration"`
-	Machine  machine `json:"machine"`
-	Reps     int     `json:"repetitions"`
+	Command  string          `json:"command"`
+	Date     string          `json:"date"`
+	Duration string          `json:"duration"`
+	Machine  runinfo.Machine `json:"machine"`
+	Reps     int             `json:"repetitions"`
 	// Calls is the number of calls per test, Callers the goroutines
 	// calling Pool.Do, Warmup the warm-up calls per method.
 	Calls   int       `json:"calls"`
@@ -104,17 +36,17 @@ type report struct {
 	Warmup  int       `json:"warmup"`
 	Workers int       `json:"workers"`
 	Configs []*config `json:"configs"`
-	// Results: config name → metric → summary. Metrics: "add" and "echo"
+	// Results: config name → metric → runinfo.Summary. Metrics: "add" and "echo"
 	// (calls/s), "first" (ms from creating the pool to the first answer),
 	// "cpu.parent.M" and "cpu.workers.M" (CPU µs per call of test M, the
 	// workers summed), "util.parent.M" and "util.workers.M" (CPU time over
 	// wall time: 1 is one core kept busy; for the workers, per worker).
-	Results map[string]map[string]summary `json:"results"`
-	Notes   []string                      `json:"notes,omitempty"`
+	Results map[string]map[string]runinfo.Summary `json:"results"`
+	Notes   []string                              `json:"notes,omitempty"`
 }
 
 // report summarizes the samples and computes the ratios.
-func (b *bench) report(d time.Duration, m machine) *report {
+func (b *bench) report(d time.Duration, m runinfo.Machine) *report {
 	r := &report{
 		Command:  "go run ./interop/bench/poolbench " + strings.Join(os.Args[1:], " "),
 		Date:     time.Now().UTC().Format("2006-01-02 15:04 UTC"),
@@ -126,15 +58,15 @@ func (b *bench) report(d time.Duration, m machine) *report {
 		Warmup:   b.o.warmup,
 		Workers:  poolSize,
 		Configs:  b.configs,
-		Results:  map[string]map[string]summary{},
+		Results:  map[string]map[string]runinfo.Summary{},
 		Notes:    b.notes,
 	}
 	r.Command = strings.TrimSpace(r.Command)
 	base := b.configs[0].Name
 	for name, ms := range b.results {
-		r.Results[name] = map[string]summary{}
+		r.Results[name] = map[string]runinfo.Summary{}
 		for key, v := range ms {
-			r.Results[name][key] = summarize(v)
+			r.Results[name][key] = runinfo.Summarize(v)
 		}
 	}
 	for _, ms := range r.Results {
