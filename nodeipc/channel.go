@@ -31,6 +31,10 @@ type Channel struct {
 	w writeQueue
 	r recvQueue
 
+	rd     *reader    // framing state, used by whoever holds the read token
+	tok    readToken  // who reads: the background reader or a Recv call
+	readMu sync.Mutex // held while reading, so Close can wait for a Recv's read
+
 	closing   chan struct{} // closed when Close or Disconnect starts
 	done      chan struct{} // closed when the channel has ended (EOF or close)
 	doneOnce  sync.Once
@@ -79,6 +83,14 @@ func NewChannel(conn io.ReadWriteCloser, opts *Options) (*Channel, error) {
 	c.uc, _ = conn.(*net.UnixConn)
 	c.w.init(o.SendQueueSize)
 	c.r.init()
+	c.rd = &reader{c: c, buf: make([]byte, readBufSize)}
+	if c.uc != nil {
+		c.rd.oob = make([]byte, oobSize)
+	}
+	c.tok.init(c)
+	if c.tok.lend {
+		c.w.tok = &c.tok
+	}
 	c.wg.Add(2)
 	go c.writeLoop()
 	go c.readLoop()
@@ -213,7 +225,23 @@ func (c *Channel) sendInternal(v any) error {
 // before the end, then an error wrapping ErrDisconnected. After Close it
 // returns an error wrapping net.ErrClosed.
 func (c *Channel) Recv(ctx context.Context) (*Message, error) {
-	return c.r.pop(ctx, c.closing)
+	for {
+		if m, err, ok := c.r.take(c.closing); ok {
+			return m, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if c.tok.takeForRecv(c) {
+			if err := c.recvRead(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := c.r.wait(ctx, c.closing, c.tok.lentCh); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // Flush blocks until every message queued by Send before the call has been
@@ -268,6 +296,10 @@ func (c *Channel) shutdown(ctx context.Context) error {
 	}
 	c.w.wake()
 	c.wg.Wait()
+	// A Recv call may still be in a read (failing, the socket is closed).
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	c.tok.close()
 	for _, f := range c.fds {
 		if f.fd >= 0 {
 			closeFD(f.fd)

@@ -16,3 +16,6 @@ func closeFD(fd int) {}
 func isConnGone(err error) bool {
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
+
+// tryWrite is not used without Unix sockets.
+func (c *Channel) tryWrite(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupported }

@@ -55,3 +55,21 @@ func closeFD(fd int) { _ = unix.Close(fd) }
 func isConnGone(err error) bool {
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
+
+// tryWrite writes as much of bufs as the socket takes now, without
+// waiting, and returns the byte count. It needs a Unix socket channel.
+func (c *Channel) tryWrite(bufs [][]byte) (int, error) {
+	rc, err := c.uc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	werr := rc.Write(func(fd uintptr) bool {
+		n, err = writeNow(int(fd), bufs)
+		return true
+	})
+	if werr != nil {
+		return n, werr
+	}
+	return n, err
+}

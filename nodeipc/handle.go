@@ -142,6 +142,7 @@ func (c *Channel) SendHandle(ctx context.Context, v any, h any, opts *HandleOpti
 	if err := c.w.enqueueHandle(hs); err != nil {
 		return err
 	}
+	c.tok.reclaim(c) // the peer's ACK must be read even if nobody is in Recv
 	select {
 	case err = <-hs.done:
 	case <-ctx.Done():

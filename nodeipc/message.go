@@ -98,6 +98,8 @@ type recvQueue struct {
 	sig   chan struct{} // cap 1: items may be available
 	space chan struct{} // cap 1: the consumer took items
 	ended chan struct{} // closed when end is set
+
+	waiting atomic.Int32 // Recv calls blocked in wait
 }
 
 func (q *recvQueue) init() {
@@ -120,9 +122,9 @@ func itemSize(it recvItem) int {
 	return 0
 }
 
-// push appends items and then waits while the queue is over its bounds. It
-// returns false if the channel is closing.
-func (q *recvQueue) push(items []recvItem, closing <-chan struct{}) bool {
+// push appends items and signals Recv. The reader waits with waitSpace
+// before its next read while the queue is over its bounds.
+func (q *recvQueue) push(items []recvItem) {
 	q.mu.Lock()
 	if q.head > 0 && q.head >= len(q.items)/2 {
 		n := copy(q.items, q.items[q.head:])
@@ -136,6 +138,12 @@ func (q *recvQueue) push(items []recvItem, closing <-chan struct{}) bool {
 	q.items = append(q.items, items...)
 	q.mu.Unlock()
 	signal(q.sig)
+}
+
+// waitSpace waits while the queue is over its bounds. It returns false if
+// the channel is closing, and true early when want is signalled (a Recv
+// caller wants the read token, which it only does with an empty queue).
+func (q *recvQueue) waitSpace(closing, want <-chan struct{}) bool {
 	for {
 		q.mu.Lock()
 		over := len(q.items)-q.head > recvQueueItems || q.bytes > recvQueueBytes
@@ -145,20 +153,25 @@ func (q *recvQueue) push(items []recvItem, closing <-chan struct{}) bool {
 		}
 		select {
 		case <-q.space:
+		case <-want:
+			return true
 		case <-closing:
 			return false
 		}
 	}
 }
 
-// finish records why the stream ended; Recv returns it after the queue drains.
-func (q *recvQueue) finish(err error) {
+// finish records why the stream ended; Recv returns it after the queue
+// drains. It reports whether this call was the first.
+func (q *recvQueue) finish(err error) bool {
 	q.mu.Lock()
-	if q.end == nil {
-		q.end = err
-		close(q.ended)
+	defer q.mu.Unlock()
+	if q.end != nil {
+		return false
 	}
-	q.mu.Unlock()
+	q.end = err
+	close(q.ended)
+	return true
 }
 
 // dropHandles closes every handle not taken: of the queued messages and of
@@ -178,53 +191,64 @@ func (q *recvQueue) dropHandles() {
 	}
 }
 
-func (q *recvQueue) pop(ctx context.Context, closing <-chan struct{}) (*Message, error) {
-	for {
-		select {
-		case <-closing:
-			return nil, errClosed
-		default:
-		}
-		q.mu.Lock()
-		if last := q.last; last != nil {
-			// The previous message's handle was not taken: close it.
-			q.last = nil
-			q.mu.Unlock()
-			last.dropHandle()
-			q.mu.Lock()
-		}
-		if q.head < len(q.items) {
-			it := q.items[q.head]
-			q.items[q.head] = recvItem{}
-			q.head++
-			q.bytes -= itemSize(it)
-			more := q.head < len(q.items)
-			if !more {
-				q.items = q.items[:0]
-				q.head = 0
-			}
-			if it.m != nil && it.m.handle != nil {
-				q.last = it.m
-			}
-			q.mu.Unlock()
-			if more {
-				signal(q.sig)
-			}
-			signal(q.space)
-			return it.m, it.err
-		}
-		end := q.end
-		q.mu.Unlock()
-		if end != nil {
-			return nil, end
-		}
-		select {
-		case <-q.sig:
-		case <-q.ended:
-		case <-closing:
-			return nil, errClosed
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+// take returns the next queued item, or the end of the stream once the
+// queue is drained, or errClosed; ok is false when nothing is queued and the
+// stream goes on.
+func (q *recvQueue) take(closing <-chan struct{}) (m *Message, err error, ok bool) {
+	select {
+	case <-closing:
+		return nil, errClosed, true
+	default:
 	}
+	q.mu.Lock()
+	if last := q.last; last != nil {
+		// The previous message's handle was not taken: close it.
+		q.last = nil
+		q.mu.Unlock()
+		last.dropHandle()
+		q.mu.Lock()
+	}
+	if q.head < len(q.items) {
+		it := q.items[q.head]
+		q.items[q.head] = recvItem{}
+		q.head++
+		q.bytes -= itemSize(it)
+		more := q.head < len(q.items)
+		if !more {
+			q.items = q.items[:0]
+			q.head = 0
+		}
+		if it.m != nil && it.m.handle != nil {
+			q.last = it.m
+		}
+		q.mu.Unlock()
+		if more {
+			signal(q.sig)
+		}
+		signal(q.space)
+		return it.m, it.err, true
+	}
+	end := q.end
+	q.mu.Unlock()
+	if end != nil {
+		return nil, end, true
+	}
+	return nil, nil, false
+}
+
+// wait blocks until items may be available, the stream ends, the read
+// token is lent to Recv callers (lent), or ctx or the channel is done.
+func (q *recvQueue) wait(ctx context.Context, closing, lent <-chan struct{}) error {
+	q.waiting.Add(1)
+	defer q.waiting.Add(-1)
+	select {
+	case <-q.sig:
+	case <-q.ended:
+	case <-lent:
+	case <-closing:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 )
 
 const (
@@ -40,28 +41,60 @@ type reader struct {
 	// hint is the buffer size the last large message needed: a new buffer
 	// starts at that size instead of regrowing by doubling for each one.
 	hint int
+
+	// Framing state between steps.
+	scanned  int  // json: bytes after start known to hold no '\n'
+	skipping bool // json: inside an oversized line
+	skip     int  // advanced: payload bytes of an oversized frame still to discard
+	need     int  // advanced: bytes the frame in progress needs in all (0 if unknown)
 }
 
-// readLoop is the reader goroutine: it reads, frames, classifies and queues
-// messages until the peer disconnects or the channel is closed.
+// readLoop is the background reader: whenever it holds the read token (see
+// token.go) it reads, frames, classifies and queues messages, until the peer
+// disconnects or the channel is closed.
 func (c *Channel) readLoop() {
 	defer c.wg.Done()
-	r := &reader{c: c, buf: make([]byte, readBufSize)}
-	if c.uc != nil {
-		r.oob = make([]byte, oobSize)
+	for c.tok.acquireBG(c) {
+		for {
+			if c.tok.wanted() {
+				c.tok.lendToRecv(c)
+				break
+			}
+			c.readMu.Lock()
+			err := c.rd.step()
+			c.readMu.Unlock()
+			if err == errInterrupted {
+				if !c.tok.wanted() {
+					c.tok.mu.Lock() // not ours: make sure no deadline stays set
+					c.tok.deadline = true
+					c.tok.clearDeadline(c)
+					c.tok.mu.Unlock()
+				}
+				continue
+			}
+			if err != nil {
+				c.endRead(err)
+				return
+			}
+			if !c.r.waitSpace(c.closing, c.tok.wantCh) {
+				c.endRead(errClosed)
+				return
+			}
+		}
 	}
-	var err error
-	if c.opts.Serialization == JSON {
-		err = r.loopJSON()
-	} else {
-		err = r.loopAdvanced()
-	}
+}
+
+// endRead ends the stream with err (the first call wins): Recv returns err
+// once the queue is drained, and Done is closed.
+func (c *Channel) endRead(err error) {
 	select {
 	case <-c.closing:
 		err = errClosed
 	default:
 	}
-	c.r.finish(err)
+	if !c.r.finish(err) {
+		return
+	}
 	// A peer that only shut down its sending side (CloseWrite) can still
 	// read: keep the writer going; otherwise nobody will read what is queued.
 	if errors.Is(err, errClosed) || !errors.Is(err, ErrDisconnected) || c.peerClosed() {
@@ -107,6 +140,8 @@ func (r *reader) fill(need int) error {
 	}
 	if err == nil {
 		err = io.ErrNoProgress
+	} else if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = errInterrupted
 	}
 	return err
 }
@@ -238,9 +273,9 @@ func (r *reader) shrink() {
 // deliver turns the spans found in this read into Messages and errors and
 // queues them for Recv. Message bytes are copied out of the read buffer in
 // one allocation, or, for large batches, the buffer itself is handed over.
-func (r *reader) deliver(mode Serialization) bool {
+func (r *reader) deliver(mode Serialization) {
 	if len(r.spans) == 0 {
-		return true
+		return
 	}
 	lo, hi := -1, 0
 	users := 0
@@ -291,7 +326,7 @@ func (r *reader) deliver(mode Serialization) bool {
 	}
 	clear(r.spans)
 	r.spans = r.spans[:0]
-	return r.c.r.push(items, r.c.closing)
+	r.c.r.push(items)
 }
 
 // trimJSONSpace trims the whitespace JSON.parse allows around a value.
@@ -308,57 +343,66 @@ func trimJSONSpace(b []byte) []byte {
 // isJSONSpace reports the whitespace JSON.parse allows around a value.
 func isJSONSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
 
-func (r *reader) loopJSON() error {
-	max := r.c.opts.MaxMessageSize
-	scanned := 0      // bytes after start known to hold no '\n'
-	skipping := false // inside an oversized line
-	for {
-		err := r.fill(0)
-		for {
-			i := bytes.IndexByte(r.buf[r.start+scanned:r.end], '\n')
-			if i < 0 {
-				scanned = r.end - r.start
-				break
-			}
-			lineEnd := r.start + scanned + i
-			if skipping {
-				skipping = false
-			} else {
-				r.msgEnd = lineEnd + 1
-				r.jsonLine(r.start, lineEnd, max)
-			}
-			r.offset += int64(lineEnd + 1 - r.start)
-			r.start = lineEnd + 1
-			scanned = 0
-		}
-		if skipping {
-			r.discard(r.end - r.start)
-			scanned = 0
-		} else if r.end-r.start > max {
-			r.spans = append(r.spans, span{err: protoErr("read", r.offset, r.buf[r.start:r.end], ErrMessageTooLarge,
-				"message longer than the limit of %d bytes", max)})
-			skipping = true
-			r.discard(r.end - r.start)
-			scanned = 0
-		}
-		if len(r.c.fds) > 0 {
-			r.dropStrayFDs(r.offset)
-		}
-		if !r.deliver(JSON) {
-			return errClosed
-		}
-		if err != nil {
-			if r.end > r.start && !skipping {
-				if len(trimJSONSpace(r.buf[r.start:r.end])) > 0 {
-					perr := protoErr("read", r.offset, r.buf[r.start:r.end], io.ErrUnexpectedEOF,
-						"the peer closed the channel in the middle of a message (%d bytes without a newline)", r.end-r.start)
-					r.c.r.push([]recvItem{{err: perr}}, r.c.closing)
-				}
-			}
-			return classifyIOError(err)
-		}
-		r.shrink()
+// step reads once and queues what the read completed. It returns nil to go
+// on, errInterrupted if the read was interrupted before any byte came (the
+// token is wanted elsewhere, or a Recv's context is done), or the error that
+// ended the stream.
+func (r *reader) step() error {
+	if r.c.opts.Serialization == JSON {
+		return r.stepJSON()
 	}
+	return r.stepAdvanced()
+}
+
+func (r *reader) stepJSON() error {
+	max := r.c.opts.MaxMessageSize
+	err := r.fill(0)
+	if err == errInterrupted {
+		return err
+	}
+	for {
+		i := bytes.IndexByte(r.buf[r.start+r.scanned:r.end], '\n')
+		if i < 0 {
+			r.scanned = r.end - r.start
+			break
+		}
+		lineEnd := r.start + r.scanned + i
+		if r.skipping {
+			r.skipping = false
+		} else {
+			r.msgEnd = lineEnd + 1
+			r.jsonLine(r.start, lineEnd, max)
+		}
+		r.offset += int64(lineEnd + 1 - r.start)
+		r.start = lineEnd + 1
+		r.scanned = 0
+	}
+	if r.skipping {
+		r.discard(r.end - r.start)
+		r.scanned = 0
+	} else if r.end-r.start > max {
+		r.spans = append(r.spans, span{err: protoErr("read", r.offset, r.buf[r.start:r.end], ErrMessageTooLarge,
+			"message longer than the limit of %d bytes", max)})
+		r.skipping = true
+		r.discard(r.end - r.start)
+		r.scanned = 0
+	}
+	if len(r.c.fds) > 0 {
+		r.dropStrayFDs(r.offset)
+	}
+	r.deliver(JSON)
+	if err != nil {
+		if r.end > r.start && !r.skipping {
+			if len(trimJSONSpace(r.buf[r.start:r.end])) > 0 {
+				perr := protoErr("read", r.offset, r.buf[r.start:r.end], io.ErrUnexpectedEOF,
+					"the peer closed the channel in the middle of a message (%d bytes without a newline)", r.end-r.start)
+				r.c.r.push([]recvItem{{err: perr}})
+			}
+		}
+		return classifyIOError(err)
+	}
+	r.shrink()
+	return nil
 }
 
 // jsonLine classifies one line, buf[start:end] without its newline.
@@ -399,67 +443,65 @@ func (r *reader) jsonLine(start, end, max int) {
 	r.spans = append(r.spans, span{start: start, end: end})
 }
 
-func (r *reader) loopAdvanced() error {
+func (r *reader) stepAdvanced() error {
 	max := r.c.opts.MaxMessageSize
-	skip := 0 // payload bytes of an oversized frame still to discard
-	var readErr error
-	for {
-		need := 0
-		// Frame as much as is buffered.
-		for {
-			if skip > 0 {
-				n := min(skip, r.end-r.start)
-				r.discard(n)
-				skip -= n
-				if skip > 0 {
-					break
-				}
-			}
-			if r.end-r.start < 4 {
-				break
-			}
-			b := r.buf[r.start:r.end]
-			n := int(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
-			if n > max {
-				r.spans = append(r.spans, span{err: protoErr("read", r.offset, b[:4], ErrMessageTooLarge,
-					"frame of %d bytes is over the limit of %d bytes", n, max)})
-				r.discard(4)
-				skip = n
-				continue
-			}
-			if len(b) < 4+n {
-				need = 4 + n
-				break
-			}
-			payload := b[4 : 4+n]
-			r.msgEnd = r.start + 4 + n
-			if err := checkV8Header(payload); err != nil {
-				r.spans = append(r.spans, span{err: protoErr("read", r.offset, b[:4+n], ErrInvalidMessage, "%v", err)})
-			} else if cmd, ok := v8InternalCmd(payload); ok {
-				r.internal(cmd, &Message{data: bytes.Clone(payload), mode: Advanced}, r.offset)
-			} else {
-				r.spans = append(r.spans, span{start: r.start + 4, end: r.start + 4 + n})
-			}
-			r.start += 4 + n
-			r.offset += int64(4 + n)
-		}
-		if len(r.c.fds) > 0 && skip == 0 {
-			r.dropStrayFDs(r.offset)
-		}
-		if !r.deliver(Advanced) {
-			return errClosed
-		}
-		if readErr != nil {
-			if r.end > r.start || skip > 0 {
-				perr := protoErr("read", r.offset, r.buf[r.start:r.end], io.ErrUnexpectedEOF,
-					"the peer closed the channel in the middle of a frame (%d bytes buffered)", r.end-r.start)
-				r.c.r.push([]recvItem{{err: perr}}, r.c.closing)
-			}
-			return classifyIOError(readErr)
-		}
-		r.shrink()
-		readErr = r.fill(need)
+	readErr := r.fill(r.need)
+	if readErr == errInterrupted {
+		return readErr
 	}
+	r.need = 0
+	// Frame as much as is buffered.
+	for {
+		if r.skip > 0 {
+			n := min(r.skip, r.end-r.start)
+			r.discard(n)
+			r.skip -= n
+			if r.skip > 0 {
+				break
+			}
+		}
+		if r.end-r.start < 4 {
+			break
+		}
+		b := r.buf[r.start:r.end]
+		n := int(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
+		if n > max {
+			r.spans = append(r.spans, span{err: protoErr("read", r.offset, b[:4], ErrMessageTooLarge,
+				"frame of %d bytes is over the limit of %d bytes", n, max)})
+			r.discard(4)
+			r.skip = n
+			continue
+		}
+		if len(b) < 4+n {
+			r.need = 4 + n
+			break
+		}
+		payload := b[4 : 4+n]
+		r.msgEnd = r.start + 4 + n
+		if err := checkV8Header(payload); err != nil {
+			r.spans = append(r.spans, span{err: protoErr("read", r.offset, b[:4+n], ErrInvalidMessage, "%v", err)})
+		} else if cmd, ok := v8InternalCmd(payload); ok {
+			r.internal(cmd, &Message{data: bytes.Clone(payload), mode: Advanced}, r.offset)
+		} else {
+			r.spans = append(r.spans, span{start: r.start + 4, end: r.start + 4 + n})
+		}
+		r.start += 4 + n
+		r.offset += int64(4 + n)
+	}
+	if len(r.c.fds) > 0 && r.skip == 0 {
+		r.dropStrayFDs(r.offset)
+	}
+	r.deliver(Advanced)
+	if readErr != nil {
+		if r.end > r.start || r.skip > 0 {
+			perr := protoErr("read", r.offset, r.buf[r.start:r.end], io.ErrUnexpectedEOF,
+				"the peer closed the channel in the middle of a frame (%d bytes buffered)", r.end-r.start)
+			r.c.r.push([]recvItem{{err: perr}})
+		}
+		return classifyIOError(readErr)
+	}
+	r.shrink()
+	return nil
 }
 
 // checkV8Header checks the version header Node's deserializer requires.

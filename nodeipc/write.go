@@ -61,6 +61,14 @@ type writeQueue struct {
 	waiters    bool
 
 	free [][]byte // drained coalescing buffers, for reuse
+
+	// Deferred wake-ups: while the read token is lent to a Recv caller
+	// (tok.state is tokIdle), that caller is handling what it received and
+	// will call Recv again; Send then leaves the writer asleep and the next
+	// Recv writes the batch itself before it reads (Channel.flushInline).
+	tok      *readToken
+	deferred bool     // a wake-up was skipped
+	spare    [][]byte // recycled backing array for segs (flushInline)
 }
 
 // getFree returns an empty coalescing buffer. Call with q.mu held.
@@ -123,7 +131,12 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 			break
 		}
 		ch := q.progress()
+		deferred := q.deferred
+		q.deferred = false
 		q.mu.Unlock()
+		if deferred {
+			q.wake() // the queue is full: it cannot wait for the next Recv
+		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
@@ -160,9 +173,13 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 	}
 	q.queued += len(frame)
 	q.enqueued += int64(len(frame))
-	writing := q.writing
+	wake := wasEmpty && !q.writing
+	if wake && q.tok != nil && q.tok.state.Load() == tokIdle {
+		q.deferred = true
+		wake = false
+	}
 	q.mu.Unlock()
-	if wasEmpty && !writing {
+	if wake {
 		q.wake()
 	}
 	return nil
@@ -170,6 +187,7 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 
 // flush waits until every byte queued before the call has been written.
 func (q *writeQueue) flush(ctx context.Context) error {
+	q.wake() // in case its wake-up was deferred
 	q.mu.Lock()
 	target := q.enqueued
 	for q.written < target && q.err == nil {
@@ -233,7 +251,7 @@ func (c *Channel) writeLoop() {
 	var segs [][]byte     // recycled backing array for q.segs
 	for {
 		q.mu.Lock()
-		for !q.ready() {
+		for !q.ready() || q.writing { // writing: a Recv call writes (flushInline)
 			q.notify()
 			if q.err != nil {
 				q.mu.Unlock()
@@ -292,6 +310,77 @@ func (c *Channel) writeLoop() {
 			q.fail(classifyIOError(err))
 			return
 		}
+	}
+}
+
+// flushInline writes what Send queued while its wake-up was deferred, from
+// a Recv call holding the read token just before it reads: one non-blocking
+// write, so the messages need not cross to the writer goroutine. What the
+// socket does not take now is left to the writer, and so is handle traffic.
+func (c *Channel) flushInline() {
+	q := &c.w
+	q.mu.Lock()
+	if !q.deferred {
+		q.mu.Unlock()
+		return
+	}
+	q.deferred = false
+	if q.writing || q.queued == 0 || q.inflight != nil || len(q.ctl) > 0 || len(q.handles) > 0 || q.err != nil {
+		q.mu.Unlock()
+		q.wake()
+		return
+	}
+	if len(q.small) > 0 {
+		q.segs = append(q.segs, q.small)
+		q.small = nil
+	}
+	batch := q.segs
+	q.segs = q.spare[:0]
+	q.spare = nil
+	total := q.queued
+	q.queued = 0
+	q.writing = true
+	q.mu.Unlock()
+
+	n, _ := c.tryWrite(batch) // an error is met again by the writer
+
+	q.mu.Lock()
+	q.writing = false
+	if q.err != nil { // failed meanwhile: the batch counts as dropped
+		q.written += int64(total)
+		q.notify()
+		q.mu.Unlock()
+		return
+	}
+	q.written += int64(n)
+	rest := batch
+	for len(rest) > 0 && n >= len(rest[0]) {
+		b := rest[0]
+		n -= len(b)
+		if cap(b) == coalesceSize && len(q.free) < 4 {
+			q.free = append(q.free, b[:0])
+		}
+		rest = rest[1:]
+	}
+	if len(rest) > 0 {
+		// The socket is full (or the write failed): the rest goes first,
+		// and the writer writes it (or meets the error and reports it).
+		rest[0] = rest[0][n:]
+		segs := make([][]byte, 0, len(rest)+len(q.segs))
+		segs = append(segs, rest...)
+		q.segs = append(segs, q.segs...)
+		for _, b := range rest {
+			q.queued += len(b)
+		}
+	} else {
+		clear(batch)
+		q.spare = batch[:0]
+	}
+	more := q.queued > 0 || len(q.ctl) > 0 || len(q.handles) > 0
+	q.notify()
+	q.mu.Unlock()
+	if more {
+		q.wake()
 	}
 }
 

@@ -1,0 +1,256 @@
+package nodeipc
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The read token decides who reads the socket. Reading in a background
+// goroutine alone would cost every batch of messages a hand-off from that
+// goroutine to the one in Recv (a wake-up and, on a busy machine, a context
+// switch); so a Recv call that finds the queue empty reads the socket
+// itself, and keeps the token while its caller handles what it got. The
+// background reader takes the token back when no Recv call has used it for
+// tokenIdle (internal messages, handles and the end of the stream must be
+// seen even when nobody calls Recv), or at once when the channel needs it
+// (a handle or cluster reply awaited outside Recv); and a Recv call that
+// finds the token with the background reader interrupts its read with a
+// past deadline and borrows the token.
+//
+// Only channels over a *net.UnixConn lend the token (the read must be
+// interruptible); on other conns the background reader always reads.
+const (
+	tokBG     int32 = iota // the background reader holds it (and may be blocked in a read)
+	tokRecv                // a Recv call holds it and is reading
+	tokIdle                // lent to Recv calls: the next one with an empty queue reads
+	tokClosed              // the channel is closed
+)
+
+// tokenIdle is how long the token stays lent to Recv calls that do not
+// come back before the background reader takes it back.
+const tokenIdle = 2 * time.Millisecond
+
+// errInterrupted is returned by reader.step when its read was interrupted
+// before any byte came.
+var errInterrupted = errors.New("nodeipc: read interrupted")
+
+// aLongTimeAgo is a deadline in the past: it interrupts a blocked read.
+var aLongTimeAgo = time.Unix(1, 0)
+
+type readToken struct {
+	state atomic.Int32
+	want  atomic.Bool   // a Recv call asked the background reader for the token
+	seq   atomic.Uint64 // counts the Recv reads, so the timer sees activity
+	armed atomic.Bool   // the idle timer is pending
+
+	bgCh   chan struct{} // cap 1: the token went back to the background reader
+	lentCh chan struct{} // cap 1: the token is lent to Recv calls
+	wantCh chan struct{} // cap 1: want was set
+
+	mu       sync.Mutex // serializes deadlines and the moves away from tokBG
+	deadline bool       // a read deadline is set
+	gen      uint64     // numbers the Recv reads a context may interrupt
+	readGen  uint64     // the Recv read in progress that its context may interrupt
+	lastSeq  uint64     // seq at the timer's previous tick
+	timer    *time.Timer
+	lend     bool // reads can be interrupted: the token may be lent
+}
+
+func (t *readToken) init(c *Channel) {
+	t.bgCh = make(chan struct{}, 1)
+	t.lentCh = make(chan struct{}, 1)
+	t.wantCh = make(chan struct{}, 1)
+	t.lend = c.uc != nil
+	if t.lend {
+		t.timer = time.AfterFunc(time.Hour, func() { t.tick(c) })
+		t.timer.Stop()
+	}
+}
+
+// acquireBG waits until the background reader holds the token. It reports
+// false when the channel is closing or the stream has ended.
+func (t *readToken) acquireBG(c *Channel) bool {
+	for t.state.Load() != tokBG {
+		select {
+		case <-t.bgCh:
+		case <-c.closing:
+			return false
+		case <-c.r.ended:
+			return false
+		}
+	}
+	select {
+	case <-c.r.ended:
+		return false
+	default:
+		return true
+	}
+}
+
+// wanted reports whether a Recv call asked for the token.
+func (t *readToken) wanted() bool { return t.want.Load() }
+
+// lendToRecv is the background reader giving the token to Recv calls.
+func (t *readToken) lendToRecv(c *Channel) {
+	t.mu.Lock()
+	t.clearDeadline(c)
+	t.want.Store(false)
+	t.state.Store(tokIdle)
+	t.mu.Unlock()
+	t.arm()
+	signal(t.lentCh)
+}
+
+// clearDeadline removes a deadline set to interrupt a read. Call with t.mu
+// held.
+func (t *readToken) clearDeadline(c *Channel) {
+	if t.deadline {
+		_ = c.uc.SetReadDeadline(time.Time{})
+		t.deadline = false
+	}
+}
+
+// takeForRecv is a Recv call with nothing queued asking for the token: it
+// reports true if the caller now holds it and must read. Otherwise, if the
+// background reader holds it, it is asked to give it up (the caller then
+// waits, and is woken through lentCh).
+func (t *readToken) takeForRecv(c *Channel) bool {
+	if !t.lend {
+		return false
+	}
+	switch t.state.Load() {
+	case tokIdle:
+		if t.state.CompareAndSwap(tokIdle, tokRecv) {
+			t.seq.Add(1)
+			return true
+		}
+	case tokBG:
+		if !t.want.Load() {
+			t.mu.Lock()
+			if t.state.Load() == tokBG && !t.want.Load() {
+				t.want.Store(true)
+				_ = c.uc.SetReadDeadline(aLongTimeAgo)
+				t.deadline = true
+				signal(t.wantCh)
+			}
+			t.mu.Unlock()
+		}
+	}
+	return false
+}
+
+// recvDone is the Recv call that read giving the token back to Recv calls.
+func (t *readToken) recvDone(c *Channel) {
+	t.state.CompareAndSwap(tokRecv, tokIdle)
+	if !t.armed.Load() {
+		t.arm()
+	}
+	if c.r.waiting.Load() > 0 {
+		signal(t.lentCh)
+	}
+}
+
+// arm starts the idle timer unless it is pending.
+func (t *readToken) arm() {
+	t.mu.Lock()
+	if !t.armed.Load() && t.state.Load() != tokClosed {
+		t.armed.Store(true)
+		t.lastSeq = t.seq.Load()
+		t.timer.Reset(tokenIdle)
+	}
+	t.mu.Unlock()
+}
+
+// tick is the idle timer: it gives the token back to the background reader
+// when it has been lent and unused for a whole period.
+func (t *readToken) tick(c *Channel) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state.Load() == tokIdle {
+		if s := t.seq.Load(); s != t.lastSeq {
+			t.lastSeq = s
+			t.timer.Reset(tokenIdle)
+			return
+		}
+		if t.state.CompareAndSwap(tokIdle, tokBG) {
+			t.armed.Store(false)
+			signal(t.bgCh)
+			c.w.wake() // Sends may have deferred it
+			return
+		}
+	}
+	// Held by a Recv call (which re-arms when it is done), with the
+	// background reader, or closed.
+	t.armed.Store(false)
+}
+
+// reclaim gives a lent token back to the background reader at once: for
+// waits on internal replies (a handle's ACK, a cluster answer) that must
+// not depend on the caller calling Recv.
+func (t *readToken) reclaim(c *Channel) {
+	if t.lend && t.state.CompareAndSwap(tokIdle, tokBG) {
+		signal(t.bgCh)
+		c.w.wake() // Sends may have deferred it
+	}
+}
+
+// close ends lending: called at Close with the reader stopped.
+func (t *readToken) close() {
+	if !t.lend {
+		return
+	}
+	t.mu.Lock()
+	t.state.Store(tokClosed)
+	t.timer.Stop()
+	t.mu.Unlock()
+}
+
+// recvRead is a Recv call holding the token: it reads once and queues what
+// came. ctx interrupts the read. It returns a non-nil error only when ctx
+// is done.
+func (c *Channel) recvRead(ctx context.Context) error {
+	t := &c.tok
+	var stop func() bool
+	var gen uint64
+	if ctx.Done() != nil {
+		t.mu.Lock()
+		t.gen++
+		gen = t.gen
+		t.readGen = gen
+		t.mu.Unlock()
+		stop = context.AfterFunc(ctx, func() {
+			t.mu.Lock()
+			if t.readGen == gen {
+				_ = c.uc.SetReadDeadline(aLongTimeAgo)
+				t.deadline = true
+			}
+			t.mu.Unlock()
+		})
+	}
+	c.flushInline()
+	c.readMu.Lock()
+	err := c.rd.step()
+	c.readMu.Unlock()
+	if stop != nil {
+		stop()
+		t.mu.Lock()
+		t.readGen = 0
+		t.clearDeadline(c)
+		t.mu.Unlock()
+	}
+	switch {
+	case err == errInterrupted:
+		t.recvDone(c)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return nil
+	case err != nil:
+		c.endRead(err)
+	}
+	t.recvDone(c)
+	return nil
+}
