@@ -43,8 +43,6 @@ var aLongTimeAgo = time.Unix(1, 0)
 type readToken struct {
 	state atomic.Int32
 	want  atomic.Bool   // a Recv call asked the background reader for the token
-	seq   atomic.Uint64 // counts the Recv reads, so the timer sees activity
-	armed atomic.Bool   // the idle timer is pending
 
 	bgCh   chan struct{} // cap 1: the token went back to the background reader
 	lentCh chan struct{} // cap 1: the token is lent to Recv calls
@@ -54,8 +52,11 @@ type readToken struct {
 	deadline bool       // a read deadline is set
 	gen      uint64     // numbers the Recv reads a context may interrupt
 	readGen  uint64     // the Recv read in progress that its context may interrupt
-	lastSeq  uint64     // seq at the timer's previous tick
-	timer    *time.Timer
+	// timer runs while the token is lent and unused (tokIdle) and gives
+	// it back to the background reader when it fires; it is stopped while
+	// a Recv reads, so a process waiting for input has no timer pending
+	// (with one, every sleep of the Go scheduler programs a kernel timer).
+	timer *time.Timer
 	lend     bool // reads can be interrupted: the token may be lent
 }
 
@@ -99,8 +100,8 @@ func (t *readToken) lendToRecv(c *Channel) {
 	t.clearDeadline(c)
 	t.want.Store(false)
 	t.state.Store(tokIdle)
+	t.timer.Reset(tokenIdle)
 	t.mu.Unlock()
-	t.arm()
 	signal(t.lentCh)
 }
 
@@ -124,7 +125,7 @@ func (t *readToken) takeForRecv(c *Channel) bool {
 	switch t.state.Load() {
 	case tokIdle:
 		if t.state.CompareAndSwap(tokIdle, tokRecv) {
-			t.seq.Add(1)
+			t.timer.Stop()
 			return true
 		}
 	case tokBG:
@@ -144,47 +145,21 @@ func (t *readToken) takeForRecv(c *Channel) bool {
 
 // recvDone is the Recv call that read giving the token back to Recv calls.
 func (t *readToken) recvDone(c *Channel) {
-	t.state.CompareAndSwap(tokRecv, tokIdle)
-	if !t.armed.Load() {
-		t.arm()
+	if t.state.CompareAndSwap(tokRecv, tokIdle) {
+		t.timer.Reset(tokenIdle)
 	}
 	if c.r.waiting.Load() > 0 {
 		signal(t.lentCh)
 	}
 }
 
-// arm starts the idle timer unless it is pending.
-func (t *readToken) arm() {
-	t.mu.Lock()
-	if !t.armed.Load() && t.state.Load() != tokClosed {
-		t.armed.Store(true)
-		t.lastSeq = t.seq.Load()
-		t.timer.Reset(tokenIdle)
-	}
-	t.mu.Unlock()
-}
-
-// tick is the idle timer: it gives the token back to the background reader
-// when it has been lent and unused for a whole period.
+// tick is the idle timer: the token was lent and unused for tokenIdle, so
+// it goes back to the background reader.
 func (t *readToken) tick(c *Channel) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.state.Load() == tokIdle {
-		if s := t.seq.Load(); s != t.lastSeq {
-			t.lastSeq = s
-			t.timer.Reset(tokenIdle)
-			return
-		}
-		if t.state.CompareAndSwap(tokIdle, tokBG) {
-			t.armed.Store(false)
-			signal(t.bgCh)
-			c.w.wake() // Sends may have deferred it
-			return
-		}
+	if t.state.CompareAndSwap(tokIdle, tokBG) {
+		signal(t.bgCh)
+		c.w.wake() // Sends may have deferred it
 	}
-	// Held by a Recv call (which re-arms when it is done), with the
-	// background reader, or closed.
-	t.armed.Store(false)
 }
 
 // reclaim gives a lent token back to the background reader at once: for

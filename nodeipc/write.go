@@ -67,6 +67,7 @@ type writeQueue struct {
 	// will call Recv again; Send then leaves the writer asleep and the next
 	// Recv writes the batch itself before it reads (Channel.flushInline).
 	tok      *readToken
+	c        *Channel
 	deferred bool     // a wake-up was skipped
 	spare    [][]byte // recycled backing array for segs (flushInline)
 }
@@ -174,9 +175,14 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 	q.queued += len(frame)
 	q.enqueued += int64(len(frame))
 	wake := wasEmpty && !q.writing
-	if wake && q.tok != nil && q.tok.state.Load() == tokIdle {
+	if q.tok != nil && q.tok.state.Load() == tokIdle && (wake || q.deferred) {
 		q.deferred = true
 		wake = false
+		if q.queued >= flushEarly && !q.writing {
+			q.mu.Unlock()
+			q.c.flushInline()
+			return nil
+		}
 	}
 	q.mu.Unlock()
 	if wake {
@@ -312,6 +318,10 @@ func (c *Channel) writeLoop() {
 		}
 	}
 }
+
+// flushEarly is how many deferred bytes Send lets build up before it
+// writes them itself, so the peer can start on them while more follow.
+var flushEarly = 512
 
 // flushInline writes what Send queued while its wake-up was deferred, from
 // a Recv call holding the read token just before it reads: one non-blocking
