@@ -42,7 +42,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 type readToken struct {
 	state atomic.Int32
-	want  atomic.Bool   // a Recv call asked the background reader for the token
+	want  atomic.Bool // a Recv call asked the background reader for the token
 
 	bgCh   chan struct{} // cap 1: the token went back to the background reader
 	lentCh chan struct{} // cap 1: the token is lent to Recv calls
@@ -57,7 +57,7 @@ type readToken struct {
 	// a Recv reads, so a process waiting for input has no timer pending
 	// (with one, every sleep of the Go scheduler programs a kernel timer).
 	timer *time.Timer
-	lend     bool // reads can be interrupted: the token may be lent
+	lend  bool // reads can be interrupted: the token may be lent
 }
 
 func (t *readToken) init(c *Channel) {

@@ -228,4 +228,3 @@ func TestSendHandleWithNobodyInRecv(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
