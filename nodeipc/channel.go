@@ -300,7 +300,7 @@ func (c *Channel) shutdown(ctx context.Context) error {
 	// A Recv call may still be in a read (failing, the socket is closed).
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
-	c.tok.close()
+	c.tok.close(c)
 	for _, f := range c.fds {
 		if f.fd >= 0 {
 			closeFD(f.fd)

@@ -5,6 +5,7 @@ package nodeipc
 import (
 	"errors"
 	"syscall"
+	"time"
 )
 
 const oobSize = 0
@@ -19,3 +20,6 @@ func isConnGone(err error) bool {
 
 // tryWrite is not used without Unix sockets.
 func (c *Channel) tryWrite(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupported }
+
+// sleepFor sleeps ms milliseconds.
+func sleepFor(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) }

@@ -100,6 +100,7 @@ type recvQueue struct {
 	ended chan struct{} // closed when end is set
 
 	waiting atomic.Int32 // Recv calls blocked in wait
+	avail   atomic.Int64 // items queued and not taken
 }
 
 func (q *recvQueue) init() {
@@ -136,6 +137,7 @@ func (q *recvQueue) push(items []recvItem) {
 		q.bytes += itemSize(it)
 	}
 	q.items = append(q.items, items...)
+	q.avail.Add(int64(len(items)))
 	q.mu.Unlock()
 	signal(q.sig)
 }
@@ -213,6 +215,7 @@ func (q *recvQueue) take(closing <-chan struct{}) (m *Message, err error, ok boo
 		q.items[q.head] = recvItem{}
 		q.head++
 		q.bytes -= itemSize(it)
+		q.avail.Add(-1)
 		more := q.head < len(q.items)
 		if !more {
 			q.items = q.items[:0]

@@ -14,11 +14,11 @@ import (
 // switch); so a Recv call that finds the queue empty reads the socket
 // itself, and keeps the token while its caller handles what it got. The
 // background reader takes the token back when no Recv call has used it for
-// tokenIdle (internal messages, handles and the end of the stream must be
-// seen even when nobody calls Recv), or at once when the channel needs it
-// (a handle or cluster reply awaited outside Recv); and a Recv call that
-// finds the token with the background reader interrupts its read with a
-// past deadline and borrows the token.
+// a while (internal messages, handles and the end of the stream must be
+// seen even when nobody calls Recv: see watchdog), or at once when the
+// channel needs it (a handle or cluster reply awaited outside Recv); and a
+// Recv call that finds the token with the background reader interrupts its
+// read with a past deadline and borrows the token.
 //
 // Only channels over a *net.UnixConn lend the token (the read must be
 // interruptible); on other conns the background reader always reads.
@@ -28,10 +28,6 @@ const (
 	tokIdle                // lent to Recv calls: the next one with an empty queue reads
 	tokClosed              // the channel is closed
 )
-
-// tokenIdle is how long the token stays lent to Recv calls that do not
-// come back before the background reader takes it back.
-const tokenIdle = 2 * time.Millisecond
 
 // errInterrupted is returned by reader.step when its read was interrupted
 // before any byte came.
@@ -52,12 +48,12 @@ type readToken struct {
 	deadline bool       // a read deadline is set
 	gen      uint64     // numbers the Recv reads a context may interrupt
 	readGen  uint64     // the Recv read in progress that its context may interrupt
-	// timer runs while the token is lent and unused (tokIdle) and gives
-	// it back to the background reader when it fires; it is stopped while
-	// a Recv reads, so a process waiting for input has no timer pending
-	// (with one, every sleep of the Go scheduler programs a kernel timer).
-	timer *time.Timer
-	lend  bool // reads can be interrupted: the token may be lent
+	lend     bool       // reads can be interrupted: the token may be lent
+
+	epoch   atomic.Uint64 // counts the Recv reads, for the watchdog
+	watched atomic.Bool   // the watchdog is watching this token
+	seen    uint64        // epoch at the watchdog's last look (watchdog.mu)
+	still   int           // looks that found a Recv blocked in its read (watchdog.mu)
 }
 
 func (t *readToken) init(c *Channel) {
@@ -65,10 +61,6 @@ func (t *readToken) init(c *Channel) {
 	t.lentCh = make(chan struct{}, 1)
 	t.wantCh = make(chan struct{}, 1)
 	t.lend = c.uc != nil
-	if t.lend {
-		t.timer = time.AfterFunc(time.Hour, func() { t.tick(c) })
-		t.timer.Stop()
-	}
 }
 
 // acquireBG waits until the background reader holds the token. It reports
@@ -100,8 +92,8 @@ func (t *readToken) lendToRecv(c *Channel) {
 	t.clearDeadline(c)
 	t.want.Store(false)
 	t.state.Store(tokIdle)
-	t.timer.Reset(tokenIdle)
 	t.mu.Unlock()
+	watch(c)
 	signal(t.lentCh)
 }
 
@@ -125,7 +117,7 @@ func (t *readToken) takeForRecv(c *Channel) bool {
 	switch t.state.Load() {
 	case tokIdle:
 		if t.state.CompareAndSwap(tokIdle, tokRecv) {
-			t.timer.Stop()
+			t.epoch.Add(1)
 			return true
 		}
 	case tokBG:
@@ -145,20 +137,12 @@ func (t *readToken) takeForRecv(c *Channel) bool {
 
 // recvDone is the Recv call that read giving the token back to Recv calls.
 func (t *readToken) recvDone(c *Channel) {
-	if t.state.CompareAndSwap(tokRecv, tokIdle) {
-		t.timer.Reset(tokenIdle)
+	t.state.CompareAndSwap(tokRecv, tokIdle)
+	if !t.watched.Load() {
+		watch(c)
 	}
 	if c.r.waiting.Load() > 0 {
 		signal(t.lentCh)
-	}
-}
-
-// tick is the idle timer: the token was lent and unused for tokenIdle, so
-// it goes back to the background reader.
-func (t *readToken) tick(c *Channel) {
-	if t.state.CompareAndSwap(tokIdle, tokBG) {
-		signal(t.bgCh)
-		c.w.wake() // Sends may have deferred it
 	}
 }
 
@@ -173,14 +157,14 @@ func (t *readToken) reclaim(c *Channel) {
 }
 
 // close ends lending: called at Close with the reader stopped.
-func (t *readToken) close() {
+func (t *readToken) close(c *Channel) {
 	if !t.lend {
 		return
 	}
 	t.mu.Lock()
 	t.state.Store(tokClosed)
-	t.timer.Stop()
 	t.mu.Unlock()
+	unwatch(c)
 }
 
 // recvRead is a Recv call holding the token: it reads once and queues what

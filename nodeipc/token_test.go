@@ -228,3 +228,30 @@ func TestSendHandleWithNobodyInRecv(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A reply sent while received messages still wait in the queue is held for
+// the next Recv; if that Recv never comes, the reply still leaves.
+func TestDeferredReplyLeavesWithoutAnotherRecv(t *testing.T) {
+	ch, raw := rawPeer(t, nil)
+	ctx := testCtx(t)
+	if _, err := raw.Write([]byte("1\n2\n")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ch.Recv(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Raw()) != "1" {
+		t.Fatalf("first message %s", m.Raw())
+	}
+	if err := ch.Send(ctx, "reply"); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(raw)
+	if !sc.Scan() {
+		t.Fatalf("no reply: %v", sc.Err())
+	}
+	if sc.Text() != `"reply"` {
+		t.Fatalf("reply %q", sc.Text())
+	}
+}

@@ -178,7 +178,10 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 	if q.tok != nil && q.tok.state.Load() == tokIdle && (wake || q.deferred) {
 		q.deferred = true
 		wake = false
-		if q.queued >= flushEarly && !q.writing {
+		// Write now when enough is waiting for the peer to start on, or
+		// when nothing received is waiting for the caller: then it may not
+		// come back to Recv soon.
+		if (q.queued >= flushEarly || q.c.r.avail.Load() == 0) && !q.writing {
 			q.mu.Unlock()
 			q.c.flushInline()
 			return nil
