@@ -2,6 +2,7 @@ package nodeipc
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -24,6 +25,17 @@ func plainASCII8(w uint64) bool {
 	return ((quote-ones)&^quote|(backslash-ones)&^backslash|control)&highs == 0
 }
 
+// specialBytes returns a mask with the high bit set in the bytes of w that
+// need a closer look inside a JSON string (as for plainASCII8). Only the
+// lowest set bit is exact (a borrow may mark bytes above it), which is all
+// scanStringAt uses: it finds the first such byte.
+func specialBytes(w uint64) uint64 {
+	quote := w ^ (ones * '"')
+	backslash := w ^ (ones * '\\')
+	control := w - ones*0x20
+	return ((quote-ones)&^quote | (backslash-ones)&^backslash | control | w) & highs
+}
+
 // scanResult is what scanJSON learns about a JSON text in its single pass.
 type scanResult struct {
 	// errAt is the byte offset of the first error, or -1 if the text is one
@@ -40,136 +52,159 @@ type scanResult struct {
 // scanJSON validates b as exactly one JSON value (RFC 8259, what JSON.parse
 // accepts, with surrounding whitespace) in valid UTF-8, in one pass and
 // without allocating, and notes whether a top-level "cmd" key is present.
-// Nesting is tracked with a bit stack, not recursion, so depth costs no
-// stack.
+// Nesting is tracked with a stack of container kinds, not recursion, so
+// depth costs no goroutine stack. (It is one loop over local variables,
+// written for speed: every received message goes through it.)
 func scanJSON(b []byte) scanResult {
 	const (
 		inObject = 1
 		inArray  = 2
 	)
-	var stack []byte // container kinds; allocated only past 64 levels
 	var small [64]byte
-	stack = small[:0]
-	i := 0
-	fail := func(at int, why string) scanResult {
-		if at < len(b) && b[at] >= utf8.RuneSelf {
-			if r, size := utf8.DecodeRune(b[at:]); r == utf8.RuneError && size == 1 {
-				why = "invalid UTF-8"
-			}
-		}
-		return scanResult{errAt: at, reason: why}
-	}
-	skipSpace := func() {
-		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-			i++
-		}
-	}
+	stack := small[:0] // allocated only past 64 levels
 	cmd := false
-	// key scans an object key and its ':' (and the space after), noting a
-	// top-level "cmd"; on failure keyErr says why.
-	var keyErr string
-	key := func(top bool) bool {
-		start := i
-		if !scanString(b, &i) {
-			keyErr = "invalid object key"
-			return false
-		}
-		if top && isCmdKey(b[start:i]) {
-			cmd = true
-		}
-		skipSpace()
-		if i >= len(b) || b[i] != ':' {
-			keyErr = "expected ':' after object key"
-			return false
-		}
-		i++
-		skipSpace()
-		return true
-	}
-	skipSpace()
+	n := len(b)
+	i := skipJSONSpace(b, 0)
 	for {
 		// A value is expected at b[i].
-		if i >= len(b) {
-			return fail(i, "unexpected end of JSON text")
+		if i >= n {
+			return scanFail(b, i, "unexpected end of JSON text")
 		}
-		switch c := b[i]; {
-		case c == '{':
-			i++
-			skipSpace()
-			if i < len(b) && b[i] == '}' {
+		switch c := b[i]; c {
+		case '"':
+			j, ok := scanStringAt(b, i)
+			if !ok {
+				return scanFail(b, j, "invalid string")
+			}
+			i = j
+		case '{':
+			i = skipJSONSpace(b, i+1)
+			if i < n && b[i] == '}' {
 				i++
 				break
 			}
 			stack = append(stack, inObject)
-			if !key(len(stack) == 1) {
-				return fail(i, keyErr)
+			j, why := scanKey(b, i)
+			if why != "" {
+				return scanFail(b, j, why)
 			}
+			if len(stack) == 1 && isCmdKey(b[i:j]) {
+				cmd = true
+			}
+			i = skipJSONSpace(b, skipJSONSpace(b, j)+1)
 			continue
-		case c == '[':
-			i++
-			skipSpace()
-			if i < len(b) && b[i] == ']' {
+		case '[':
+			i = skipJSONSpace(b, i+1)
+			if i < n && b[i] == ']' {
 				i++
 				break
 			}
 			stack = append(stack, inArray)
 			continue
-		case c == '"':
-			if !scanString(b, &i) {
-				return fail(i, "invalid string")
-			}
-		case c == '-' || (c >= '0' && c <= '9'):
-			if !scanNumber(b, &i) {
-				return fail(i, "invalid number")
-			}
-		case c == 't':
+		case 't':
 			if !hasLiteral(b, i, "true") {
-				return fail(i, "invalid literal")
+				return scanFail(b, i, "invalid literal")
 			}
 			i += 4
-		case c == 'f':
+		case 'f':
 			if !hasLiteral(b, i, "false") {
-				return fail(i, "invalid literal")
+				return scanFail(b, i, "invalid literal")
 			}
 			i += 5
-		case c == 'n':
+		case 'n':
 			if !hasLiteral(b, i, "null") {
-				return fail(i, "invalid literal")
+				return scanFail(b, i, "invalid literal")
 			}
 			i += 4
 		default:
-			return fail(i, "invalid character")
+			if c != '-' && (c < '0' || c > '9') {
+				return scanFail(b, i, "invalid character")
+			}
+			if !scanNumber(b, &i) {
+				return scanFail(b, i, "invalid number")
+			}
 		}
 		// After a value: close containers or go to the next element.
+	after:
 		for {
-			skipSpace()
+			i = skipJSONSpace(b, i)
 			if len(stack) == 0 {
-				if i != len(b) {
-					return fail(i, "data after the JSON value")
+				if i != n {
+					return scanFail(b, i, "data after the JSON value")
 				}
 				return scanResult{errAt: -1, cmd: cmd}
 			}
-			if i >= len(b) {
-				return fail(i, "unexpected end of JSON text")
+			if i >= n {
+				return scanFail(b, i, "unexpected end of JSON text")
 			}
 			top := stack[len(stack)-1]
-			c := b[i]
-			if c == ',' {
-				i++
-				skipSpace()
-				if top == inObject && !key(len(stack) == 1) {
-					return fail(i, keyErr)
+			switch c := b[i]; {
+			case c == ',':
+				i = skipJSONSpace(b, i+1)
+				if top == inObject {
+					j, why := scanKey(b, i)
+					if why != "" {
+						return scanFail(b, j, why)
+					}
+					if len(stack) == 1 && isCmdKey(b[i:j]) {
+						cmd = true
+					}
+					i = skipJSONSpace(b, skipJSONSpace(b, j)+1)
 				}
-				break // a value follows
-			}
-			if (top == inObject && c == '}') || (top == inArray && c == ']') {
+				break after // a value follows
+			case (top == inObject && c == '}') || (top == inArray && c == ']'):
 				i++
 				stack = stack[:len(stack)-1]
-				continue
+			default:
+				return scanFail(b, i, "expected ',' or the end of the container")
 			}
-			return fail(i, "expected ',' or the end of the container")
 		}
 	}
+}
+
+// scanFail is scanJSON's error result: at is where, why what (made
+// "invalid UTF-8" when that is what is at b[at]).
+func scanFail(b []byte, at int, why string) scanResult {
+	if at < len(b) && b[at] >= utf8.RuneSelf {
+		if r, size := utf8.DecodeRune(b[at:]); r == utf8.RuneError && size == 1 {
+			why = "invalid UTF-8"
+		}
+	}
+	return scanResult{errAt: at, reason: why}
+}
+
+// jsonSpace marks the four whitespace bytes JSON allows.
+var jsonSpace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
+
+// skipJSONSpace returns the index of the first non-whitespace byte at or
+// after i. (Small enough to be inlined: most positions have no space.)
+func skipJSONSpace(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' {
+		return i
+	}
+	return skipJSONSpaceSlow(b, i)
+}
+
+func skipJSONSpaceSlow(b []byte, i int) int {
+	for i < len(b) && jsonSpace[b[i]] {
+		i++
+	}
+	return i
+}
+
+// scanKey scans an object key starting at b[i] and checks that a ':'
+// follows it (after whitespace). It returns the index just past the key,
+// or where it failed and why.
+func scanKey(b []byte, i int) (int, string) {
+	j, ok := scanStringAt(b, i)
+	if !ok {
+		return j, "invalid object key"
+	}
+	k := skipJSONSpace(b, j)
+	if k >= len(b) || b[k] != ':' {
+		return k, "expected ':' after object key"
+	}
+	return j, ""
 }
 
 // isCmdKey reports whether the quoted key k is "cmd", or could be once its
@@ -190,63 +225,65 @@ func hasLiteral(b []byte, i int, lit string) bool {
 	return len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit
 }
 
-// scanString advances *i past the string starting at b[*i] (a '"'), and
-// reports whether it is valid: no raw control characters, valid escapes,
-// valid UTF-8. On failure *i is where the problem is.
-func scanString(b []byte, i *int) bool {
-	j := *i
+// strPlain marks the bytes that need no closer look inside a JSON string:
+// not a control character, '"', '\\' or non-ASCII.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// scanStringAt scans the string starting at b[i] (a '"') and returns the
+// index just past it and true if it is valid (no raw control characters,
+// valid escapes, valid UTF-8), or where the problem is and false.
+func scanStringAt(b []byte, i int) (int, bool) {
+	j := i
 	if j >= len(b) || b[j] != '"' {
-		return false
+		return i, false
 	}
 	j++
 	for {
-		// Fast path: eight bytes at a time while none of them is a quote,
-		// a backslash, a control character or non-ASCII.
-		for j+8 <= len(b) && plainASCII8(binary.LittleEndian.Uint64(b[j:])) {
+		// Fast path: eight bytes at a time, jumping straight to the first
+		// byte that needs a closer look; the last few byte by byte.
+		for j+8 <= len(b) {
+			if m := specialBytes(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				goto special
+			}
 			j += 8
 		}
-		// Then byte by byte.
-		for j < len(b) {
-			c := b[j]
-			if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-				break
-			}
+		for j < len(b) && strPlain[b[j]] {
 			j++
 		}
+	special:
 		if j >= len(b) {
-			*i = j
-			return false
+			return j, false
 		}
 		switch c := b[j]; {
 		case c == '"':
-			*i = j + 1
-			return true
+			return j + 1, true
 		case c == '\\':
 			if j+1 >= len(b) {
-				*i = j
-				return false
+				return j, false
 			}
 			switch b[j+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				j += 2
 			case 'u':
 				if len(b)-j < 6 || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
-					*i = j
-					return false
+					return j, false
 				}
 				j += 6
 			default:
-				*i = j
-				return false
+				return j, false
 			}
 		case c < 0x20:
-			*i = j
-			return false
+			return j, false
 		default: // a multi-byte UTF-8 sequence
 			r, size := utf8.DecodeRune(b[j:])
 			if r == utf8.RuneError && size == 1 {
-				*i = j
-				return false
+				return j, false
 			}
 			j += size
 		}

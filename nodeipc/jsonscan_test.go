@@ -110,3 +110,21 @@ func TestScanJSONNamesInvalidUTF8(t *testing.T) {
 		}
 	}
 }
+
+// FuzzScanJSONSameAsReference checks that scanJSON gives the reference
+// scanner's answer, error offset and reason included, for any input.
+func FuzzScanJSONSameAsReference(f *testing.F) {
+	for _, s := range []string{
+		`{"cmd":"NODE_X","a":[1,2.5e3,-0,true,false,null,{"b":"\u00e9\n"}]}`,
+		` [ ] `, `{"a" : 1 , "c\u006dd":2}`, `"\ud800"`, "\"\xff\"", `{"a":}`, `[1,]`, `01`, `1.`, `-`, `nul`,
+		`{"x":"abcdefghijklmnopqrstuvwxyz0123456789"}`, "\"a\x01\"", `{"a":"b"`, `[[[[`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, want := scanJSON(b), scanJSONRef(b)
+		if got != want {
+			t.Fatalf("scanJSON(%q) = %+v; reference %+v", b, got, want)
+		}
+	})
+}
