@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // errClosed is returned by Send, Recv and Flush after Close or Disconnect.
@@ -34,6 +35,8 @@ type Channel struct {
 	rd     *reader    // framing state, used by whoever holds the read token
 	tok    readToken  // who reads: the background reader or a Recv call
 	readMu sync.Mutex // held while reading, so Close can wait for a Recv's read
+
+	spare atomic.Pointer[sendState] // for Send
 
 	closing   chan struct{} // closed when Close or Disconnect starts
 	done      chan struct{} // closed when the channel has ended (EOF or close)
@@ -131,24 +134,54 @@ func (c *Channel) Send(ctx context.Context, v any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	buf := getSendBuf()
-	msg, err := c.encode(buf[:0], v)
+	st := c.getSendState()
+	frame, err := c.encode(st.buf[:0], v, st)
+	if err == nil && mayBeInternal(v) {
+		err = c.checkUserMessage(frame)
+	}
 	if err != nil {
-		putSendBuf(buf)
+		c.putSendState(st, frame)
 		return err
 	}
-	if mayBeInternal(v) {
-		if err := c.checkUserMessage(msg); err != nil {
-			putSendBuf(msg)
-			return err
-		}
+	err = c.w.enqueue(ctx, frame, c.closing)
+	if len(frame) > smallFrame {
+		frame = nil // the queue keeps large frames as they are
 	}
-	return c.w.enqueue(ctx, msg, c.closing)
+	c.putSendState(st, frame)
+	return err
+}
+
+// sendState is what Send encodes with: a buffer (the queue copies small
+// frames out of it) and, in json mode, an encoder. A Channel keeps one
+// spare, so a lone sender reuses the same one without a pool's cost.
+type sendState struct {
+	buf []byte
+	enc *jsonEncoder
+}
+
+var sendStates = sync.Pool{New: func() any { return &sendState{buf: make([]byte, 0, 512)} }}
+
+func (c *Channel) getSendState() *sendState {
+	if st := c.spare.Swap(nil); st != nil {
+		return st
+	}
+	return sendStates.Get().(*sendState)
+}
+
+// putSendState keeps st for reuse with buf (nil if the queue kept it).
+func (c *Channel) putSendState(st *sendState, buf []byte) {
+	if cap(buf) > 64<<10 {
+		buf = nil
+	}
+	st.buf = buf[:0]
+	if !c.spare.CompareAndSwap(nil, st) {
+		sendStates.Put(st)
+	}
 }
 
 // encode appends one complete frame (a JSON line, or a length-prefixed V8
-// payload) for v to dst.
-func (c *Channel) encode(dst []byte, v any) ([]byte, error) {
+// payload) for v to dst, with st's encoder if st is not nil.
+func (c *Channel) encode(dst []byte, v any, st *sendState) ([]byte, error) {
 	if m, ok := v.(*Message); ok && m != nil {
 		if m.mode == c.opts.Serialization {
 			return appendFrame(dst, m.mode, m.data), nil
@@ -160,7 +193,13 @@ func (c *Channel) encode(dst []byte, v any) ([]byte, error) {
 		v = decoded
 	}
 	if c.opts.Serialization == JSON {
-		return appendJSONLine(dst, v)
+		if st == nil {
+			return appendJSONLine(dst, v)
+		}
+		if st.enc == nil {
+			st.enc = newJSONEncoder()
+		}
+		return st.enc.appendLine(dst, v)
 	}
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0)
@@ -205,13 +244,11 @@ func (c *Channel) checkUserMessage(frame []byte) error {
 // sendInternal queues a message of the library's own (a cluster message, a
 // NODE_SOCKET_* reply), skipping the user-message checks.
 func (c *Channel) sendInternal(v any) error {
-	buf := getSendBuf()
-	msg, err := c.encode(buf[:0], v)
+	frame, err := c.encode(nil, v, nil)
 	if err != nil {
-		putSendBuf(buf)
 		return err
 	}
-	return c.w.enqueue(context.Background(), msg, c.closing)
+	return c.w.enqueue(context.Background(), frame, c.closing)
 }
 
 // Recv returns the next user message from the peer. It blocks until one

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Send refuses user messages that a Node peer would treat as internal (a
@@ -16,10 +17,17 @@ import (
 var (
 	marshalerType     = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
-	// structCmd caches, per struct type, whether its encoding can have a
-	// top-level "cmd" key.
-	structCmd sync.Map // reflect.Type -> bool
+	// typeCmds caches typeMayBeInternal per dynamic type, and lastTypeCmd
+	// the last answer, so a sender of one type pays one comparison.
+	typeCmds    sync.Map // reflect.Type -> *typeCmd
+	lastTypeCmd atomic.Pointer[typeCmd]
 )
+
+// typeCmd is a cached answer of typeMayBeInternal.
+type typeCmd struct {
+	t   reflect.Type
+	may bool
+}
 
 // mayBeInternal reports whether v could encode as an object with a
 // top-level "cmd" string starting with "NODE_". It errs on the side of yes;
@@ -37,6 +45,22 @@ func mayBeInternal(v any) bool {
 		return true // forwarded bytes: check them
 	}
 	t := reflect.TypeOf(v)
+	if e := lastTypeCmd.Load(); e != nil && e.t == t {
+		return e.may
+	}
+	var e *typeCmd
+	if x, ok := typeCmds.Load(t); ok {
+		e = x.(*typeCmd)
+	} else {
+		e = &typeCmd{t: t, may: typeMayBeInternal(t)}
+		typeCmds.Store(t, e)
+	}
+	lastTypeCmd.Store(e)
+	return e.may
+}
+
+// typeMayBeInternal is mayBeInternal for the values of type t.
+func typeMayBeInternal(t reflect.Type) bool {
 	for t.Kind() == reflect.Pointer {
 		if t.Implements(marshalerType) || t.Implements(textMarshalerType) {
 			return true
@@ -45,6 +69,7 @@ func mayBeInternal(v any) bool {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
+		return structMayHaveCmd(t)
 	case reflect.Map, reflect.Interface:
 		return true
 	default:
@@ -52,12 +77,6 @@ func mayBeInternal(v any) bool {
 		// unless a method says otherwise.
 		return t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType)
 	}
-	if c, ok := structCmd.Load(t); ok {
-		return c.(bool)
-	}
-	c := structMayHaveCmd(t)
-	structCmd.Store(t, c)
-	return c
 }
 
 // structMayHaveCmd reports whether struct type t's encoding could have a

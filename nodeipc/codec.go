@@ -14,54 +14,63 @@ import (
 	json "github.com/goccy/go-json"
 )
 
-// jsonEncoder is a pooled encoder writing into its own buffer.
+// sliceWriter appends what is written to b.
+type sliceWriter struct{ b []byte }
+
+func (w *sliceWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+// jsonEncoder is a reusable encoder that appends to a given slice.
 type jsonEncoder struct {
-	buf bytes.Buffer
+	w   sliceWriter
 	enc *json.Encoder
 }
 
-var jsonEncoders = sync.Pool{New: func() any {
+var jsonEncoders = sync.Pool{New: func() any { return newJSONEncoder() }}
+
+func newJSONEncoder() *jsonEncoder {
 	e := &jsonEncoder{}
-	e.enc = json.NewEncoder(&e.buf)
+	e.enc = json.NewEncoder(&e.w)
 	e.enc.SetEscapeHTML(false)
 	return e
-}}
+}
 
 // appendJSONLine appends the JSON text of v and a final "\n" to dst, with
 // JavaScript's semantics where Go's differ (NaN and ±Inf become null, no HTML
 // escaping). A json.RawMessage is validated and sent as is (compacted only if
 // it spans several lines).
 func appendJSONLine(dst []byte, v any) ([]byte, error) {
+	e := jsonEncoders.Get().(*jsonEncoder)
+	out, err := e.appendLine(dst, v)
+	jsonEncoders.Put(e)
+	return out, err
+}
+
+// appendLine is appendJSONLine with this encoder.
+func (e *jsonEncoder) appendLine(dst []byte, v any) ([]byte, error) {
 	if raw, ok := v.(stdjson.RawMessage); ok {
 		return appendRawJSONLine(dst, raw)
 	}
 	if raw, ok := v.(*stdjson.RawMessage); ok && raw != nil {
 		return appendRawJSONLine(dst, *raw)
 	}
-	e := jsonEncoders.Get().(*jsonEncoder)
-	e.buf.Reset()
+	start := len(dst)
+	e.w.b = dst
 	err := e.enc.Encode(v) // appends "\n"
-	if err == nil && len(dst) == 0 && e.buf.Len() > 64<<10 {
-		// A large message: hand the encoder's buffer over as the frame
-		// instead of copying it (this encoder is not pooled again).
-		return e.buf.Bytes(), nil
-	}
+	out := e.w.b
+	e.w.b = nil
 	if err == nil {
-		dst = append(dst, e.buf.Bytes()...)
+		return out, nil
 	}
-	if e.buf.Cap() <= 64<<10 {
-		jsonEncoders.Put(e)
-	}
-	if err == nil {
-		return dst, nil
-	}
+	dst = out[:start]
 	var unsupported *json.UnsupportedValueError
 	if errors.As(err, &unsupported) {
 		// NaN or ±Inf somewhere: JSON.stringify writes null for them.
-		start := len(dst)
 		out, err2 := appendJSJSON(dst, v)
 		if err2 != nil {
-			return dst[:start], err2
+			return dst, err2
 		}
 		return append(out, '\n'), nil
 	}

@@ -166,7 +166,7 @@ func (c *Channel) handleFrame(v any, typ HandleType, dgramType string) ([]byte, 
 		if dgramType != "" {
 			env["dgramType"] = dgramType
 		}
-		return c.encode(nil, env)
+		return c.encode(nil, env, nil)
 	}
 	msg, err := appendJSONLine(nil, v)
 	if err != nil {

@@ -20,7 +20,7 @@ func (c *Channel) reply(ack bool) {
 	if ack {
 		cmd = "NODE_HANDLE_ACK"
 	}
-	if frame, err := c.encode(nil, jsonObject{"cmd": cmd}); err == nil {
+	if frame, err := c.encode(nil, jsonObject{"cmd": cmd}, nil); err == nil {
 		c.w.enqueueCtl(frame)
 	}
 }

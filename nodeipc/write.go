@@ -16,19 +16,6 @@ const smallFrame = 32 << 10
 // as segments, and drained ones of exactly this capacity are reused.
 const coalesceSize = 256<<10 + smallFrame
 
-// sendBufs recycles the buffers messages are encoded into.
-var sendBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-func getSendBuf() []byte { return (*sendBufs.Get().(*[]byte))[:0] }
-
-func putSendBuf(b []byte) {
-	if cap(b) == 0 || cap(b) > 64<<10 {
-		return
-	}
-	b = b[:0]
-	sendBufs.Put(&b)
-}
-
 // writeQueue holds encoded frames between Send and the writer goroutine.
 //
 // Small frames are appended to one coalescing buffer, so a burst of messages
@@ -113,19 +100,18 @@ func (q *writeQueue) notify() {
 	}
 }
 
-// enqueue queues frame, taking ownership of it.
+// enqueue queues frame. A frame of up to smallFrame bytes is copied (the
+// caller may reuse it); a larger one is kept as it is.
 func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan struct{}) error {
 	q.mu.Lock()
 	for {
 		if q.err != nil {
 			err := q.err
 			q.mu.Unlock()
-			putSendBuf(frame)
 			return err
 		}
 		if q.stopped {
 			q.mu.Unlock()
-			putSendBuf(frame)
 			return errClosed
 		}
 		if q.queued+q.held == 0 || q.queued+q.held+len(frame) <= q.limit {
@@ -141,10 +127,8 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			putSendBuf(frame)
 			return ctx.Err()
 		case <-closing:
-			putSendBuf(frame)
 			return errClosed
 		}
 		q.mu.Lock()
@@ -154,7 +138,6 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 		// Behind a handle that is not written yet: keep the order.
 		hs := q.handles[len(q.handles)-1]
 		hs.tail = append(hs.tail, frame...)
-		putSendBuf(frame)
 		q.held += len(frame)
 	} else if len(frame) <= smallFrame {
 		if q.small == nil {
@@ -164,7 +147,6 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 			q.small = q.getFree()
 		}
 		q.small = append(q.small, frame...)
-		putSendBuf(frame)
 	} else {
 		if len(q.small) > 0 {
 			q.segs = append(q.segs, q.small)
