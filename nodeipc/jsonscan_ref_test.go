@@ -205,4 +205,3 @@ func scanStringRef(b []byte, i *int) bool {
 		}
 	}
 }
-
