@@ -23,6 +23,10 @@ var errClosed = fmt.Errorf("nodeipc: channel closed: %w", net.ErrClosed)
 // A Channel reads in the background: internal NODE_* messages are handled as
 // they arrive, and user messages are queued (up to a bound, after which the
 // kernel's socket buffer pushes back on the peer) until Recv takes them.
+// While Recv is being called, the goroutine in Recv does the reading itself
+// and writes the replies Send queued in between, so a request/response loop
+// runs on one goroutine without hand-offs (PROTOCOL.md §7); the background
+// goroutines take over when Recv is not called for a few milliseconds.
 // Close must be called to release the socket and join the goroutines.
 type Channel struct {
 	conn io.ReadWriteCloser
