@@ -46,9 +46,13 @@ type readToken struct {
 
 	mu       sync.Mutex // serializes deadlines and the moves away from tokBG
 	deadline bool       // a read deadline is set
-	gen      uint64     // numbers the Recv reads a context may interrupt
-	readGen  uint64     // the Recv read in progress that its context may interrupt
-	lend     bool       // reads can be interrupted: the token may be lent
+	// The context whose AfterFunc is registered (by its Done channel), the
+	// registration, and the Done channel of the context of the Recv read
+	// in progress (nil if none).
+	ctxDone <-chan struct{}
+	ctxStop func() bool
+	reading <-chan struct{}
+	lend    bool // reads can be interrupted: the token may be lent
 
 	epoch   atomic.Uint64 // counts the Recv reads, for the watchdog
 	watched atomic.Bool   // the watchdog is watching this token
@@ -163,6 +167,10 @@ func (t *readToken) close(c *Channel) {
 	}
 	t.mu.Lock()
 	t.state.Store(tokClosed)
+	if t.ctxStop != nil {
+		t.ctxStop()
+		t.ctxStop, t.ctxDone = nil, nil
+	}
 	t.mu.Unlock()
 	unwatch(c)
 }
@@ -172,31 +180,18 @@ func (t *readToken) close(c *Channel) {
 // is done.
 func (c *Channel) recvRead(ctx context.Context) error {
 	t := &c.tok
-	var stop func() bool
-	var gen uint64
-	if ctx.Done() != nil {
-		t.mu.Lock()
-		t.gen++
-		gen = t.gen
-		t.readGen = gen
-		t.mu.Unlock()
-		stop = context.AfterFunc(ctx, func() {
-			t.mu.Lock()
-			if t.readGen == gen {
-				_ = c.uc.SetReadDeadline(aLongTimeAgo)
-				t.deadline = true
-			}
-			t.mu.Unlock()
-		})
+	done := ctx.Done()
+	if done != nil && !t.watchContext(c, ctx, done) {
+		t.recvDone(c)
+		return ctx.Err()
 	}
 	c.flushInline()
 	c.readMu.Lock()
 	err := c.rd.step()
 	c.readMu.Unlock()
-	if stop != nil {
-		stop()
+	if done != nil {
 		t.mu.Lock()
-		t.readGen = 0
+		t.reading = nil
 		t.clearDeadline(c)
 		t.mu.Unlock()
 	}
@@ -212,4 +207,32 @@ func (c *Channel) recvRead(ctx context.Context) error {
 	}
 	t.recvDone(c)
 	return nil
+}
+
+// watchContext arranges for ctx to interrupt the read a Recv call is about
+// to do, and reports false if ctx is already done. One registration
+// (context.AfterFunc) serves every Recv with the same context, so a loop
+// calling Recv(ctx) does not pay for one per read.
+func (t *readToken) watchContext(c *Channel, ctx context.Context, done <-chan struct{}) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ctxDone != done {
+		if t.ctxStop != nil {
+			t.ctxStop()
+		}
+		t.ctxDone = done
+		t.ctxStop = context.AfterFunc(ctx, func() {
+			t.mu.Lock()
+			if t.reading == done {
+				_ = c.uc.SetReadDeadline(aLongTimeAgo)
+				t.deadline = true
+			}
+			t.mu.Unlock()
+		})
+	}
+	if ctx.Err() != nil {
+		return false
+	}
+	t.reading = done
+	return true
 }

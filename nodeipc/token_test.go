@@ -88,7 +88,7 @@ func TestRecvAfterAPauseTakesTheTokenBack(t *testing.T) {
 		if err := m.Decode(&got); err != nil || got != i {
 			t.Fatalf("got %d, %v; want %d", got, err, i)
 		}
-		time.Sleep(10 * time.Millisecond) // longer than the token is lent
+		time.Sleep(50 * time.Millisecond) // longer than the token stays lent
 	}
 }
 

@@ -9,10 +9,12 @@ import "sync"
 // leave.
 //
 // It is one goroutine for all channels, running only while some token is
-// lent, and it sleeps in the kernel (sleepFor) rather than on a Go timer:
-// with a Go timer pending, every sleep of the Go scheduler in the network
-// poller programs a kernel timer, which on a VM doubled the CPU a round
-// trip costs.
+// lent, and it sleeps in the kernel (sleepFor) rather than on a Go timer: a
+// Go timer due every few milliseconds doubled the CPU a round trip costs on
+// the benchmark VM (the scheduler's network-poller sleeps get a timeout).
+// The period is long because each sleep is a blocking system call, after
+// which the runtime's sysmon thread polls every 20 µs for a while: with a
+// 2 ms period that cost a pool of Go workers a fifth of its throughput.
 var watchdog struct {
 	mu      sync.Mutex
 	chans   map[*Channel]struct{}
@@ -20,7 +22,7 @@ var watchdog struct {
 }
 
 // watchPeriod is the watchdog's period, in milliseconds.
-const watchPeriod = 2
+const watchPeriod = 20
 
 // watch makes the watchdog watch c's token (it is lent).
 func watch(c *Channel) {
