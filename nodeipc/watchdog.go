@@ -73,6 +73,8 @@ func watchLoop() {
 				// when it returns (recvDone).
 				if e == t.seen {
 					t.still++
+				} else {
+					t.still = 0
 				}
 				if t.still < 2 {
 					break
