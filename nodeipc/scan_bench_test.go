@@ -2,6 +2,7 @@ package nodeipc
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -29,4 +30,14 @@ func mediumText() string {
 		panic(err)
 	}
 	return string(b)
+}
+
+func BenchmarkScanJSONLargeString(b *testing.B) {
+	data := []byte(`{"id":1,"op":"echo","payload":"` + strings.Repeat("abcdefghij", 1<<20/10) + `"}`)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if r := scanJSON(data); r.errAt >= 0 {
+			b.Fatal(r.reason)
+		}
+	}
 }
