@@ -456,6 +456,52 @@ func TestNodeRetransmissionAfterNack(t *testing.T) {
 	forEachNode(t, func(t *testing.T, node string) { runHandlesParent(t, node, "nack") })
 }
 
+// A socket sent with a message over the Go child's MaxMessageSize is
+// NACKed (every retransmission too) instead of being left unanswered, so
+// Node gives up on it and its later messages still arrive.
+func TestOversizedHandleIsNacked(t *testing.T) {
+	forEachNode(t, func(t *testing.T, node string) { runHandlesParent(t, node, "oversized") })
+}
+
+// handles-oversized adopts the channel with a 1 KiB limit, counts the
+// oversized messages reported, and answers the first normal message.
+var _ = registerHelper("handles-oversized", func() int {
+	ch, err := nodeipc.FromEnv(&nodeipc.Options{MaxMessageSize: 1024})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "FromEnv:", err)
+		return 3
+	}
+	defer ch.Close()
+	ctx := context.Background()
+	tooLarge := 0
+	for {
+		m, err := ch.Recv(ctx)
+		if errors.Is(err, nodeipc.ErrMessageTooLarge) {
+			tooLarge++
+			continue
+		}
+		var pe *nodeipc.ProtocolError
+		if errors.As(err, &pe) {
+			continue // the fd that came with it, closed
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "recv:", err)
+			return 1
+		}
+		if string(m.Raw()) == `{"kind":"after"}` {
+			break
+		}
+		fmt.Fprintf(os.Stderr, "unexpected %s\n", m.Raw())
+		return 1
+	}
+	ch.Send(ctx, map[string]any{"got": "after", "tooLarge": tooLarge})
+	if _, err := ch.Recv(ctx); !errors.Is(err, nodeipc.ErrDisconnected) {
+		fmt.Fprintln(os.Stderr, "recv at the end:", err)
+		return 1
+	}
+	return 0
+})
+
 // handles-nack answers the parent's first NODE_HANDLE with a NACK by hand,
 // then adopts the channel and serves the retransmitted socket.
 var _ = registerHelper("handles-nack", func() int {

@@ -329,6 +329,29 @@ func (r *reader) deliver(mode Serialization) {
 	r.c.r.push(items)
 }
 
+// nodeHandleJSON is how every NODE_HANDLE Node writes in json mode begins.
+var nodeHandleJSON = []byte(`{"cmd":"NODE_HANDLE"`)
+
+// nackOversized answers NODE_HANDLE_NACK when the oversized message being
+// skipped, of which prefix is the start, is a NODE_HANDLE: otherwise the
+// sender would wait for an answer forever and send nothing more (with a
+// NACK, Node retransmits a socket up to three times, then gives up with a
+// warning and goes on). It returns a note for the error.
+func (r *reader) nackOversized(prefix []byte) string {
+	handle := false
+	if r.c.opts.Serialization == JSON {
+		handle = bytes.HasPrefix(prefix, nodeHandleJSON)
+	} else {
+		cmd, ok := v8InternalCmd(prefix)
+		handle = ok && cmd == "NODE_HANDLE"
+	}
+	if !handle {
+		return ""
+	}
+	r.c.reply(false)
+	return " (a NODE_HANDLE: answered NODE_HANDLE_NACK)"
+}
+
 // trimJSONSpace trims the whitespace JSON.parse allows around a value.
 func trimJSONSpace(b []byte) []byte {
 	for len(b) > 0 && isJSONSpace(b[0]) {
@@ -382,7 +405,7 @@ func (r *reader) stepJSON() error {
 		r.scanned = 0
 	} else if r.end-r.start > max {
 		r.spans = append(r.spans, span{err: protoErr("read", r.offset, r.buf[r.start:r.end], ErrMessageTooLarge,
-			"message longer than the limit of %d bytes", max)})
+			"message longer than the limit of %d bytes%s", max, r.nackOversized(trimJSONSpace(r.buf[r.start:r.end])))})
 		r.skipping = true
 		r.discard(r.end - r.start)
 		r.scanned = 0
@@ -424,7 +447,7 @@ func (r *reader) jsonLine(start, end, max int) {
 		return
 	case len(line) > max:
 		r.spans = append(r.spans, span{err: protoErr("read", off, line, ErrMessageTooLarge,
-			"message of %d bytes is over the limit of %d bytes", len(line), max)})
+			"message of %d bytes is over the limit of %d bytes%s", len(line), max, r.nackOversized(line))})
 		return
 	}
 	// One pass validates the JSON and the UTF-8 and notes a top-level "cmd".
@@ -467,7 +490,7 @@ func (r *reader) stepAdvanced() error {
 		n := int(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]))
 		if n > max {
 			r.spans = append(r.spans, span{err: protoErr("read", r.offset, b[:4], ErrMessageTooLarge,
-				"frame of %d bytes is over the limit of %d bytes", n, max)})
+				"frame of %d bytes is over the limit of %d bytes%s", n, max, r.nackOversized(b[4:min(len(b), 4+n)]))})
 			r.discard(4)
 			r.skip = n
 			continue

@@ -134,6 +134,33 @@ const scenarios = {
     return `retransmitted ${got.type} key ${got.key}`;
   },
 
+  // A socket sent with a message over the Go child's size limit: the child
+  // NACKs it each time (Node retransmits it three times, then warns and
+  // gives up) and Node's later messages still arrive.
+  async oversized() {
+    const child = start('handles-oversized');
+    const exited = once(child, 'exit');
+    const warnings = [];
+    process.on('warning', (w) => warnings.push(w.name));
+    const server = net.createServer((sock) => {
+      child.send({ kind: 'socket', pad: 'x'.repeat(4096) }, sock);
+      child.send({ kind: 'after' });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = net.connect(server.address().port, '127.0.0.1');
+    client.on('error', () => {});
+    const [got] = await next(child, (m) => m.got === 'after');
+    assert.ok(got.tooLarge >= 1, `oversized reports: ${got.tooLarge}`);
+    client.destroy();
+    server.close();
+    child.disconnect();
+    const [code] = await exited;
+    assert.equal(code, 0, 'go child exit code');
+    assert.ok(warnings.includes('SentHandleNotReceivedWarning'), `warnings: ${warnings}`);
+    return `NACKed ${got.tooLarge} oversized NODE_HANDLE frames, then "after" arrived`;
+  },
+
   async fromGo() {
     const child = start('handles-send');
     const exited = once(child, 'exit');
