@@ -56,6 +56,25 @@ func isConnGone(err error) bool {
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
+// writeNow writes bufs to the non-blocking fd with one system call
+// (writeOnce) and returns how many bytes the socket took (0 when it is
+// full).
+func writeNow(fd int, bufs [][]byte) (int, error) {
+	for {
+		n, err := writeOnce(fd, bufs)
+		if err == unix.EINTR {
+			continue
+		}
+		if n < 0 {
+			n = 0
+		}
+		if err == unix.EAGAIN {
+			err = nil
+		}
+		return n, err
+	}
+}
+
 // tryWrite writes as much of bufs as the socket takes now, without
 // waiting, and returns the byte count. It needs a Unix socket channel.
 func (c *Channel) tryWrite(bufs [][]byte) (int, error) {

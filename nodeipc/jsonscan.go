@@ -84,14 +84,12 @@ func scanJSON(b []byte) scanResult {
 				break
 			}
 			stack = append(stack, inObject)
-			j, why := scanKey(b, i)
+			next, isCmd, why := scanKey(b, i, len(stack) == 1)
 			if why != "" {
-				return scanFail(b, j, why)
+				return scanFail(b, next, why)
 			}
-			if len(stack) == 1 && isCmdKey(b[i:j]) {
-				cmd = true
-			}
-			i = skipJSONSpace(b, skipJSONSpace(b, j)+1)
+			cmd = cmd || isCmd
+			i = next
 			continue
 		case '[':
 			i = skipJSONSpace(b, i+1)
@@ -142,14 +140,12 @@ func scanJSON(b []byte) scanResult {
 			case c == ',':
 				i = skipJSONSpace(b, i+1)
 				if top == inObject {
-					j, why := scanKey(b, i)
+					next, isCmd, why := scanKey(b, i, len(stack) == 1)
 					if why != "" {
-						return scanFail(b, j, why)
+						return scanFail(b, next, why)
 					}
-					if len(stack) == 1 && isCmdKey(b[i:j]) {
-						cmd = true
-					}
-					i = skipJSONSpace(b, skipJSONSpace(b, j)+1)
+					cmd = cmd || isCmd
+					i = next
 				}
 				break after // a value follows
 			case (top == inObject && c == '}') || (top == inArray && c == ']'):
@@ -192,19 +188,20 @@ func skipJSONSpaceSlow(b []byte, i int) int {
 	return i
 }
 
-// scanKey scans an object key starting at b[i] and checks that a ':'
-// follows it (after whitespace). It returns the index just past the key,
-// or where it failed and why.
-func scanKey(b []byte, i int) (int, string) {
+// scanKey scans an object key starting at b[i], the ':' after it and the
+// whitespace around that, and returns where the value starts and, for a
+// key of the top-level object (top), whether it is, or may be, "cmd"; on
+// failure it returns where and why.
+func scanKey(b []byte, i int, top bool) (next int, isCmd bool, why string) {
 	j, ok := scanStringAt(b, i)
 	if !ok {
-		return j, "invalid object key"
+		return j, false, "invalid object key"
 	}
 	k := skipJSONSpace(b, j)
 	if k >= len(b) || b[k] != ':' {
-		return k, "expected ':' after object key"
+		return k, false, "expected ':' after object key"
 	}
-	return j, ""
+	return skipJSONSpace(b, k+1), top && isCmdKey(b[i:j]), ""
 }
 
 // isCmdKey reports whether the quoted key k is "cmd", or could be once its
