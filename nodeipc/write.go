@@ -306,7 +306,7 @@ func (c *Channel) writeLoop() {
 
 // flushEarly is how many deferred bytes Send lets build up before it
 // writes them itself, so the peer can start on them while more follow.
-var flushEarly = 512
+const flushEarly = 512
 
 // flushInline writes what Send queued while its wake-up was deferred, from
 // a Recv call holding the read token just before it reads: one non-blocking
