@@ -281,3 +281,54 @@ func BenchmarkWritePath(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPipeline is the suite's pipelined test in one process: one
+// goroutine keeps 64 pings in flight and sends a new one per reply, another
+// decodes each ping into a struct and sends it back, both with Recv, Decode
+// and Send, over a socketpair. ns/op is per request.
+func BenchmarkPipeline(b *testing.B) {
+	x, y, err := nodeipc.Pipe(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	defer y.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for {
+			m, err := y.Recv(ctx)
+			if err != nil {
+				return
+			}
+			var p benchMsg
+			if m.Decode(&p) != nil || y.Send(ctx, &p) != nil {
+				return
+			}
+		}
+	}()
+	b.ReportAllocs()
+	n := b.N
+	sent := 0
+	for ; sent < min(64, n); sent++ {
+		if err := x.Send(ctx, &benchMsg{ID: sent, Op: "echo", Payload: "x"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range n {
+		m, err := x.Recv(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var p benchMsg
+		if err := m.Decode(&p); err != nil {
+			b.Fatal(err)
+		}
+		if sent < n {
+			if err := x.Send(ctx, &benchMsg{ID: sent, Op: "echo", Payload: "x"}); err != nil {
+				b.Fatal(err)
+			}
+			sent++
+		}
+	}
+}
