@@ -255,3 +255,60 @@ func TestDeferredReplyLeavesWithoutAnotherRecv(t *testing.T) {
 		t.Fatalf("reply %q", sc.Text())
 	}
 }
+
+// A handle sent between deferred replies keeps its place: the replies
+// queued before it leave before it, those after it after the ACK.
+func TestDeferredRepliesAroundAHandleKeepOrder(t *testing.T) {
+	a, b := pipe(t, nil)
+	ctx := testCtx(t)
+	// Two requests in one batch, so replies to the first are deferred (the
+	// second is still queued).
+	for _, s := range []string{"req1", "req2"} {
+		if err := a.Send(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Recv(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, server, _ := tcpPair(t)
+	if err := b.Send(ctx, "before"); err != nil {
+		t.Fatal(err)
+	}
+	done := sendHandleAsync(ctx, b, "handle", server, nil)
+	got := make([]string, 0, 3)
+	for len(got) < 3 {
+		m, err := a.Recv(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s string
+		if err := m.Decode(&s); err != nil {
+			t.Fatal(err)
+		}
+		if h := m.Handle(); h != nil {
+			h.Close()
+			s += "+fd"
+		}
+		got = append(got, s)
+		if len(got) == 2 {
+			if err := <-done; err != nil {
+				t.Fatalf("SendHandle: %v", err)
+			}
+			if err := b.Send(ctx, "after"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if want := []string{"before", "handle+fd", "after"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("order %q; want %q", got, want)
+	}
+	// The second request is still there for b.
+	m, err := b.Recv(ctx)
+	if err != nil || string(m.Raw()) != `"req2"` {
+		t.Fatalf("b's second message %v, %v", m, err)
+	}
+}
