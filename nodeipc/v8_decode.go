@@ -210,6 +210,24 @@ func (d *v8Decoder) peek() (tag byte, next int) {
 	return 0, -1
 }
 
+// until calls f for each element up to the end tag, then consumes the tag.
+// A payload that ends first is an error.
+func (d *v8Decoder) until(end byte, f func() error) error {
+	for {
+		t, next := d.peek()
+		if next < 0 {
+			return d.truncated()
+		}
+		if t == end {
+			d.pos = next
+			return nil
+		}
+		if err := f(); err != nil {
+			return err
+		}
+	}
+}
+
 // valueTag reads the tag of the next value, skipping padding and
 // verify-count tags, and returns it with its offset.
 func (d *v8Decoder) valueTag() (tag byte, off int, err error) {
@@ -727,33 +745,27 @@ func (d *v8Decoder) anyObject(off int) (any, error) {
 	id := d.newID(off)
 	m := make(map[string]any)
 	d.setReady(id, m)
-	n := uint32(0)
-	for {
-		t, next := d.peek()
-		if next < 0 {
-			return nil, d.truncated()
-		}
-		if t == tagEndObject {
-			d.pos = next
-			break
-		}
+	err := d.until(tagEndObject, func() error {
 		koff := d.pos
 		k, err := d.key()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		v, err := d.anyValue()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		ks := k.str()
 		if _, dup := m[ks]; dup {
-			return nil, d.errAt(koff, "duplicate property %q", ks)
+			return d.errAt(koff, "duplicate property %q", ks)
 		}
 		m[ks] = v
-		n++
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return m, d.endCount(n)
+	return m, d.endCount(uint32(len(m)))
 }
 
 // endCount reads the property count after an end tag and checks it.
@@ -840,43 +852,7 @@ func (d *v8Decoder) anyDense(off int) (any, error) {
 			return nil, err
 		}
 	}
-	var ex *Array
-	nprops := uint32(0)
-	for {
-		t, next := d.peek()
-		if next < 0 {
-			return nil, d.truncated()
-		}
-		if t == tagEndDense {
-			d.pos = next
-			break
-		}
-		koff := d.pos
-		k, err := d.key()
-		if err != nil {
-			return nil, err
-		}
-		v, err := d.anyValue()
-		if err != nil {
-			return nil, err
-		}
-		if ex == nil {
-			ex = arrayFromSlice(arr)
-			d.setReady(id, ex)
-		}
-		k.str()
-		if !ex.put(&k, v) {
-			return nil, d.errAt(koff, "duplicate array property %q", k.s)
-		}
-		nprops++
-	}
-	if err := d.endArray(nprops, n); err != nil {
-		return nil, err
-	}
-	if ex != nil {
-		return ex, nil
-	}
-	return arr, nil
+	return d.arrayRest(tagEndDense, id, arr, nil, false, n)
 }
 
 func (d *v8Decoder) anySparse(off int) (any, error) {
@@ -898,32 +874,32 @@ func (d *v8Decoder) anySparse(off int) (any, error) {
 		ex = &Array{Length: length, Elements: make(map[uint32]any)}
 		d.setReady(id, ex)
 	}
+	return d.arrayRest(tagEndSparse, id, arr, ex, true, length)
+}
+
+// arrayRest reads the properties of an array up to end, and the counts.
+// With fill (a sparse array kept as a slice), index keys fill arr's holes;
+// any other property turns the array into an *Array (ex), which is then
+// the result.
+func (d *v8Decoder) arrayRest(end byte, id int, arr []any, ex *Array, fill bool, length uint32) (any, error) {
 	nprops := uint32(0)
-	for {
-		t, next := d.peek()
-		if next < 0 {
-			return nil, d.truncated()
-		}
-		if t == tagEndSparse {
-			d.pos = next
-			break
-		}
+	err := d.until(end, func() error {
 		koff := d.pos
 		k, err := d.key()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		v, err := d.anyValue()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		nprops++
-		if ex == nil && k.idx >= 0 && k.idx < int64(len(arr)) {
+		if fill && ex == nil && k.idx >= 0 && k.idx < int64(len(arr)) {
 			if _, hole := arr[k.idx].(Hole); !hole {
-				return nil, d.errAt(koff, "duplicate array element %d", k.idx)
+				return d.errAt(koff, "duplicate array element %d", k.idx)
 			}
 			arr[k.idx] = v
-			continue
+			return nil
 		}
 		if ex == nil {
 			ex = arrayFromSlice(arr)
@@ -931,10 +907,14 @@ func (d *v8Decoder) anySparse(off int) (any, error) {
 		}
 		k.str()
 		if !ex.put(&k, v) {
-			return nil, d.errAt(koff, "duplicate array property %q", k.s)
+			return d.errAt(koff, "duplicate array property %q", k.s)
 		}
+		return nil
+	})
+	if err == nil {
+		err = d.endArray(nprops, length)
 	}
-	if err := d.endArray(nprops, length); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if ex != nil {
@@ -1022,24 +1002,20 @@ func (d *v8Decoder) anyMap(off int) (any, error) {
 	id := d.newID(off)
 	m := &Map{}
 	d.setReady(id, m)
-	for {
-		t, next := d.peek()
-		if next < 0 {
-			return nil, d.truncated()
-		}
-		if t == tagEndMap {
-			d.pos = next
-			break
-		}
+	err := d.until(tagEndMap, func() error {
 		k, err := d.anyValue()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		v, err := d.anyValue()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		m.Entries = append(m.Entries, MapEntry{k, v})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return m, d.endCount(uint32(2 * len(m.Entries)))
 }
@@ -1048,20 +1024,16 @@ func (d *v8Decoder) anySet(off int) (any, error) {
 	id := d.newID(off)
 	s := &Set{}
 	d.setReady(id, s)
-	for {
-		t, next := d.peek()
-		if next < 0 {
-			return nil, d.truncated()
-		}
-		if t == tagEndSet {
-			d.pos = next
-			break
-		}
+	err := d.until(tagEndSet, func() error {
 		v, err := d.anyValue()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		s.Values = append(s.Values, v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s, d.endCount(uint32(len(s.Values)))
 }

@@ -187,20 +187,11 @@ func (d *v8Decoder) skipTagged() error {
 		if t == tagBeginSet {
 			end = tagEndSet
 		}
-		for {
-			t, next := d.peek()
-			if next < 0 {
-				return d.truncated()
-			}
-			if t == end {
-				d.pos = next
-				_, err := d.varint32()
-				return err
-			}
-			if err := d.skipValue(); err != nil {
-				return err
-			}
+		if err := d.until(end, d.skipValue); err != nil {
+			return err
 		}
+		_, err := d.varint32()
+		return err
 	case tagArrayBuffer, tagResizableAB:
 		n, err := d.varint32()
 		if err == nil && t == tagResizableAB {
@@ -275,25 +266,14 @@ func (d *v8Decoder) bigIntBytes() ([]byte, error) {
 // skipPairs steps over key/value pairs up to end and the nCounts varints
 // after it.
 func (d *v8Decoder) skipPairs(end byte, nCounts int) error {
-	for {
-		t, next := d.peek()
-		if next < 0 {
-			return d.truncated()
-		}
-		if t == end {
-			d.pos = next
-			for i := 0; i < nCounts; i++ {
-				if _, err := d.varint32(); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
+	err := d.until(end, func() error {
 		if err := d.skipValue(); err != nil {
 			return err
 		}
-		if err := d.skipValue(); err != nil {
-			return err
-		}
+		return d.skipValue()
+	})
+	for i := 0; err == nil && i < nCounts; i++ {
+		_, err = d.varint32()
 	}
+	return err
 }

@@ -493,32 +493,23 @@ func (d *v8Decoder) typedStruct(off int, rv reflect.Value) error {
 	id := d.newID(off)
 	d.setReady(id, nil)
 	n := uint32(0)
-	for {
-		t, next := d.peek()
-		if next < 0 {
-			return d.truncated()
-		}
-		if t == tagEndObject {
-			d.pos = next
-			break
-		}
+	err := d.until(tagEndObject, func() error {
 		i, err := d.structKey(si)
 		if err != nil {
 			return err
 		}
+		n++
 		var fv reflect.Value
 		if i >= 0 {
 			fv = fieldValue(rv, si.fields[i].index, true)
 		}
 		if fv.IsValid() {
-			err = d.value(fv)
-		} else {
-			err = d.skip()
+			return d.value(fv)
 		}
-		if err != nil {
-			return err
-		}
-		n++
+		return d.skip()
+	})
+	if err != nil {
+		return err
 	}
 	return d.endCount(n)
 }
@@ -548,25 +539,9 @@ func (d *v8Decoder) mapKey(off int, k *v8Key, kt reflect.Type) (reflect.Value, e
 }
 
 func (d *v8Decoder) typedObjectMap(off int, rv reflect.Value) error {
-	rt := rv.Type()
-	if rv.IsNil() {
-		rv.Set(reflect.MakeMap(rt))
-	}
-	id := d.newID(off)
-	if id >= 0 {
-		d.ids[id].rv = rv
-	}
-	d.setReady(id, nil)
+	rt := d.beginMap(off, rv)
 	n := uint32(0)
-	for {
-		t, next := d.peek()
-		if next < 0 {
-			return d.truncated()
-		}
-		if t == tagEndObject {
-			d.pos = next
-			break
-		}
+	err := d.until(tagEndObject, func() error {
 		koff := d.pos
 		k, err := d.key()
 		if err != nil {
@@ -582,11 +557,17 @@ func (d *v8Decoder) typedObjectMap(off int, rv reflect.Value) error {
 		}
 		rv.SetMapIndex(kv, ev)
 		n++
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return d.endCount(n)
 }
 
-func (d *v8Decoder) typedJSMap(off int, rv reflect.Value) error {
+// beginMap makes the Go map rv (if it is nil) for the object or Map at
+// off, and registers it for back references.
+func (d *v8Decoder) beginMap(off int, rv reflect.Value) reflect.Type {
 	rt := rv.Type()
 	if rv.IsNil() {
 		rv.Set(reflect.MakeMap(rt))
@@ -596,16 +577,13 @@ func (d *v8Decoder) typedJSMap(off int, rv reflect.Value) error {
 		d.ids[id].rv = rv
 	}
 	d.setReady(id, nil)
+	return rt
+}
+
+func (d *v8Decoder) typedJSMap(off int, rv reflect.Value) error {
+	rt := d.beginMap(off, rv)
 	n := uint32(0)
-	for {
-		t, next := d.peek()
-		if next < 0 {
-			return d.truncated()
-		}
-		if t == tagEndMap {
-			d.pos = next
-			break
-		}
+	err := d.until(tagEndMap, func() error {
 		kv := reflect.New(rt.Key()).Elem()
 		if err := d.value(kv); err != nil {
 			return err
@@ -616,6 +594,10 @@ func (d *v8Decoder) typedJSMap(off int, rv reflect.Value) error {
 		}
 		rv.SetMapIndex(kv, ev)
 		n += 2
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return d.endCount(n)
 }
@@ -685,28 +667,19 @@ func (d *v8Decoder) typedArray(t byte, off int, rv reflect.Value) error {
 		end = tagEndSparse
 	}
 	nprops := uint32(0)
-	for {
-		t, next := d.peek()
-		if next < 0 {
-			return d.truncated()
-		}
-		if t == end {
-			d.pos = next
-			break
-		}
+	err = d.until(end, func() error {
 		k, err := d.key()
 		if err != nil {
 			return err
 		}
-		if k.idx >= 0 && k.idx < int64(rv.Len()) {
-			err = d.value(rv.Index(int(k.idx)))
-		} else {
-			err = d.skip()
-		}
-		if err != nil {
-			return err
-		}
 		nprops++
+		if k.idx >= 0 && k.idx < int64(rv.Len()) {
+			return d.value(rv.Index(int(k.idx)))
+		}
+		return d.skip()
+	})
+	if err != nil {
+		return err
 	}
 	return d.endArray(nprops, n)
 }
@@ -720,21 +693,17 @@ func (d *v8Decoder) typedSet(off int, rv reflect.Value) error {
 	id := d.newID(off)
 	d.setReady(id, nil)
 	n := uint32(0)
-	for {
-		t, next := d.peek()
-		if next < 0 {
-			return d.truncated()
-		}
-		if t == tagEndSet {
-			d.pos = next
-			break
-		}
+	err := d.until(tagEndSet, func() error {
 		ev := reflect.New(rt.Elem()).Elem()
 		if err := d.value(ev); err != nil {
 			return err
 		}
 		rv.Set(reflect.Append(rv, ev))
 		n++
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return d.endCount(n)
 }
