@@ -1149,74 +1149,46 @@ func viewValue(kind int, b []byte, share bool) any {
 	}
 	switch kind {
 	case hostInt8:
-		s := make([]int8, len(b))
-		for i, c := range b {
-			s[i] = int8(c)
-		}
-		return s
+		return nativeSlice[int8](b)
 	case hostUint8:
 		return Uint8Array(b)
 	case hostUint8Clamped:
 		return Uint8ClampedArray(b)
 	case hostInt16:
-		s := make([]int16, len(b)/2)
-		for i := range s {
-			s[i] = int16(binary.NativeEndian.Uint16(b[2*i:]))
-		}
-		return s
+		return nativeSlice[int16](b)
 	case hostUint16:
-		s := make([]uint16, len(b)/2)
-		for i := range s {
-			s[i] = binary.NativeEndian.Uint16(b[2*i:])
-		}
-		return s
+		return nativeSlice[uint16](b)
 	case hostFloat16:
-		s := make(Float16Array, len(b)/2)
-		for i := range s {
-			s[i] = binary.NativeEndian.Uint16(b[2*i:])
-		}
-		return s
+		return Float16Array(nativeSlice[uint16](b))
 	case hostInt32:
-		s := make([]int32, len(b)/4)
-		for i := range s {
-			s[i] = int32(binary.NativeEndian.Uint32(b[4*i:]))
-		}
-		return s
+		return nativeSlice[int32](b)
 	case hostUint32:
-		s := make([]uint32, len(b)/4)
-		for i := range s {
-			s[i] = binary.NativeEndian.Uint32(b[4*i:])
-		}
-		return s
+		return nativeSlice[uint32](b)
 	case hostFloat32:
-		s := make([]float32, len(b)/4)
-		for i := range s {
-			s[i] = math.Float32frombits(binary.NativeEndian.Uint32(b[4*i:]))
-		}
-		return s
+		return nativeSlice[float32](b)
 	case hostFloat64:
-		s := make([]float64, len(b)/8)
-		for i := range s {
-			s[i] = math.Float64frombits(binary.NativeEndian.Uint64(b[8*i:]))
-		}
-		return s
+		return nativeSlice[float64](b)
 	case hostDataView:
 		return DataView(b)
 	case hostBuffer:
 		return Buffer(b)
 	case hostBigInt64:
-		s := make([]int64, len(b)/8)
-		for i := range s {
-			s[i] = int64(binary.NativeEndian.Uint64(b[8*i:]))
-		}
-		return s
+		return nativeSlice[int64](b)
 	default: // hostBigUint64
-		s := make([]uint64, len(b)/8)
-		for i := range s {
-			s[i] = binary.NativeEndian.Uint64(b[8*i:])
-		}
-		return s
+		return nativeSlice[uint64](b)
 	}
+}
+
+// nativeSlice copies b into a new []T of len(b)/size(T) elements: V8
+// writes typed arrays in the machine's byte order, as Go keeps them.
+func nativeSlice[T int8 | int16 | uint16 | int32 | uint32 | float32 | float64 | int64 | uint64](b []byte) []T {
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	s := make([]T, len(b)/size)
+	if len(s) > 0 {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*size), b)
+	}
+	return s
 }
 
 // hostObject reads Node's host object: 0 and a view, or 1 and a value.

@@ -902,69 +902,10 @@ func (e *v8Encoder) typedSlice(rv reflect.Value) error {
 	}
 	e.buf = append(e.buf, tagHostObject, hostView, byte(kind))
 	e.buf = appendVarint(e.buf, uint64(n*size))
-	e.buf = slices.Grow(e.buf, n*size)
-	switch s := rv.Interface().(type) {
-	case []int8:
-		for _, x := range s {
-			e.buf = append(e.buf, byte(x))
-		}
-	case []int16:
-		for _, x := range s {
-			e.buf = binary.NativeEndian.AppendUint16(e.buf, uint16(x))
-		}
-	case []uint16:
-		for _, x := range s {
-			e.buf = binary.NativeEndian.AppendUint16(e.buf, x)
-		}
-	case []int32:
-		for _, x := range s {
-			e.buf = binary.NativeEndian.AppendUint32(e.buf, uint32(x))
-		}
-	case []uint32:
-		for _, x := range s {
-			e.buf = binary.NativeEndian.AppendUint32(e.buf, x)
-		}
-	case []float32:
-		for _, x := range s {
-			e.buf = binary.NativeEndian.AppendUint32(e.buf, math.Float32bits(x))
-		}
-	case []float64:
-		for _, x := range s {
-			e.buf = binary.NativeEndian.AppendUint64(e.buf, math.Float64bits(x))
-		}
-	case []int64:
-		for _, x := range s {
-			e.buf = binary.NativeEndian.AppendUint64(e.buf, uint64(x))
-		}
-	case []uint64:
-		for _, x := range s {
-			e.buf = binary.NativeEndian.AppendUint64(e.buf, x)
-		}
-	default: // a named slice type: element by element
-		for i := 0; i < n; i++ {
-			x := rv.Index(i)
-			var u uint64
-			switch x.Kind() {
-			case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-				u = uint64(x.Int())
-			case reflect.Uint16, reflect.Uint32, reflect.Uint64:
-				u = x.Uint()
-			case reflect.Float32:
-				u = uint64(math.Float32bits(float32(x.Float())))
-			default:
-				u = math.Float64bits(x.Float())
-			}
-			switch size {
-			case 1:
-				e.buf = append(e.buf, byte(u))
-			case 2:
-				e.buf = binary.NativeEndian.AppendUint16(e.buf, uint16(u))
-			case 4:
-				e.buf = binary.NativeEndian.AppendUint32(e.buf, uint32(u))
-			default:
-				e.buf = binary.NativeEndian.AppendUint64(e.buf, u)
-			}
-		}
+	if n > 0 {
+		// The elements' memory is the payload: V8 writes typed arrays in
+		// the machine's byte order, as Go keeps them (named types too).
+		e.buf = append(e.buf, unsafe.Slice((*byte)(rv.UnsafePointer()), n*size)...)
 	}
 	return nil
 }
