@@ -331,6 +331,30 @@ func (e *v8Encoder) ref(k v8Ident) (bool, error) {
 	return false, nil
 }
 
+// Types of the containers open identifies by address.
+var (
+	arrayType   = reflect.TypeFor[*Array]()
+	jsMapType   = reflect.TypeFor[*Map]()
+	jsSetType   = reflect.TypeFor[*Set]()
+	jsErrorType = reflect.TypeFor[*JSError]()
+)
+
+// open begins a container that can be referenced, at address p with type
+// t: a nil one (p nil) is written as null and one written before as a back
+// reference, and done is set; otherwise it is recorded under the returned
+// identity and one level of nesting is entered.
+func (e *v8Encoder) open(p unsafe.Pointer, t reflect.Type) (k v8Ident, done bool, err error) {
+	if p == nil {
+		e.buf = append(e.buf, tagNull)
+		return k, true, nil
+	}
+	k = v8Ident{p: uintptr(p), t: t}
+	if done, err := e.ref(k); done || err != nil {
+		return k, true, err
+	}
+	return k, false, e.enter()
+}
+
 // object counts an object that is never referenced twice (Go values that
 // are copied, such as structs and time.Time).
 func (e *v8Encoder) object() { e.nextID++ }
@@ -436,14 +460,7 @@ func (e *v8Encoder) encode(v any) error {
 
 // mapAny writes a map[string]any as a plain object.
 func (e *v8Encoder) mapAny(m map[string]any) error {
-	if m == nil {
-		e.buf = append(e.buf, tagNull)
-		return nil
-	}
-	if done, err := e.ref(v8Ident{p: uintptr(reflect.ValueOf(m).UnsafePointer()), t: mapAnyType}); done || err != nil {
-		return err
-	}
-	if err := e.enter(); err != nil {
+	if _, done, err := e.open(reflect.ValueOf(m).UnsafePointer(), mapAnyType); done || err != nil {
 		return err
 	}
 	e.buf = append(e.buf, tagBeginObject)
@@ -555,14 +572,7 @@ func (e *v8Encoder) sliceAny(s []any) error {
 
 // array writes an *Array: dense if it has every element, else sparse.
 func (e *v8Encoder) array(a *Array) error {
-	if a == nil {
-		e.buf = append(e.buf, tagNull)
-		return nil
-	}
-	if done, err := e.ref(v8Ident{p: uintptr(reflect.ValueOf(a).UnsafePointer()), t: reflect.TypeOf(a)}); done || err != nil {
-		return err
-	}
-	if err := e.enter(); err != nil {
+	if _, done, err := e.open(unsafe.Pointer(a), arrayType); done || err != nil {
 		return err
 	}
 	for k := range a.Props {
@@ -697,14 +707,7 @@ func (e *v8Encoder) boxed(b Boxed) error {
 }
 
 func (e *v8Encoder) jsMap(m *Map) error {
-	if m == nil {
-		e.buf = append(e.buf, tagNull)
-		return nil
-	}
-	if done, err := e.ref(v8Ident{p: uintptr(reflect.ValueOf(m).UnsafePointer()), t: reflect.TypeOf(m)}); done || err != nil {
-		return err
-	}
-	if err := e.enter(); err != nil {
+	if _, done, err := e.open(unsafe.Pointer(m), jsMapType); done || err != nil {
 		return err
 	}
 	e.buf = append(e.buf, tagBeginMap)
@@ -723,14 +726,7 @@ func (e *v8Encoder) jsMap(m *Map) error {
 }
 
 func (e *v8Encoder) jsSet(s *Set) error {
-	if s == nil {
-		e.buf = append(e.buf, tagNull)
-		return nil
-	}
-	if done, err := e.ref(v8Ident{p: uintptr(reflect.ValueOf(s).UnsafePointer()), t: reflect.TypeOf(s)}); done || err != nil {
-		return err
-	}
-	if err := e.enter(); err != nil {
+	if _, done, err := e.open(unsafe.Pointer(s), jsSetType); done || err != nil {
 		return err
 	}
 	e.buf = append(e.buf, tagBeginSet)
@@ -752,15 +748,8 @@ var errorTags = map[string]byte{
 }
 
 func (e *v8Encoder) jsError(x *JSError) error {
-	if x == nil {
-		e.buf = append(e.buf, tagNull)
-		return nil
-	}
-	k := v8Ident{p: uintptr(reflect.ValueOf(x).UnsafePointer()), t: reflect.TypeOf(x)}
-	if done, err := e.ref(k); done || err != nil {
-		return err
-	}
-	if err := e.enter(); err != nil {
+	k, done, err := e.open(unsafe.Pointer(x), jsErrorType)
+	if done || err != nil {
 		return err
 	}
 	s := e.seen[k]
