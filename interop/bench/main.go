@@ -48,7 +48,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
@@ -127,11 +126,8 @@ func fatalf(format string, args ...any) {
 // run builds the Go peer, runs every job, and reports.
 func run(root string, o *options) error {
 	start := time.Now()
-	node, err := exec.LookPath(o.node)
+	node, err := runinfo.NodePath(o.node)
 	if err != nil {
-		return fmt.Errorf("-node: %w", err)
-	}
-	if node, err = filepath.Abs(node); err != nil {
 		return err
 	}
 	tmp, err := os.MkdirTemp("", "nodeipc-bench-")
@@ -139,19 +135,12 @@ func run(root string, o *options) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	gopeer := filepath.Join(tmp, "gopeer")
-	build := exec.Command("go", "build", "-o", gopeer, "./interop/bench/gopeer")
-	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building the Go peer: %w", err)
+	gopeer, err := runinfo.BuildGo(root, "./interop/bench/gopeer", tmp, "gopeer")
+	if err != nil {
+		return err
 	}
-	if o.cpuprofile != "" {
-		if err := os.MkdirAll(o.cpuprofile, 0o755); err != nil {
-			return err
-		}
-		if o.cpuprofile, err = filepath.Abs(o.cpuprofile); err != nil {
-			return err
-		}
+	if o.cpuprofile, err = runinfo.ProfileDir(o.cpuprofile); err != nil {
+		return err
 	}
 	s := newSuite(root, node, gopeer, o)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -58,7 +58,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
@@ -136,11 +135,8 @@ func logf(format string, args ...any) {
 func run(root string, o *options) error {
 	start := time.Now()
 	loadBefore := runinfo.LoadAvg()
-	node, err := exec.LookPath(o.node)
+	node, err := runinfo.NodePath(o.node)
 	if err != nil {
-		return fmt.Errorf("-node: %w", err)
-	}
-	if node, err = filepath.Abs(node); err != nil {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(root, "js", "node_modules", "workerpool")); err != nil {
@@ -151,20 +147,14 @@ func run(root string, o *options) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	goWorker := filepath.Join(tmp, "worker")
-	build := exec.Command("go", "build", "-o", goWorker, "./interop/bench/poolbench/worker")
-	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building the Go worker: %w", err)
+	goWorker, err := runinfo.BuildGo(root, "./interop/bench/poolbench/worker", tmp, "worker")
+	if err != nil {
+		return err
 	}
-
+	if o.cpuprofile, err = runinfo.ProfileDir(o.cpuprofile); err != nil {
+		return err
+	}
 	if o.cpuprofile != "" {
-		if err := os.MkdirAll(o.cpuprofile, 0o755); err != nil {
-			return err
-		}
-		if o.cpuprofile, err = filepath.Abs(o.cpuprofile); err != nil {
-			return err
-		}
 		// The Go workers inherit the environment, under both pools.
 		os.Setenv("POOLBENCH_CPUPROFILE", o.cpuprofile)
 		f, err := os.Create(filepath.Join(o.cpuprofile, "pool.pprof"))

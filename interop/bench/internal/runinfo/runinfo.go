@@ -6,6 +6,7 @@ package runinfo
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,4 +127,36 @@ func Rotate[T any](cs []T, k int) []T {
 	}
 	k %= len(cs)
 	return append(append([]T(nil), cs[k:]...), cs[:k]...)
+}
+
+// NodePath resolves the -node flag to an absolute path.
+func NodePath(node string) (string, error) {
+	p, err := exec.LookPath(node)
+	if err != nil {
+		return "", fmt.Errorf("-node: %w", err)
+	}
+	return filepath.Abs(p)
+}
+
+// BuildGo builds the Go package pkg (relative to the module root) into
+// dir as name, and returns the binary's path.
+func BuildGo(root, pkg, dir, name string) (string, error) {
+	bin := filepath.Join(dir, name)
+	build := exec.Command("go", "build", "-o", bin, pkg)
+	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("building %s: %w", pkg, err)
+	}
+	return bin, nil
+}
+
+// ProfileDir makes the -cpuprofile directory and returns it absolute ("" stays "").
+func ProfileDir(dir string) (string, error) {
+	if dir == "" {
+		return "", nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return filepath.Abs(dir)
 }
