@@ -209,6 +209,14 @@ func driveNodeServe(ctx context.Context, ch *nodeipc.Channel, after func(kind st
 		after = func(string) error { return nil }
 	}
 	deadline := time.Now().Add(time.Minute)
+	// send sends h, closing it if that fails, then runs after.
+	send := func(kind string, h io.Closer) error {
+		if err := ch.SendHandle(ctx, map[string]string{"kind": kind}, h, nil); err != nil {
+			h.Close()
+			return fmt.Errorf("send %s: %w", kind, err)
+		}
+		return after(kind)
+	}
 
 	// A connected socket: we keep the client end.
 	l0, err := net.Listen("tcp", "127.0.0.1:0")
@@ -226,10 +234,7 @@ func driveNodeServe(ctx context.Context, ch *nodeipc.Channel, after func(kind st
 		return err
 	}
 	l0.Close()
-	if err := ch.SendHandle(ctx, map[string]string{"kind": "socket"}, server, nil); err != nil {
-		return fmt.Errorf("send socket: %w", err)
-	}
-	if err := after("socket"); err != nil {
+	if err := send("socket", server); err != nil {
 		return err
 	}
 	client.SetDeadline(deadline)
@@ -259,11 +264,7 @@ func driveNodeServe(ctx context.Context, ch *nodeipc.Channel, after func(kind st
 	if err != nil {
 		return err
 	}
-	if err := ch.SendHandle(ctx, map[string]string{"kind": "unix"}, tc, nil); err != nil {
-		tc.Close()
-		return fmt.Errorf("send unix: %w", err)
-	}
-	if err := after("unix"); err != nil {
+	if err := send("unix", tc); err != nil {
 		return err
 	}
 	uc.SetDeadline(deadline)
@@ -281,11 +282,7 @@ func driveNodeServe(ctx context.Context, ch *nodeipc.Channel, after func(kind st
 		return err
 	}
 	addr := l.Addr().String()
-	if err := ch.SendHandle(ctx, map[string]string{"kind": "server"}, l, nil); err != nil {
-		l.Close()
-		return fmt.Errorf("send server: %w", err)
-	}
-	if err := after("server"); err != nil {
+	if err := send("server", l); err != nil {
 		return err
 	}
 	c, err := net.Dial("tcp", addr)
@@ -305,11 +302,7 @@ func driveNodeServe(ctx context.Context, ch *nodeipc.Channel, after func(kind st
 		return err
 	}
 	uaddr := u.LocalAddr().String()
-	if err := ch.SendHandle(ctx, map[string]string{"kind": "udp"}, u, nil); err != nil {
-		u.Close()
-		return fmt.Errorf("send udp: %w", err)
-	}
-	if err := after("udp"); err != nil {
+	if err := send("udp", u); err != nil {
 		return err
 	}
 	p, err := net.Dial("udp", uaddr)
