@@ -43,10 +43,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -150,15 +148,8 @@ func run(root string, o *options) error {
 	}
 	s.framing = measureFraming(o.quick)
 	rep := s.report(time.Since(start))
-	var w io.Writer = os.Stdout
-	if o.json {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		io.WriteString(w, rep.markdown())
+	if err := runinfo.Print(rep, o.json, rep.markdown); err != nil {
+		return err
 	}
 	if o.out != "" {
 		if err := rep.write(o.out); err != nil {

@@ -53,10 +53,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -188,15 +186,8 @@ func run(root string, o *options) error {
 		logf("repetition %d/%d done in %s", rep+1, o.reps, time.Since(t0).Round(time.Millisecond))
 	}
 	rep := b.report(time.Since(start), describeMachine(root, node, loadBefore))
-	var w io.Writer = os.Stdout
-	if o.json {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		io.WriteString(w, rep.table())
+	if err := runinfo.Print(rep, o.json, rep.table); err != nil {
+		return err
 	}
 	if o.out != "" {
 		if err := rep.write(o.out); err != nil {

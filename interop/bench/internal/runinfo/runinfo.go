@@ -5,8 +5,10 @@ package runinfo
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -159,4 +161,16 @@ func ProfileDir(dir string) (string, error) {
 		return "", err
 	}
 	return filepath.Abs(dir)
+}
+
+// Print writes a run's report to standard output: rep as indented JSON if
+// asJSON, otherwise the text text returns.
+func Print(rep any, asJSON bool, text func() string) error {
+	if !asJSON {
+		_, err := io.WriteString(os.Stdout, text())
+		return err
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
 }
