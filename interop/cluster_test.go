@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
 )
 
@@ -19,13 +20,13 @@ import (
 // port in round-robin and in shared mode, and echoes UDP on one shared
 // socket, and shuts down with worker.disconnect().
 func TestNodeClusterWithGoWorkers(t *testing.T) {
-	forEachNode(t, func(t *testing.T, node string) {
+	nodetest.ForEach(t, func(t *testing.T, node string) {
 		for _, mode := range []string{"rr", "none", "udp"} {
 			for _, kinds := range []string{"go,go", "go,node"} {
 				t.Run(mode+"-"+strings.ReplaceAll(kinds, ",", "-"), func(t *testing.T) {
 					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 					defer cancel()
-					cmd := exec.CommandContext(ctx, node, jsPath("cluster/primary.js"), mode, kinds, os.Args[0])
+					cmd := exec.CommandContext(ctx, node, nodetest.JS("cluster/primary.js"), mode, kinds, os.Args[0])
 					var stdout, stderr bytes.Buffer
 					cmd.Stdout, cmd.Stderr = &stdout, &stderr
 					if err := cmd.Run(); err != nil || !strings.HasPrefix(stdout.String(), "ok ") {

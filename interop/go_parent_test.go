@@ -13,13 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
 )
 
 // startNode starts js/child.js in the given mode with a channel.
 func startNode(t *testing.T, node string, opts *nodeipc.Options, args ...string) (*nodeipc.Channel, *exec.Cmd) {
 	t.Helper()
-	cmd := nodeipc.NodeCommand(node, nil, jsPath("child.js"), args...)
+	cmd := nodeipc.NodeCommand(node, nil, nodetest.JS("child.js"), args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	ch, err := nodeipc.Start(cmd, opts)
 	if err != nil {
@@ -57,7 +58,7 @@ func wantExit(t *testing.T, cmd *exec.Cmd, code int) {
 }
 
 func TestGoParentNodeChild(t *testing.T) {
-	forEachNode(t, func(t *testing.T, node string) {
+	nodetest.ForEach(t, func(t *testing.T, node string) {
 		t.Run("order100k", func(t *testing.T) {
 			ch, cmd := startNode(t, node, nil, "echo")
 			ctx := ctxFor(t)
@@ -163,7 +164,7 @@ func TestGoParentNodeChild(t *testing.T) {
 
 		t.Run("childEnv", func(t *testing.T) {
 			cmdEnv := append(os.Environ(), "NODE_UNIQUE_ID=3", "NODE_CHANNEL_FD=42")
-			cmd := nodeipc.NodeCommand(node, nil, jsPath("child.js"), "env")
+			cmd := nodeipc.NodeCommand(node, nil, nodetest.JS("child.js"), "env")
 			cmd.Env = cmdEnv
 			cmd.Stderr = os.Stderr
 			ch, err := nodeipc.Start(cmd, nil)
@@ -241,7 +242,7 @@ func TestGoParentNodeChild(t *testing.T) {
 // A Go parent in advanced mode: Go values -> Node child -> back, checked
 // through the JSON view against text written by hand.
 func TestGoParentNodeChildAdvanced(t *testing.T) {
-	forEachNode(t, func(t *testing.T, node string) {
+	nodetest.ForEach(t, func(t *testing.T, node string) {
 		ch, cmd := startNode(t, node, &nodeipc.Options{Serialization: nodeipc.Advanced}, "echo")
 		ctx := ctxFor(t)
 		date := time.Date(2026, 11, 27, 10, 0, 0, 5e6, time.UTC)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
 )
 
@@ -23,7 +24,7 @@ func runHandlesParent(t *testing.T, node, scenario string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, jsPath("handles/parent.js"), scenario, os.Args[0])
+	cmd := exec.CommandContext(ctx, node, nodetest.JS("handles/parent.js"), scenario, os.Args[0])
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil || !strings.HasPrefix(stdout.String(), "ok ") {
@@ -36,18 +37,18 @@ func runHandlesParent(t *testing.T, node, scenario string) {
 // Go child, which serves traffic on them; the Node server counts the socket
 // held by the Go child and close() completes once the child closed it.
 func TestNodeParentSendsHandlesToGoChild(t *testing.T) {
-	forEachNode(t, func(t *testing.T, node string) { runHandlesParent(t, node, "toGo") })
+	nodetest.ForEach(t, func(t *testing.T, node string) { runHandlesParent(t, node, "toGo") })
 }
 
 // A Go child sends a socket, a listener and a UDP socket to its Node parent.
 func TestGoChildSendsHandlesToNodeParent(t *testing.T) {
-	forEachNode(t, func(t *testing.T, node string) { runHandlesParent(t, node, "fromGo") })
+	nodetest.ForEach(t, func(t *testing.T, node string) { runHandlesParent(t, node, "fromGo") })
 }
 
 // A Go parent sends a socket, a listener and a UDP socket to a Node child.
 func TestGoParentSendsHandlesToNodeChild(t *testing.T) {
-	forEachNode(t, func(t *testing.T, node string) {
-		cmd := nodeipc.NodeCommand(node, nil, jsPath("handles/child.js"))
+	nodetest.ForEach(t, func(t *testing.T, node string) {
+		cmd := nodeipc.NodeCommand(node, nil, nodetest.JS("handles/child.js"))
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		ch, err := nodeipc.Start(cmd, nil)
 		if err != nil {
@@ -95,7 +96,7 @@ func TestGoParentSendsHandlesToNodeChild(t *testing.T) {
 // Handles interleaved with 100k plain messages, Go parent to Node child and
 // back: nothing lost or reordered, each handle with its message.
 func TestGoParentHandlesInterleaved100k(t *testing.T) {
-	forEachNode(t, func(t *testing.T, node string) {
+	nodetest.ForEach(t, func(t *testing.T, node string) {
 		interleaved(t, node, 100000, 10000)
 	})
 }
@@ -105,7 +106,7 @@ func TestGoParentHandlesInterleaved100k(t *testing.T) {
 // the same run (issue: within 10%). It reports both rates and their ratio
 // (plain time over time with handles: below 1 means handles slow it down).
 func BenchmarkHandlesInterleaved(b *testing.B) {
-	node := nodes(b)[0].path
+	node := nodetest.System(b)
 	var plain, handles time.Duration
 	for i := range b.N { // alternate which goes first
 		if i%2 == 0 {
@@ -126,7 +127,7 @@ func BenchmarkHandlesInterleaved(b *testing.B) {
 // reply and returns how long the exchange took.
 func interleaved(t testing.TB, node string, n, every int) time.Duration {
 	t.Helper()
-	cmd := nodeipc.NodeCommand(node, nil, jsPath("handles/child.js"))
+	cmd := nodeipc.NodeCommand(node, nil, nodetest.JS("handles/child.js"))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	ch, err := nodeipc.Start(cmd, nil)
 	if err != nil {
@@ -446,14 +447,14 @@ func recvHandles(ch *nodeipc.Channel) error {
 
 // Node retransmits a NACKed socket double-wrapped; the library unwraps it.
 func TestNodeRetransmissionAfterNack(t *testing.T) {
-	forEachNode(t, func(t *testing.T, node string) { runHandlesParent(t, node, "nack") })
+	nodetest.ForEach(t, func(t *testing.T, node string) { runHandlesParent(t, node, "nack") })
 }
 
 // A socket sent with a message over the Go child's MaxMessageSize is
 // NACKed (every retransmission too) instead of being left unanswered, so
 // Node gives up on it and its later messages still arrive.
 func TestOversizedHandleIsNacked(t *testing.T) {
-	forEachNode(t, func(t *testing.T, node string) { runHandlesParent(t, node, "oversized") })
+	nodetest.ForEach(t, func(t *testing.T, node string) { runHandlesParent(t, node, "oversized") })
 }
 
 // handles-oversized adopts the channel with a 1 KiB limit, counts the

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 
+	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
 )
 
@@ -176,19 +176,5 @@ var (
 		return 0
 	})
 
-	_ = registerHelper("grandchild", func() int {
-		open := []string{}
-		entries, _ := os.ReadDir("/proc/self/fd")
-		for _, e := range entries {
-			if n, err := strconv.Atoi(e.Name()); err == nil && n > 2 {
-				if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(target, "socket:") {
-					open = append(open, e.Name())
-				}
-			}
-		}
-		_, hasFD := os.LookupEnv("NODE_CHANNEL_FD")
-		_, hasMode := os.LookupEnv("NODE_CHANNEL_SERIALIZATION_MODE")
-		fmt.Printf("vars=%v,%v sockets=%v\n", hasFD, hasMode, open)
-		return 0
-	})
+	_ = registerHelper("grandchild", nodetest.ReportInherited)
 )

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"nodeipc.dev/internal/nodetest"
 )
 
 // runParent runs js/parent.js with a scenario against this test binary as
@@ -16,7 +18,7 @@ func runParent(t *testing.T, node, scenario string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, append([]string{jsPath("parent.js"), scenario, os.Args[0]}, args...)...)
+	cmd := exec.CommandContext(ctx, node, append([]string{nodetest.JS("parent.js"), scenario, os.Args[0]}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -28,7 +30,7 @@ func runParent(t *testing.T, node, scenario string, args ...string) string {
 }
 
 func TestNodeParentGoChildAdvanced(t *testing.T) {
-	forEachNode(t, func(t *testing.T, node string) {
+	nodetest.ForEach(t, func(t *testing.T, node string) {
 		for _, scenario := range []string{"advEcho", "advLarge", "order", "internal", "burstExit"} {
 			t.Run(scenario, func(t *testing.T) { runParent(t, node, scenario, "advanced") })
 		}
@@ -36,7 +38,7 @@ func TestNodeParentGoChildAdvanced(t *testing.T) {
 }
 
 func TestNodeParentGoChild(t *testing.T) {
-	forEachNode(t, func(t *testing.T, node string) {
+	nodetest.ForEach(t, func(t *testing.T, node string) {
 		for _, scenario := range []string{"order", "strings", "big", "internal", "env", "goDisconnects", "burstExit", "stdio"} {
 			t.Run(scenario, func(t *testing.T) { runParent(t, node, scenario) })
 		}

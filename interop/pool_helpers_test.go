@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
 )
 
@@ -146,7 +147,7 @@ func poolParent() int {
 		Size: 2,
 		Command: func(slot int) *exec.Cmd {
 			if slot == 0 {
-				return nodeipc.NodeCommand(node, nil, jsPath("pool/node-worker.js"))
+				return nodeipc.NodeCommand(node, nil, nodetest.JS("pool/node-worker.js"))
 			}
 			return goWorkerCmd("")
 		},

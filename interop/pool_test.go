@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
 )
 
@@ -67,35 +68,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// requireModule skips (locally) or fails (in CI) when an npm package of
-// js/package.json is not installed.
-func requireModule(t *testing.T, name string) {
-	t.Helper()
-	if _, err := os.Stat(jsPath(filepath.Join("node_modules", name, "package.json"))); err != nil {
-		if os.Getenv("CI") != "" || os.Getenv("NODEIPC_INTEROP") == "1" {
-			t.Fatalf("npm package %s missing (run `npm ci --prefix js`): %v", name, err)
-		}
-		t.Skipf("npm package %s missing (run `npm ci --prefix js`)", name)
-	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 type blockInfo struct {
@@ -150,9 +122,9 @@ func kinds(infos []blockInfo) map[string]int {
 // 10,000 calls of mixed durations, cancellation, SIGKILL of workers in the
 // middle of calls, and Close.
 func TestPoolMixedNodeAndGo(t *testing.T) {
-	forEachNode(t, func(t *testing.T, node string) {
+	nodetest.ForEach(t, func(t *testing.T, node string) {
 		dir := t.TempDir()
-		out := &syncBuffer{}
+		out := &nodetest.SyncBuffer{}
 		p, err := nodeipc.NewPool(nodeipc.PoolOptions{
 			Size:         4,
 			Concurrency:  4,
@@ -161,7 +133,7 @@ func TestPoolMixedNodeAndGo(t *testing.T) {
 			Output:       out,
 			Command: func(slot int) *exec.Cmd {
 				if slot < 2 {
-					return nodeipc.NodeCommand(node, nil, jsPath("pool/node-worker.js"))
+					return nodeipc.NodeCommand(node, nil, nodetest.JS("pool/node-worker.js"))
 				}
 				return goWorkerCmd("")
 			},
@@ -327,12 +299,12 @@ func TestPoolMixedNodeAndGo(t *testing.T) {
 // TestPoolDrivesWorkerpoolWorker: a Node worker written with the real
 // workerpool.worker() runs unmodified in a Go Pool.
 func TestPoolDrivesWorkerpoolWorker(t *testing.T) {
-	requireModule(t, "workerpool")
-	forEachNode(t, func(t *testing.T, node string) {
+	nodetest.RequireModule(t, "workerpool")
+	nodetest.ForEach(t, func(t *testing.T, node string) {
 		p, err := nodeipc.NewPool(nodeipc.PoolOptions{
 			Size: 2,
 			Command: func(int) *exec.Cmd {
-				return nodeipc.NodeCommand(node, nil, jsPath("pool/wp-worker.js"))
+				return nodeipc.NodeCommand(node, nil, nodetest.JS("pool/wp-worker.js"))
 			},
 		})
 		if err != nil {
@@ -399,7 +371,7 @@ func TestPoolDrivesWorkerpoolWorker(t *testing.T) {
 func runNode(t *testing.T, node, script string, args ...string) (map[string]any, string) {
 	t.Helper()
 	trace := t.TempDir()
-	cmd := exec.Command(node, append([]string{jsPath(script), os.Args[0]}, args...)...)
+	cmd := exec.Command(node, append([]string{nodetest.JS(script), os.Args[0]}, args...)...)
 	cmd.Env = goWorkerEnv(trace)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -473,8 +445,8 @@ func expect(t *testing.T, out map[string]any, key string, want any) {
 // TestGoWorkerUnderWorkerpool: the real workerpool package drives the Go
 // worker as a process worker (forkOpts.execPath).
 func TestGoWorkerUnderWorkerpool(t *testing.T) {
-	requireModule(t, "workerpool")
-	forEachNode(t, func(t *testing.T, node string) {
+	nodetest.RequireModule(t, "workerpool")
+	nodetest.ForEach(t, func(t *testing.T, node string) {
 		marker := filepath.Join(t.TempDir(), "cancelled")
 		out, trace := runNode(t, node, "pool/run-workerpool.js", marker)
 		expect(t, out, "add", 5)
@@ -499,8 +471,8 @@ func TestGoWorkerUnderWorkerpool(t *testing.T) {
 // TestGoWorkerUnderWorkerFarm: the real worker-farm package drives the Go
 // worker (workerOptions.execPath).
 func TestGoWorkerUnderWorkerFarm(t *testing.T) {
-	requireModule(t, "worker-farm")
-	forEachNode(t, func(t *testing.T, node string) {
+	nodetest.RequireModule(t, "worker-farm")
+	nodetest.ForEach(t, func(t *testing.T, node string) {
 		out, trace := runNode(t, node, "pool/run-worker-farm.js")
 		expect(t, out, "add", 5)
 		expect(t, out, "echoOK", true)
@@ -513,8 +485,8 @@ func TestGoWorkerUnderWorkerFarm(t *testing.T) {
 // TestGoWorkerUnderJestWorker: the real jest-worker package drives the Go
 // worker (forkOptions.execPath, serialization 'json').
 func TestGoWorkerUnderJestWorker(t *testing.T) {
-	requireModule(t, "jest-worker")
-	forEachNode(t, func(t *testing.T, node string) {
+	nodetest.RequireModule(t, "jest-worker")
+	nodetest.ForEach(t, func(t *testing.T, node string) {
 		for _, serialization := range []string{"json", "default"} { // default: advanced
 			t.Run(serialization, func(t *testing.T) { jestWorker(t, node, serialization) })
 		}
@@ -537,7 +509,7 @@ func jestWorker(t *testing.T, node, serialization string) {
 // TestNodeClientForksGoWorker: js/nodeipc-worker.js's fork() drives the Go
 // worker from a Node parent.
 func TestNodeClientForksGoWorker(t *testing.T) {
-	forEachNode(t, func(t *testing.T, node string) {
+	nodetest.ForEach(t, func(t *testing.T, node string) {
 		marker := filepath.Join(t.TempDir(), "cancelled")
 		out, trace := runNode(t, node, "pool/run-client.js", marker)
 		expect(t, out, "pidOK", true)
@@ -565,7 +537,7 @@ func TestNodeClientForksGoWorker(t *testing.T) {
 // TestPoolParentKilled: when the Go parent of a pool is killed with
 // SIGKILL, its Node and Go workers exit too.
 func TestPoolParentKilled(t *testing.T) {
-	forEachNode(t, func(t *testing.T, node string) {
+	nodetest.ForEach(t, func(t *testing.T, node string) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "NODEIPC_TEST_HELPER=pool-parent", "NODEIPC_PARENT_NODE="+node, "GORACE=atexit_sleep_ms=0")
 		cmd.Stderr = os.Stderr
@@ -607,8 +579,8 @@ func TestPoolParentKilled(t *testing.T) {
 // TestNodeHelperWorkerUnderWorkerpool: a Node worker written with
 // js/nodeipc-worker.js is also a drop-in workerpool process worker.
 func TestNodeHelperWorkerUnderWorkerpool(t *testing.T) {
-	requireModule(t, "workerpool")
-	forEachNode(t, func(t *testing.T, node string) {
+	nodetest.RequireModule(t, "workerpool")
+	nodetest.ForEach(t, func(t *testing.T, node string) {
 		marker := filepath.Join(t.TempDir(), "cancelled")
 		out, _ := runNode(t, node, "pool/run-workerpool-node.js", marker)
 		expect(t, out, "add", 5)

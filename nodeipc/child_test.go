@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
 )
 
@@ -165,21 +166,7 @@ var _ = registerHelper("envcheck", func() int {
 	return 0
 })
 
-var _ = registerHelper("grandchild", func() int {
-	var open []string
-	entries, _ := os.ReadDir("/proc/self/fd")
-	for _, e := range entries {
-		if n, err := strconv.Atoi(e.Name()); err == nil && n > 2 {
-			if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(target, "socket:") {
-				open = append(open, e.Name())
-			}
-		}
-	}
-	_, hasFD := os.LookupEnv("NODE_CHANNEL_FD")
-	_, hasMode := os.LookupEnv("NODE_CHANNEL_SERIALIZATION_MODE")
-	fmt.Printf("vars=%v,%v sockets=%v\n", hasFD, hasMode, open)
-	return 0
-})
+var _ = registerHelper("grandchild", nodetest.ReportInherited)
 
 func boolExit(ok bool) int {
 	if ok {

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"nodeipc.dev/internal/nodetest"
 )
 
 // h parses a hex string with optional spaces.
@@ -1313,34 +1315,6 @@ func TestJSNumberString(t *testing.T) {
 	}
 }
 
-// nodeBinaries lists the Node binaries to check against: node from PATH
-// any in NODEIPC_NODES (a list of paths), and js/node_modules's node22/node26.
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
-func nodeBinaries(t *testing.T) []string {
-	var bins []string
-	if p, err := exec.LookPath("node"); err == nil {
-		bins = append(bins, p)
-	}
-	bins = append(bins, filepath.SplitList(os.Getenv("NODEIPC_NODES"))...)
-	// The majors `npm ci --prefix js` installs for the interop matrix.
-	for _, major := range []string{"node22", "node26"} {
-		if p := filepath.Join("..", "js", "node_modules", major, "bin", "node"); fileExists(p) {
-			bins = append(bins, p)
-		}
-	}
-	if len(bins) == 0 {
-		if os.Getenv("CI") != "" || os.Getenv("NODEIPC_INTEROP") != "" {
-			t.Fatal("node is not installed")
-		}
-		t.Skip("node is not installed")
-	}
-	return bins
-}
-
 // goValues are Go values Node must be able to read (checked by
 // TestV8NodeRoundTrip).
 func goValues() []any {
@@ -1382,10 +1356,8 @@ func goValues() []any {
 // from its own. Node must also read every payload made from goValues.
 func TestV8NodeRoundTrip(t *testing.T) {
 	fixtures := v8Fixtures(t)
-	for _, bin := range nodeBinaries(t) {
-		if bin == "" {
-			continue
-		}
+	for _, b := range nodetest.All(t) {
+		bin := b.Path
 		out, err := exec.Command(bin, "--version").Output()
 		if err != nil {
 			t.Fatalf("%s --version: %v", bin, err)

@@ -7,12 +7,14 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"nodeipc.dev/internal/nodetest"
 )
 
 func TestBridgePython(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
-	python := requireProgram(t, "python3")
+	node := nodetest.System(t)
+	python := nodetest.RequireProgram(t, "python3")
 	worker := testdata(t, "worker.py")
 	send := []json.RawMessage{
 		json.RawMessage(`{"op":"hi","n":1}`),
@@ -58,8 +60,8 @@ func TestBridgePython(t *testing.T) {
 
 func TestBridgeExitStatus(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
-	python := requireProgram(t, "python3")
+	node := nodetest.System(t)
+	python := nodetest.RequireProgram(t, "python3")
 	res := runParent(t, node, map[string]any{
 		"how":  "spawn",
 		"file": nodeipcPath(),
@@ -79,9 +81,9 @@ func TestBridgeExitStatus(t *testing.T) {
 // every message around, and a shell script writes lines of its own.
 func TestBridgeShell(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
-	cat := requireProgram(t, "cat")
-	sh := requireProgram(t, "sh")
+	node := nodetest.System(t)
+	cat := nodetest.RequireProgram(t, "cat")
+	sh := nodetest.RequireProgram(t, "sh")
 	t.Run("cat", func(t *testing.T) {
 		t.Parallel()
 		send := []json.RawMessage{json.RawMessage(`{"b":[1,"two"],"a":null}`), json.RawMessage(`"x"`)}
@@ -118,7 +120,7 @@ func TestBridgeShell(t *testing.T) {
 
 func TestBridgeNoProgram(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
+	node := nodetest.System(t)
 	res := runParent(t, node, map[string]any{
 		"how": "spawn", "file": nodeipcPath(), "args": []string{"bridge", "--", "/nonexistent/program"},
 	})
@@ -131,7 +133,7 @@ func TestBridgeNoProgram(t *testing.T) {
 }
 
 func TestBridgeUsage(t *testing.T) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr nodetest.SyncBuffer
 	status := runApp([]string{"nodeipc", "bridge"}, strings.NewReader(""), &stdout, &stderr)
 	if status != exitSetup || !strings.Contains(stderr.String(), "missing PROGRAM") {
 		t.Errorf("exit status = %d, stderr %q; want %d and missing PROGRAM", status, stderr.String(), exitSetup)
@@ -143,8 +145,8 @@ func TestBridgeUsage(t *testing.T) {
 // of dying itself.
 func TestBridgeForwardsSignal(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
-	python := requireProgram(t, "python3")
+	node := nodetest.System(t)
+	python := nodetest.RequireProgram(t, "python3")
 	res := runParent(t, node, map[string]any{
 		"how": "spawn", "file": nodeipcPath(), "args": []string{"bridge", "--", python, testdata(t, "worker.py")},
 		"send": []any{"ping"}, "expect": 1, "kill": "SIGTERM",
@@ -161,8 +163,8 @@ func TestBridgeForwardsSignal(t *testing.T) {
 // channel's fd nor its environment variables.
 func TestBridgeDoesNotLeakChannel(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
-	sh := requireProgram(t, "sh")
+	node := nodetest.System(t)
+	sh := nodetest.RequireProgram(t, "sh")
 	if _, err := os.Stat("/proc/self/fd"); err != nil {
 		t.Skip("no /proc/self/fd")
 	}
@@ -181,8 +183,8 @@ func TestBridgeDoesNotLeakChannel(t *testing.T) {
 // of each value (cat echoes it) and Node gets the very same values back.
 func TestBridgeAdvanced(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
-	cat := requireProgram(t, "cat")
+	node := nodetest.System(t)
+	cat := nodetest.RequireProgram(t, "cat")
 	res := runParent(t, node, map[string]any{
 		"how": "spawn", "file": nodeipcPath(), "args": []string{"bridge", "--", cat},
 		"serialization": "advanced", "advancedEcho": true, "disconnect": true,

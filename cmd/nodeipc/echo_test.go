@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"nodeipc.dev/internal/nodetest"
 )
 
 // echoMessages are sent by the Node parent (as raw JSON, so that Node sees
@@ -28,7 +30,7 @@ var (
 
 func TestEchoUnderNode(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
+	node := nodetest.System(t)
 	self := testdata(t, "parent.js") // any path: echo ignores it
 	tests := []struct {
 		name string
@@ -63,7 +65,7 @@ func TestNoChannel(t *testing.T) {
 	for _, args := range [][]string{{"echo"}, {"echo", "--raw", "script.js"}, {"bridge", "--", "cat"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			t.Setenv("NODE_CHANNEL_FD", "")
-			var stdout, stderr syncBuffer
+			var stdout, stderr nodetest.SyncBuffer
 			status := runApp(append([]string{"nodeipc"}, args...), strings.NewReader(""), &stdout, &stderr)
 			if status != exitNoChannel {
 				t.Errorf("exit status = %d; want %d", status, exitNoChannel)
@@ -77,7 +79,7 @@ func TestNoChannel(t *testing.T) {
 
 func TestBadChannel(t *testing.T) {
 	t.Setenv("NODE_CHANNEL_FD", "99")
-	var stdout, stderr syncBuffer
+	var stdout, stderr nodetest.SyncBuffer
 	status := runApp([]string{"nodeipc", "echo"}, strings.NewReader(""), &stdout, &stderr)
 	if status != exitSetup {
 		t.Errorf("exit status = %d; want %d\nstderr: %s", status, exitSetup, stderr.String())
@@ -90,7 +92,7 @@ func TestBadChannel(t *testing.T) {
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"help"}, {"run", "--help"}, {"echo", "--help"}, {"bridge", "-h"}, {"help", "bridge"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr nodetest.SyncBuffer
 			status := runApp(append([]string{"nodeipc"}, args...), strings.NewReader(""), &stdout, &stderr)
 			if status != 0 {
 				t.Errorf("exit status = %d; want 0\nstderr: %s", status, stderr.String())
@@ -108,7 +110,7 @@ func TestHelp(t *testing.T) {
 // echo sends back, with each echoed message, the handle that came with it.
 func TestEchoReturnsHandles(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
+	node := nodetest.System(t)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	for _, serialization := range []string{"json", "advanced"} {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
 )
 
@@ -64,7 +65,7 @@ func TestReadLine(t *testing.T) {
 
 func TestRootUsage(t *testing.T) {
 	for _, args := range [][]string{{}, {"nope"}} {
-		var stdout, stderr syncBuffer
+		var stdout, stderr nodetest.SyncBuffer
 		status := runApp(append([]string{"nodeipc"}, args...), strings.NewReader(""), &stdout, &stderr)
 		if status != exitSetup {
 			t.Errorf("nodeipc %q: exit status = %d; want %d", args, status, exitSetup)

@@ -12,11 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+	"nodeipc.dev/internal/nodetest"
 )
 
 // The test binary is also the nodeipc command: TestMain links it as
@@ -68,37 +68,6 @@ func nodeipcPath() string { return filepath.Join(binDir, "nodeipc") }
 // test instead of hanging it. It is not a performance assertion.
 const testTimeout = 30 * time.Second
 
-// requireNode returns the Node binary: $NODEIPC_NODE, or node in PATH. If
-// there is none the test is skipped, or fails when $CI is set.
-func requireNode(t *testing.T) string {
-	t.Helper()
-	node := os.Getenv("NODEIPC_NODE")
-	if node == "" {
-		node = "node"
-	}
-	path, err := exec.LookPath(node)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("node is required in CI: %v", err)
-		}
-		t.Skipf("node not found: %v", err)
-	}
-	return path
-}
-
-// requireProgram returns the path of a helper program such as python3.
-func requireProgram(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not found: %v", name, err)
-	}
-	return path
-}
-
 // testdata returns the absolute path of a fixture.
 func testdata(t *testing.T, name string) string {
 	t.Helper()
@@ -109,24 +78,6 @@ func testdata(t *testing.T, name string) string {
 	return p
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // cliProc is a running nodeipc command with its stdin, stdout (as lines)
 // and stderr.
 type cliProc struct {
@@ -134,7 +85,7 @@ type cliProc struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	lines  chan string // stdout, one line at a time; closed at EOF
-	stderr *syncBuffer
+	stderr *nodetest.SyncBuffer
 	waited bool
 }
 
@@ -144,7 +95,7 @@ func startCLI(t *testing.T, node string, args ...string) *cliProc {
 	t.Helper()
 	cmd := exec.Command(nodeipcPath(), args...)
 	cmd.Env = append(os.Environ(), "NODEIPC_NODE="+node)
-	p := &cliProc{t: t, cmd: cmd, lines: make(chan string, 100), stderr: &syncBuffer{}}
+	p := &cliProc{t: t, cmd: cmd, lines: make(chan string, 100), stderr: &nodetest.SyncBuffer{}}
 	cmd.Stderr = p.stderr
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {

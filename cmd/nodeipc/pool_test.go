@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
 )
 
@@ -237,7 +238,7 @@ func TestPoolCommandCLI(t *testing.T) {
 // TestPoolCommandNodeWorkers runs the command over Node workers written with
 // js/nodeipc-worker.js.
 func TestPoolCommandNodeWorkers(t *testing.T) {
-	node := requireNode(t)
+	node := nodetest.System(t)
 	_, file, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(file), "..", "..", "js", "pool", "node-worker.js")
 	input := `{"method":"add","params":[1,2]}` + "\n" + `{"method":"fail","params":["bad"]}` + "\n" + `{"method":"progress","params":[2]}` + "\n"

@@ -6,11 +6,13 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"nodeipc.dev/internal/nodetest"
 )
 
 func TestRunExchange(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
+	node := nodetest.System(t)
 	p := startCLI(t, node, "run", testdata(t, "child.js"), "a1", "--not-a-flag-of-ours")
 
 	ready := p.recvJSON()
@@ -62,7 +64,7 @@ func TestRunExchange(t *testing.T) {
 // until the child closes the channel.
 func TestRunPipedStdin(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
+	node := nodetest.System(t)
 	var in strings.Builder
 	const n = 50
 	for i := range n {
@@ -88,7 +90,7 @@ func TestRunPipedStdin(t *testing.T) {
 
 func TestRunExitStatus(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
+	node := nodetest.System(t)
 	tests := []struct {
 		name string
 		msg  string
@@ -115,7 +117,7 @@ func TestRunExitStatus(t *testing.T) {
 
 func TestRunForwardsSignal(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
+	node := nodetest.System(t)
 	p := startCLI(t, node, "run", testdata(t, "child.js"), "--trap-term")
 	p.recvJSON() // ready: the handler is installed
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -131,7 +133,7 @@ func TestRunForwardsSignal(t *testing.T) {
 
 func TestRunSecondSignalKills(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
+	node := nodetest.System(t)
 	p := startCLI(t, node, "run", testdata(t, "child.js"), "--ignore-term")
 	p.recvJSON() // ready
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -153,7 +155,7 @@ func TestRunSecondSignalKills(t *testing.T) {
 
 func TestRunExecArgs(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
+	node := nodetest.System(t)
 	p := startCLI(t, node, "run",
 		"--exec-arg=--no-warnings", "--exec-arg", "--title=a,b", // no splitting at commas
 		"--", testdata(t, "child.js"), "x", "--y")
@@ -215,7 +217,7 @@ func TestRunExecEcho(t *testing.T) {
 // channel is reported, and the run goes on.
 func TestRunBadInputFromChild(t *testing.T) {
 	t.Parallel()
-	python := requireProgram(t, "python3")
+	python := nodetest.RequireProgram(t, "python3")
 	script := `import os; os.write(3, b'not json\n{"ok":1}\n\n[2]\n')`
 	status, stdout, stderr := runCLI(t, "node", "", "run", "--exec", python, "-c", script)
 	if status != 0 {
@@ -245,7 +247,7 @@ func TestRunSetupErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr nodetest.SyncBuffer
 			status := runApp(append([]string{"nodeipc"}, tt.args...), strings.NewReader(""), &stdout, &stderr)
 			if status != exitSetup {
 				t.Errorf("exit status = %d; want %d", status, exitSetup)
@@ -264,7 +266,7 @@ func TestRunSetupErrors(t *testing.T) {
 // run: one valid JSON text per line, nothing else.
 func TestRunOutputIsJSONLines(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
+	node := nodetest.System(t)
 	_, stdout, _ := runCLI(t, node, `{"x":"line\u2028sep"}`+"\n"+`"multi\nline"`+"\n", "run", testdata(t, "child.js"))
 	for _, line := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
 		if !json.Valid([]byte(line)) {
@@ -280,7 +282,7 @@ func TestRunOutputIsJSONLines(t *testing.T) {
 // and the child's replies printed in the JSON view.
 func TestRunAdvanced(t *testing.T) {
 	t.Parallel()
-	node := requireNode(t)
+	node := nodetest.System(t)
 	in := `{"op":"echo","value":{"m":{"$js":"Map","entries":[[1,"a"]]},"b":{"$js":"bigint","value":"12345678901234567890"},"d":{"$js":"Date","ms":0},"buf":{"$js":"Buffer","base64":"aGk="},"n":{"$js":"number","value":"NaN"}}}` + "\n"
 	status, stdout, stderr := runCLI(t, node, in, "run", "--serialization", "advanced", testdata(t, "child.js"))
 	if status != 0 {
