@@ -468,14 +468,27 @@ func (e *v8Encoder) mapAny(m map[string]any) error {
 	for k, v := range m {
 		e.kvs = append(e.kvs, v8KV{k: k, idx: arrayIndex(k), v: v})
 	}
+	return e.objectBody(start)
+}
+
+// objectBody writes the properties collected in e.kvs[start:], in V8's
+// order, then ends the object and its level of nesting.
+func (e *v8Encoder) objectBody(start int) error {
 	end := len(e.kvs)
 	sortKVs(e.kvs[start:end])
 	for i := start; i < end; i++ {
-		kv := &e.kvs[i]
+		// Copy the entry: nested objects append to e.kvs, which may move.
+		kv := e.kvs[i]
 		if err := e.key(kv.k, kv.idx); err != nil {
 			return err
 		}
-		if err := e.encode(e.kvs[i].v); err != nil {
+		var err error
+		if kv.rv.IsValid() {
+			err = e.reflectValue(kv.rv)
+		} else {
+			err = e.encode(kv.v)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -1072,22 +1085,7 @@ func (e *v8Encoder) goMap(rv reflect.Value) error {
 		}
 		e.kvs = append(e.kvs, v8KV{k: s, idx: arrayIndex(s), rv: it.Value()})
 	}
-	end := len(e.kvs)
-	sortKVs(e.kvs[start:end])
-	for i := start; i < end; i++ {
-		if err := e.key(e.kvs[i].k, e.kvs[i].idx); err != nil {
-			return err
-		}
-		if err := e.reflectValue(e.kvs[i].rv); err != nil {
-			return err
-		}
-	}
-	clear(e.kvs[start:end])
-	e.kvs = e.kvs[:start]
-	e.buf = append(e.buf, tagEndObject)
-	e.buf = appendVarint(e.buf, uint64(end-start))
-	e.depth--
-	return nil
+	return e.objectBody(start)
 }
 
 // goSlice writes a slice: bytes as a Buffer, fixed-size numbers as typed
