@@ -65,12 +65,9 @@ func (c *Channel) readLoop() {
 			c.readMu.Unlock()
 			if err == errInterrupted {
 				if !c.tok.wanted() {
-					c.tok.mu.Lock() // not ours: make sure no deadline stays set
-					c.tok.deadline = true
-					c.tok.clearDeadline(c)
-					c.tok.mu.Unlock()
+					c.tok.dropDeadline(c) // not set for us: never spin on it
 				}
-				continue
+				continue // if wanted, lent at the top of the loop
 			}
 			if err != nil {
 				c.endRead(err)

@@ -110,6 +110,14 @@ func (t *readToken) clearDeadline(c *Channel) {
 	}
 }
 
+// dropDeadline removes any read deadline, whoever set it.
+func (t *readToken) dropDeadline(c *Channel) {
+	t.mu.Lock()
+	t.deadline = true
+	t.clearDeadline(c)
+	t.mu.Unlock()
+}
+
 // takeForRecv is a Recv call with nothing queued asking for the token: it
 // reports true if the caller now holds it and must read. Otherwise, if the
 // background reader holds it, it is asked to give it up (the caller then
