@@ -242,6 +242,24 @@ func BenchmarkFraming(b *testing.B) {
 				}
 			}
 		})
+		// The same with every message released after use.
+		b.Run(sh.name+"/release", func(b *testing.B) {
+			ch, err := nodeipc.NewChannel(newStreamConn(sh.json), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ch.Close()
+			ctx := context.Background()
+			b.SetBytes(int64(len(sh.json) + 1))
+			b.ReportAllocs()
+			for b.Loop() {
+				m, err := ch.Recv(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m.Release()
+			}
+		})
 	}
 }
 

@@ -91,6 +91,7 @@ func NewChannel(conn io.ReadWriteCloser, opts *Options) (*Channel, error) {
 	c.w.init(o.SendQueueSize)
 	c.r.init()
 	c.rd = &reader{c: c, buf: make([]byte, readBufSize)}
+	c.rd.unpooled.seen, c.rd.unpooled.shared = &c.rd.released, true
 	if c.uc != nil {
 		c.rd.oob = make([]byte, oobSize)
 	}
@@ -259,7 +260,9 @@ func (c *Channel) sendInternal(v any) error {
 // arrives, ctx is done, or the channel ends.
 //
 // A message may carry a handle (see Message.Handle). A handle the caller
-// has not taken when Recv is called again is closed by the channel.
+// has not taken when Recv is called again is closed by the channel. A
+// caller done with a message can give its memory back with
+// Message.Release.
 //
 // Bad input on the wire is returned as a *ProtocolError; the offending
 // message has been skipped and the next call returns the next message. When

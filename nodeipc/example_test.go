@@ -116,3 +116,37 @@ func ExamplePipe_advanced() {
 	// 2 85 1180591620717411303424 [104 105]
 	// {"blob":{"$js":"Buffer","base64":"aGk="},"scores":{"$js":"Map","entries":[["ada",36],["grace",85]]},"total":{"$js":"bigint","value":"1180591620717411303424"}}
 }
+
+// A receiver that decodes every message and drops it can give each
+// message's memory back with Release, so that a busy channel does not
+// allocate the bytes of every message anew.
+func ExampleMessage_Release() {
+	a, b, err := nodeipc.Pipe(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	go func() {
+		for i := range 3 {
+			a.Send(ctx, map[string]int{"n": i})
+		}
+	}()
+	sum := 0
+	for range 3 {
+		msg, err := b.Recv(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		var v struct{ N int }
+		err = msg.Decode(&v)
+		msg.Release() // v stays valid; msg and msg.Raw() may not be used again
+		if err != nil {
+			log.Fatal(err)
+		}
+		sum += v.N
+	}
+	fmt.Println(sum)
+	// Output: 3
+}

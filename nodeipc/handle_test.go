@@ -848,3 +848,29 @@ func TestReceivedHandleValues(t *testing.T) {
 		h.Close()
 	}
 }
+
+// TestReleaseClosesAnUntakenHandle: a handle left in a released message is
+// closed, as it would be at the next Recv.
+func TestReleaseClosesAnUntakenHandle(t *testing.T) {
+	a, b := pipe(t, nil)
+	ctx := testCtx(t)
+	client, server, l := tcpPair(t)
+	l.Close()
+	if err := a.SendHandle(ctx, "conn", server, nil); err != nil {
+		t.Fatal(err)
+	}
+	m, err := b.Recv(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Release()
+	if m.Handle() != nil {
+		t.Fatal("Handle after Release returned a handle")
+	}
+	// The received copy was the last one open: the client sees EOF.
+	client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var buf [1]byte
+	if _, err := client.Read(buf[:]); err != io.EOF {
+		t.Fatalf("client Read = %v; want EOF once the handle is closed", err)
+	}
+}

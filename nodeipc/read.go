@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 )
 
 const (
@@ -34,7 +35,15 @@ type reader struct {
 	end    int   // end of data in buf
 	offset int64 // stream offset of buf[start]
 	spans  []span
+	items  []recvItem // deliver's scratch
 	oob    []byte
+	// released is set once the caller has released a message (see
+	// Message.Release): chunks are then sized for recycling.
+	released atomic.Bool
+	unpooled chunk // the stand-in chunk of messages until then
+	// spare is a read buffer handed over whole to large messages (see
+	// handOver) and released since: the next hand-over reuses it.
+	spare  atomic.Pointer[chunk]
 	msgEnd int // in buf, just after the message being classified
 	// badTake: takeFD found the fds of the read bad (reported already).
 	badTake bool
@@ -285,20 +294,40 @@ func (r *reader) deliver(mode Serialization) {
 			users++
 		}
 	}
-	var chunk []byte
+	var mem []byte
+	var ck *chunk
 	base := 0
 	if users > 0 {
 		if hi-lo >= handOver && hi-lo >= len(r.buf)/2 {
-			chunk = r.buf
+			mem, ck = r.buf, &r.unpooled
+			size := max(readBufSize, r.end-r.start, r.hint)
+			var nb []byte
+			if r.released.Load() {
+				// The buffer goes back to r.spare when its messages are
+				// released, and the last one released is reused here.
+				ck = &chunk{buf: r.buf, seen: &r.released, spare: &r.spare}
+				ck.refs.Store(int32(users))
+				if sp := r.spare.Swap(nil); sp != nil && cap(sp.buf) >= size {
+					nb = sp.buf[:cap(sp.buf)]
+				}
+			}
 			// Keep the unconsumed tail in a fresh buffer.
-			nb := make([]byte, max(readBufSize, r.end-r.start, r.hint))
+			if nb == nil {
+				nb = make([]byte, size)
+			}
 			copy(nb, r.buf[r.start:r.end])
 			r.buf = nb
 			r.end -= r.start
 			r.start = 0
 		} else {
-			chunk = make([]byte, hi-lo)
-			copy(chunk, r.buf[lo:hi])
+			if r.released.Load() {
+				ck = newChunk(hi-lo, users, &r.released)
+				mem = ck.buf
+			} else {
+				ck = &r.unpooled
+				mem = make([]byte, hi-lo)
+			}
+			copy(mem, r.buf[lo:hi])
 			base = lo
 		}
 	}
@@ -308,7 +337,7 @@ func (r *reader) deliver(mode Serialization) {
 		r.hint /= 2 // small messages again: let the buffer shrink
 	}
 	msgs := make([]Message, users)
-	items := make([]recvItem, 0, len(r.spans))
+	items := r.items[:0]
 	i := 0
 	for _, s := range r.spans {
 		if s.err != nil || s.m != nil {
@@ -317,13 +346,16 @@ func (r *reader) deliver(mode Serialization) {
 		}
 		m := &msgs[i]
 		i++
-		m.data = chunk[s.start-base : s.end-base : s.end-base]
+		m.data = mem[s.start-base : s.end-base : s.end-base]
 		m.mode = mode
+		m.ck = ck
 		items = append(items, recvItem{m: m})
 	}
 	clear(r.spans)
 	r.spans = r.spans[:0]
-	r.c.r.push(items)
+	r.c.r.push(items) // copies items
+	clear(items)
+	r.items = items[:0]
 }
 
 // nodeHandleJSON is how every NODE_HANDLE Node writes in json mode begins.

@@ -55,6 +55,7 @@ func runChild(raw bool) error {
 		default:
 			fmt.Fprintf(os.Stderr, "gopeer child: unknown op %q\n", msg.Op)
 		}
+		m.Release() // Send has encoded what it needed of m
 		if err != nil {
 			return err
 		}
@@ -83,10 +84,11 @@ func recvMany(ctx context.Context, ch *nodeipc.Channel, name string, n int, raw 
 		if err != nil {
 			return err
 		}
-		if raw {
-			continue
+		if !raw {
+			err = decodeShape(m, name)
 		}
-		if err := decodeShape(m, name); err != nil {
+		m.Release()
+		if err != nil {
 			return err
 		}
 	}

@@ -223,7 +223,9 @@ func (g *goParent) run1(t shape.Test) (shape.Result, error) {
 			if err != nil {
 				return r, err
 			}
-			if err := decodeShape(m, t.Shape); err != nil {
+			err = decodeShape(m, t.Shape)
+			m.Release()
+			if err != nil {
 				return r, err
 			}
 		}
@@ -286,7 +288,9 @@ func (g *goParent) roundTrips(n int) ([]time.Duration, error) {
 			return nil, err
 		}
 		var echo shape.Msg
-		if err := m.Decode(&echo); err != nil {
+		err = m.Decode(&echo)
+		m.Release()
+		if err != nil {
 			return nil, err
 		}
 		rtts = append(rtts, time.Since(t0))
@@ -312,7 +316,9 @@ func (g *goParent) pipeline(n, window int) error {
 			return err
 		}
 		var echo shape.Msg
-		if err := m.Decode(&echo); err != nil {
+		err = m.Decode(&echo)
+		m.Release()
+		if err != nil {
 			return err
 		}
 		if sent < n {

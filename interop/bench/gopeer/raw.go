@@ -309,6 +309,7 @@ func rawPipelineRun(c rawConn, buf []byte, size, n, window int) error {
 		return err
 	}
 	msg := make([]byte, size)
+	batch := make([]byte, size*window)
 	sent, got := 0, 0 // messages sent, bytes received
 	for ; sent < min(window, n); sent++ {
 		if _, err := c.Write(msg); err != nil {
@@ -322,6 +323,12 @@ func rawPipelineRun(c rawConn, buf []byte, size, n, window int) error {
 		}
 		done := (got + k) / size
 		got += k
+		if k := min(done+window, n) - sent; k > 0 && os.Getenv("RAWBATCH") != "" {
+			if _, err := c.Write(batch[:k*size]); err != nil {
+				return err
+			}
+			sent += k
+		}
 		for ; sent < min(done+window, n); sent++ {
 			if _, err := c.Write(msg); err != nil {
 				return err
