@@ -48,7 +48,7 @@ func countsFor(quick bool) counts {
 	if quick {
 		return counts{latency: 2000, pinned: 2000, small: 20000, medium: 5000, large: 8, pipeline: 5000, mem: 5000}
 	}
-	return counts{latency: 20000, pinned: 10000, small: 100000, medium: 25000, large: 48, pipeline: 50000, mem: 20000}
+	return counts{latency: 20000, pinned: 10000, small: 100000, medium: 50000, large: 48, pipeline: 200000, mem: 20000}
 }
 
 func (c counts) forShape(name string) int {
