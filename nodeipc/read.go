@@ -51,6 +51,11 @@ type reader struct {
 	// starts at that size instead of regrowing by doubling for each one.
 	hint int
 
+	// poll is set while a Recv call reads (not the background reader): an
+	// empty socket is then polled before parking, as pol decides (poll.go).
+	poll bool
+	pol  pollPolicy
+
 	// Framing state between steps.
 	scanned  int  // json: bytes after start known to hold no '\n'
 	skipping bool // json: inside an oversized line
@@ -133,7 +138,13 @@ func (r *reader) fill(need int) error {
 		r.buf = nb
 		r.start, r.end = 0, pending
 	}
-	n, err := r.c.read(r.buf[r.end:], r.oob)
+	var n int
+	var err error
+	if r.poll {
+		n, err = r.c.readPolling(r.buf[r.end:], r.oob, &r.pol)
+	} else {
+		n, err = r.c.read(r.buf[r.end:], r.oob)
+	}
 	if n < 0 { // some platforms report -1 with an error
 		n = 0
 	}

@@ -1,0 +1,63 @@
+package nodeipc
+
+import (
+	"runtime"
+	"time"
+)
+
+// Polling before parking. A Recv call that reads the socket itself (it
+// holds the read token, see token.go) and finds it empty polls it for a
+// short while before it lets its goroutine park. On the machines measured,
+// a park and the wake-up after it cost tens of microseconds of CPU, and as
+// much latency, while a request/response peer's next bytes often come
+// sooner than that. Whether polling pays is learnt per channel, from how
+// often a poll finds data: while most do, every empty read polls; when
+// most do not (a slow or idle peer), only one empty read in pollProbe
+// does, to notice when the peer speeds up. With one CPU to run on
+// (runtime.NumCPU, which follows the affinity mask) the peer cannot answer
+// while we poll, so nothing polls. The background reader never polls.
+
+const (
+	pollProbe = 16  // with polling off, one empty read in pollProbe polls
+	pollScale = 256 // pollPolicy.rate of a channel whose polls all find data
+)
+
+// pollFor is how long one poll lasts at most (a variable for tests).
+var pollFor = 50 * time.Microsecond
+
+// pollPolicy decides, for the reads of one channel, whether an empty read
+// polls. Only the holder of the read token uses it (under readMu).
+type pollPolicy struct {
+	rate   int // moving average of the share of polls that found data, in 1/pollScale
+	since  int // empty reads since the last poll
+	primed bool
+}
+
+// multiCPU reports whether this process can run on more than one CPU.
+var multiCPU = runtime.NumCPU() > 1
+
+// budget returns how long the empty read about to park should poll first:
+// pollFor, or 0 for none.
+func (p *pollPolicy) budget() time.Duration {
+	if !multiCPU {
+		return 0
+	}
+	if !p.primed {
+		p.rate, p.primed = pollScale, true
+	}
+	if p.rate >= pollScale/2 || p.since >= pollProbe-1 {
+		p.since = 0
+		return pollFor
+	}
+	p.since++
+	return 0
+}
+
+// result records whether a poll found data.
+func (p *pollPolicy) result(hit bool) {
+	v := 0
+	if hit {
+		v = pollScale
+	}
+	p.rate += (v - p.rate) / 8
+}

@@ -1,0 +1,124 @@
+package nodeipc
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+)
+
+func TestPollPolicyLearnsFromMisses(t *testing.T) {
+	defer func(v bool) { multiCPU = v }(multiCPU)
+	multiCPU = true
+	var p pollPolicy
+	if p.budget() != pollFor {
+		t.Fatal("a new channel does not poll")
+	}
+	for range 20 { // a slow peer: every poll misses
+		p.result(false)
+	}
+	polls := 0
+	for range 10 * pollProbe {
+		if p.budget() > 0 {
+			polls++
+			p.result(false)
+		}
+	}
+	if polls != 10 {
+		t.Fatalf("after misses, %d of %d empty reads polled; want one in %d", polls, 10*pollProbe, pollProbe)
+	}
+	// The peer speeds up: the probes find data, and a few of them turn
+	// polling back on.
+	for range 8 * pollProbe {
+		if p.budget() > 0 {
+			p.result(true)
+		}
+	}
+	for i := range 100 {
+		if p.budget() == 0 {
+			t.Fatalf("after hits, empty read %d did not poll", i)
+		}
+		p.result(true)
+	}
+}
+
+func TestPollPolicyNeverPollsOnOneCPU(t *testing.T) {
+	defer func(v bool) { multiCPU = v }(multiCPU)
+	multiCPU = false
+	var p pollPolicy
+	for range 100 {
+		if p.budget() != 0 {
+			t.Fatal("polled with one CPU")
+		}
+	}
+}
+
+// readPollingPair returns a bare Channel (no goroutines: the test is its
+// only reader) over one end of a socket pair, and the other end.
+func readPollingPair(t *testing.T) (*Channel, *net.UnixConn) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("polling is done on Linux only")
+	}
+	fds, err := socketpair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns [2]*net.UnixConn
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "pair")
+		fc, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = fc.(*net.UnixConn)
+		t.Cleanup(func() { fc.Close() })
+	}
+	return &Channel{conn: conns[0], uc: conns[0]}, conns[1]
+}
+
+func TestReadPollingHitReadsTheData(t *testing.T) {
+	defer func(d time.Duration) { pollFor = d }(pollFor)
+	pollFor = 10 * time.Second // the write below lands long before
+	c, peer := readPollingPair(t)
+	go func() {
+		time.Sleep(time.Millisecond)
+		peer.Write([]byte("hello\n"))
+	}()
+	pol := pollPolicy{rate: pollScale / 2, primed: true}
+	buf := make([]byte, 64)
+	n, err := c.readPolling(buf, make([]byte, oobSize), &pol)
+	if err != nil || string(buf[:n]) != "hello\n" {
+		t.Fatalf("readPolling = %q, %v; want hello", buf[:n], err)
+	}
+	if pol.rate <= pollScale/2 {
+		t.Fatalf("a poll that found data left the hit rate at %d", pol.rate)
+	}
+}
+
+func TestReadPollingMissParksUntilDeadline(t *testing.T) {
+	c, _ := readPollingPair(t)
+	pol := pollPolicy{rate: pollScale, primed: true}
+	c.uc.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	n, err := c.readPolling(make([]byte, 64), make([]byte, oobSize), &pol)
+	if n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("readPolling on a silent peer = %d, %v; want the deadline", n, err)
+	}
+	if pol.rate >= pollScale {
+		t.Fatalf("a poll that found nothing left the hit rate at %d", pol.rate)
+	}
+}
+
+func TestReadPollingReportsEOF(t *testing.T) {
+	c, peer := readPollingPair(t)
+	peer.Close()
+	pol := pollPolicy{rate: pollScale, primed: true}
+	_, err := c.readPolling(make([]byte, 64), make([]byte, oobSize), &pol)
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("readPolling after the peer closed = %v; want EOF", err)
+	}
+}
