@@ -23,7 +23,7 @@ const (
 )
 
 // pollFor is how long one poll lasts at most (a variable for tests).
-var pollFor = 50 * time.Microsecond
+var pollFor = 100 * time.Microsecond
 
 // pollPolicy decides, for the reads of one channel, whether an empty read
 // polls. Only the holder of the read token uses it (under readMu).
