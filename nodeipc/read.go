@@ -331,7 +331,7 @@ func (r *reader) deliver(mode Serialization) {
 			r.end -= r.start
 			r.start = 0
 		} else {
-			if r.released.Load() {
+			if r.released.Load() && hi-lo >= 1<<(minChunkShift-1) {
 				ck = newChunk(hi-lo, users, &r.released)
 				mem = ck.buf
 			} else {
