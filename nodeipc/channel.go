@@ -31,6 +31,7 @@ var errClosed = fmt.Errorf("nodeipc: channel closed: %w", net.ErrClosed)
 type Channel struct {
 	conn io.ReadWriteCloser
 	uc   *net.UnixConn // conn as a Unix socket, or nil
+	io   rawIO         // uc's raw connection, for non-blocking writes and polling reads
 	opts Options
 
 	w writeQueue
@@ -88,6 +89,7 @@ func NewChannel(conn io.ReadWriteCloser, opts *Options) (*Channel, error) {
 		done:    make(chan struct{}),
 	}
 	c.uc, _ = conn.(*net.UnixConn)
+	c.io.init(c.uc)
 	c.w.init(o.SendQueueSize)
 	c.r.init()
 	c.rd = &reader{c: c, buf: make([]byte, readBufSize)}

@@ -4,6 +4,7 @@ package nodeipc
 
 import (
 	"errors"
+	"net"
 	"syscall"
 	"time"
 )
@@ -17,6 +18,11 @@ func closeFD(fd int) {}
 func isConnGone(err error) bool {
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
+
+// rawIO is empty without Unix sockets.
+type rawIO struct{}
+
+func (x *rawIO) init(uc *net.UnixConn) {}
 
 // tryWrite is not used without Unix sockets.
 func (c *Channel) tryWrite(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupported }

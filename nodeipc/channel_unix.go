@@ -4,6 +4,7 @@ package nodeipc
 
 import (
 	"errors"
+	"net"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -75,22 +76,55 @@ func writeNow(fd int, bufs [][]byte) (int, error) {
 	}
 }
 
+// rawIO is the channel's raw connection (nil if it is not a Unix socket)
+// and the state of its non-blocking writes and polling reads, kept so that
+// they allocate nothing per call. Writes are exclusive (the write queue's
+// writing flag) and reads are too (readMu), so one of each suffices.
+type rawIO struct {
+	rc syscall.RawConn
+
+	wbufs [][]byte
+	wn    int
+	werr  error
+	wfn   func(fd uintptr) bool
+
+	pr  pollRead
+	rfn func(fd uintptr) bool
+}
+
+func (x *rawIO) init(uc *net.UnixConn) {
+	if uc == nil {
+		return
+	}
+	rc, err := uc.SyscallConn()
+	if err != nil {
+		return
+	}
+	x.rc = rc
+	x.wfn = x.writeFD
+	x.rfn = x.pr.readFD
+}
+
+func (x *rawIO) writeFD(fd uintptr) bool {
+	x.wn, x.werr = writeNow(int(fd), x.wbufs)
+	return true
+}
+
 // tryWrite writes as much of bufs as the socket takes now, without
 // waiting, and returns the byte count. It needs a Unix socket channel.
 func (c *Channel) tryWrite(bufs [][]byte) (int, error) {
-	rc, err := c.uc.SyscallConn()
+	x := &c.io
+	if x.rc == nil {
+		return 0, errors.ErrUnsupported
+	}
+	x.wbufs = bufs
+	err := x.rc.Write(x.wfn)
+	n, werr := x.wn, x.werr
+	x.wbufs, x.wn, x.werr = nil, 0, nil
 	if err != nil {
-		return 0, err
+		return n, err
 	}
-	var n int
-	werr := rc.Write(func(fd uintptr) bool {
-		n, err = writeNow(int(fd), bufs)
-		return true
-	})
-	if werr != nil {
-		return n, werr
-	}
-	return n, err
+	return n, werr
 }
 
 // sleepFor sleeps ms milliseconds in the kernel (see watchdog).

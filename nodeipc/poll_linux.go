@@ -8,65 +8,80 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// pollRead is the state of one polling read (see readPolling), kept in the
+// channel so that a read allocates nothing.
+type pollRead struct {
+	p, oob         []byte
+	pol            *pollPolicy
+	n, oobn, flags int
+	err            error
+	polled         bool
+	start          time.Time
+	budget         time.Duration
+}
+
+// readFD is the function given to RawConn.Read: it reads once, or polls an
+// empty socket for the policy's budget, and returns false to park.
+func (r *pollRead) readFD(fd uintptr) bool {
+	for {
+		r.n, r.oobn, r.flags, _, r.err = unix.Recvmsg(int(fd), r.p, r.oob, unix.MSG_CMSG_CLOEXEC)
+		if r.err == unix.EINTR {
+			continue
+		}
+		if r.err != unix.EAGAIN {
+			if r.polled && r.budget > 0 {
+				r.pol.result(true)
+			}
+			return true
+		}
+		if r.polled {
+			if r.budget == 0 {
+				return false // parked before, or not polling: wait again
+			}
+			if time.Since(r.start) > r.budget {
+				r.pol.result(false)
+				r.budget = 0
+				return false
+			}
+		} else {
+			r.polled = true
+			if r.budget = r.pol.budget(); r.budget == 0 {
+				return false
+			}
+			r.start = time.Now()
+		}
+		runtime.Gosched() // let the goroutines of this program run
+	}
+}
+
 // readPolling is read for a Recv call holding the read token: when the
 // socket is empty it polls it (see poll.go) before parking in the runtime's
 // poller. It reads into p and oob as read does and reports the same
 // results.
 func (c *Channel) readPolling(p, oob []byte, pol *pollPolicy) (int, error) {
-	rc, err := c.uc.SyscallConn()
-	if err != nil {
+	x := &c.io
+	if x.rc == nil {
 		return c.read(p, oob)
 	}
-	var n, oobn, flags int
-	var rerr error
-	polled := false
-	err = rc.Read(func(fd uintptr) bool {
-		var start time.Time
-		var budget time.Duration
-		for {
-			n, oobn, flags, _, rerr = unix.Recvmsg(int(fd), p, oob, unix.MSG_CMSG_CLOEXEC)
-			if rerr == unix.EINTR {
-				continue
-			}
-			if rerr != unix.EAGAIN {
-				if polled && budget > 0 {
-					pol.result(true)
-				}
-				return true
-			}
-			if polled {
-				if budget == 0 {
-					return false // parked before, or not polling: wait again
-				}
-				if time.Since(start) > budget {
-					pol.result(false)
-					budget = 0
-					return false
-				}
-			} else {
-				polled = true
-				if budget = pol.budget(); budget == 0 {
-					return false
-				}
-				start = time.Now()
-			}
-			runtime.Gosched() // let the goroutines of this program run
-		}
-	})
+	r := &x.pr
+	*r = pollRead{p: p, oob: oob, pol: pol}
+	err := x.rc.Read(x.rfn)
+	n, oobn, flags, rerr := r.n, r.oobn, r.flags, r.err
+	r.p, r.oob, r.pol = nil, nil, nil
 	if err != nil {
 		return 0, err // the read deadline (an interruption) or a closed conn
 	}
 	if rerr != nil {
 		return 0, rerr
 	}
-	if n == 0 && len(p) > 0 {
-		return 0, io.EOF // as the runtime's reads report the end of a stream
-	}
 	if oobn > 0 {
 		c.collectFDs(oob[:oobn])
 	}
 	if flags&unix.MSG_CTRUNC != 0 {
 		c.ctrunc = true
+	}
+	if n == 0 && len(p) > 0 {
+		return 0, io.EOF // as the runtime's reads report the end of a stream
 	}
 	return n, nil
 }

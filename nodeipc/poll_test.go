@@ -78,7 +78,9 @@ func readPollingPair(t *testing.T) (*Channel, *net.UnixConn) {
 		conns[i] = fc.(*net.UnixConn)
 		t.Cleanup(func() { fc.Close() })
 	}
-	return &Channel{conn: conns[0], uc: conns[0]}, conns[1]
+	c := &Channel{conn: conns[0], uc: conns[0]}
+	c.io.init(c.uc)
+	return c, conns[1]
 }
 
 func TestReadPollingHitReadsTheData(t *testing.T) {
