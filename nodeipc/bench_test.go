@@ -227,39 +227,31 @@ func recvOne(b *testing.B, text []byte) *nodeipc.Message {
 
 func BenchmarkFraming(b *testing.B) {
 	for _, sh := range benchShapes(b) {
-		b.Run(sh.name, func(b *testing.B) {
-			ch, err := nodeipc.NewChannel(newStreamConn(sh.json), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ch.Close()
-			ctx := context.Background()
-			b.SetBytes(int64(len(sh.json) + 1))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := ch.Recv(ctx); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		b.Run(sh.name, func(b *testing.B) { benchFraming(b, sh.json, false) })
 		// The same with every message released after use.
-		b.Run(sh.name+"/release", func(b *testing.B) {
-			ch, err := nodeipc.NewChannel(newStreamConn(sh.json), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ch.Close()
-			ctx := context.Background()
-			b.SetBytes(int64(len(sh.json) + 1))
-			b.ReportAllocs()
-			for b.Loop() {
-				m, err := ch.Recv(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				m.Release()
-			}
-		})
+		b.Run(sh.name+"/release", func(b *testing.B) { benchFraming(b, sh.json, true) })
+	}
+}
+
+// benchFraming receives messages of one shape from an endless stream,
+// releasing each if release is set.
+func benchFraming(b *testing.B, text []byte, release bool) {
+	ch, err := nodeipc.NewChannel(newStreamConn(text), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ch.Close()
+	ctx := context.Background()
+	b.SetBytes(int64(len(text) + 1))
+	b.ReportAllocs()
+	for b.Loop() {
+		m, err := ch.Recv(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if release {
+			m.Release()
+		}
 	}
 }
 
