@@ -82,18 +82,18 @@ func (e *CallError) MarshalJSON() ([]byte, error) {
 func (e *CallError) UnmarshalJSON(b []byte) error {
 	*e = CallError{}
 	var s string
-	if json.Unmarshal(b, &s) == nil {
+	if unmarshalJSON(b, &s) == nil {
 		e.Name, e.Message = "Error", s
 		return nil
 	}
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
+	if err := unmarshalJSON(b, &m); err != nil {
 		return err
 	}
 	str := func(k string) string {
 		var v string
 		if raw, ok := m[k]; ok {
-			json.Unmarshal(raw, &v)
+			unmarshalJSON(raw, &v)
 			delete(m, k)
 		}
 		return v
@@ -177,7 +177,7 @@ type Event struct {
 
 // Decode decodes the event's payload into v, a non-nil pointer, with
 // encoding/json's rules.
-func (e Event) Decode(v any) error { return json.Unmarshal(e.payload, v) }
+func (e Event) Decode(v any) error { return unmarshalJSON(e.payload, v) }
 
 // String returns the payload as JSON text.
 func (e Event) String() string { return string(e.payload) }
@@ -204,7 +204,7 @@ func messageJSON(m *Message) (json.RawMessage, error) {
 	if err := m.Decode(&v); err != nil {
 		return nil, err
 	}
-	return json.Marshal(v)
+	return marshalJSON(v)
 }
 
 // sendValue sends v, which may contain json.RawMessage fields, on ch in the
@@ -213,12 +213,12 @@ func sendValue(ctx context.Context, ch *Channel, v any) error {
 	if ch.Serialization() == JSON {
 		return ch.Send(ctx, v)
 	}
-	b, err := json.Marshal(v)
+	b, err := marshalJSON(v)
 	if err != nil {
 		return fmt.Errorf("nodeipc: %w: %v", ErrInvalidMessage, err)
 	}
 	var x any
-	if err := json.Unmarshal(b, &x); err != nil {
+	if err := unmarshalJSON(b, &x); err != nil {
 		return err
 	}
 	return ch.Send(ctx, x)

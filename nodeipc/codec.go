@@ -154,3 +154,12 @@ func isInternalCmd(cmd string) bool {
 
 // jsonObject is how the library builds its own internal messages.
 type jsonObject = map[string]any
+
+// unmarshalJSON and marshalJSON are the JSON codec of the library's own
+// envelopes (pools, Serve) and of the values callers decode through them
+// (Request.Params, Call.Result, Event.Decode): the same codec as
+// Message.Decode and Send, with encoding/json's rules.
+func unmarshalJSON(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func marshalJSON(v any) ([]byte, error) { return json.Marshal(v) }
+

@@ -415,7 +415,7 @@ func (p *Pool) handle(w *worker, m *Message) {
 	switch jsonKind(raw) {
 	case '"':
 		var s string
-		json.Unmarshal(raw, &s)
+		unmarshalJSON(raw, &s)
 		if s == wpReady {
 			p.mu.Lock()
 			w.ready = true
@@ -428,11 +428,11 @@ func (p *Pool) handle(w *worker, m *Message) {
 		return
 	}
 	var env envelope
-	if json.Unmarshal(raw, &env) != nil {
+	if unmarshalJSON(raw, &env) != nil {
 		return
 	}
 	var id int64
-	if json.Unmarshal(env.ID, &id) != nil {
+	if unmarshalJSON(env.ID, &id) != nil {
 		return
 	}
 	if env.Method != nil && *env.Method == wpCleanup {
@@ -476,7 +476,7 @@ func (p *Pool) handle(w *worker, m *Message) {
 	p.fails[w.slot] = 0
 	if !isNull(env.Error) {
 		ce := new(CallError)
-		if err := json.Unmarshal(env.Error, ce); err != nil {
+		if err := unmarshalJSON(env.Error, ce); err != nil {
 			ce = &CallError{Name: "Error", Message: string(env.Error)}
 		}
 		p.finishLocked(pc, nil, ce)
@@ -822,7 +822,7 @@ func (p *Pool) Do(ctx context.Context, c *Call) error {
 		return pc.err
 	}
 	if c.Result != nil {
-		if err := json.Unmarshal(pc.result, c.Result); err != nil {
+		if err := unmarshalJSON(pc.result, c.Result); err != nil {
 			return fmt.Errorf("nodeipc: pool: %s: decode result: %w", c.Method, err)
 		}
 	}

@@ -39,7 +39,7 @@ func (r *Request) Params(v ...any) error {
 		if p == nil {
 			continue
 		}
-		if err := json.Unmarshal(r.params[i], p); err != nil {
+		if err := unmarshalJSON(r.params[i], p); err != nil {
 			return fmt.Errorf("nodeipc: %s: param %d: %w", r.Method, i, err)
 		}
 	}
@@ -209,7 +209,7 @@ func detectDialect(raw json.RawMessage) string {
 		var f struct {
 			Owner string `json:"owner"`
 		}
-		if json.Unmarshal(raw, &f) == nil && f.Owner == "farm" {
+		if unmarshalJSON(raw, &f) == nil && f.Owner == "farm" {
 			return DialectWorkerFarm
 		}
 	}
@@ -274,7 +274,7 @@ func (s *server) workerpool(raw json.RawMessage) error {
 	switch jsonKind(raw) {
 	case '"':
 		var str string
-		json.Unmarshal(raw, &str)
+		unmarshalJSON(raw, &str)
 		if str == wpTerminate {
 			return errStop
 		}
@@ -284,7 +284,7 @@ func (s *server) workerpool(raw json.RawMessage) error {
 		return nil
 	}
 	var env envelope
-	if err := json.Unmarshal(raw, &env); err != nil || env.Method == nil {
+	if err := unmarshalJSON(raw, &env); err != nil || env.Method == nil {
 		return nil
 	}
 	id := env.ID
@@ -387,11 +387,11 @@ func (s *server) cleanup(id json.RawMessage) {
 // jest serves jest-worker's child-process protocol (PROTOCOL.md §10.4).
 func (s *server) jest(raw json.RawMessage) error {
 	var msg []json.RawMessage
-	if json.Unmarshal(raw, &msg) != nil || len(msg) == 0 {
+	if unmarshalJSON(raw, &msg) != nil || len(msg) == 0 {
 		return nil
 	}
 	var tag int
-	json.Unmarshal(msg[0], &tag)
+	unmarshalJSON(msg[0], &tag)
 	switch tag {
 	case 0: // CHILD_MESSAGE_INITIALIZE [0, false, workerPath, setupArgs]
 		return nil
@@ -401,8 +401,8 @@ func (s *server) jest(raw json.RawMessage) error {
 		}
 		var method string
 		var params []json.RawMessage
-		json.Unmarshal(msg[2], &method)
-		json.Unmarshal(msg[3], &params)
+		unmarshalJSON(msg[2], &method)
+		unmarshalJSON(msg[3], &params)
 		emit := func(ctx context.Context, payload any) error {
 			return s.send([]any{3, payload}) // PARENT_MESSAGE_CUSTOM
 		}
@@ -448,7 +448,7 @@ func (s *server) farm(raw json.RawMessage) error {
 		Method *string           `json:"method"`
 		Args   []json.RawMessage `json:"args"`
 	}
-	if json.Unmarshal(raw, &msg) != nil || msg.Owner != "farm" {
+	if unmarshalJSON(raw, &msg) != nil || msg.Owner != "farm" {
 		return nil
 	}
 	if msg.Event == "die" {
