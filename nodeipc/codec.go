@@ -162,4 +162,3 @@ type jsonObject = map[string]any
 func unmarshalJSON(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 func marshalJSON(v any) ([]byte, error) { return json.Marshal(v) }
-
