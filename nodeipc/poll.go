@@ -28,9 +28,9 @@ var pollFor = 100 * time.Microsecond
 // pollPolicy decides, for the reads of one channel, whether an empty read
 // polls. Only the holder of the read token uses it (under readMu).
 type pollPolicy struct {
-	rate   int // moving average of the share of polls that found data, in 1/pollScale
-	since  int // empty reads since the last poll
-	primed bool
+	rate   int  // moving average of the share of polls that found data, in 1/pollScale
+	since  int  // empty reads since the last poll
+	primed bool // rate has its starting value (a new channel polls)
 }
 
 // multiCPU reports whether this process can run on more than one CPU.
