@@ -131,7 +131,7 @@ func runPool(ctx context.Context, cfg poolConfig, stdin io.Reader, stdout, stder
 		report("usage: --workers and --concurrency must be at least 1")
 		return poolExitSetup
 	}
-	errOut := &poolLockedWriter{w: stderr}
+	errOut := &lockedWriter{w: stderr} // the pool, the progress line and the summary write to it
 	pool, err := nodeipc.NewPool(nodeipc.PoolOptions{
 		Size:        cfg.Workers,
 		Concurrency: cfg.Concurrency,
@@ -335,17 +335,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// poolLockedWriter serializes the pool's, the progress line's and the
-// summary's writes to stderr.
-type poolLockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *poolLockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

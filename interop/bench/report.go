@@ -153,22 +153,10 @@ func (r *report) targets() []target {
 
 // format prints v in the metric's unit, briefly.
 func format(unit string, v float64) string {
-	switch unit {
-	case "msg/s", "req/s":
-		switch {
-		case v >= 1e6:
-			return fmt.Sprintf("%.2fM", v/1e6)
-		case v >= 1e4:
-			return fmt.Sprintf("%.0fk", v/1e3)
-		case v >= 1e3:
-			return fmt.Sprintf("%.1fk", v/1e3)
-		}
-		return fmt.Sprintf("%.0f", v)
+	if unit == "msg/s" || unit == "req/s" {
+		return runinfo.Rate(v)
 	}
-	if v >= 100 {
-		return fmt.Sprintf("%.0f", v)
-	}
-	return fmt.Sprintf("%.1f", v)
+	return runinfo.Brief(v)
 }
 
 // markdown renders the report as the results.md page.
@@ -226,7 +214,7 @@ func (r *report) markdown() string {
 				w(" – |")
 				continue
 			}
-			w(" %s [%s–%s]", format(m.Unit, s.Median), format(m.Unit, s.Min), format(m.Unit, s.Max))
+			w(" %s", runinfo.Span(s, func(v float64) string { return format(m.Unit, v) }))
 			if c.Name != c.Baseline && s.Ratio > 0 {
 				w(" **×%.2f**", s.Ratio)
 			}

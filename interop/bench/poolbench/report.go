@@ -82,36 +82,12 @@ func (b *bench) report(d time.Duration, m runinfo.Machine) *report {
 	return r
 }
 
-// rate prints a calls/s value briefly.
-func rate(v float64) string {
-	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%.2fM", v/1e6)
-	case v >= 1e4:
-		return fmt.Sprintf("%.1fk", v/1e3)
-	case v >= 1e3:
-		return fmt.Sprintf("%.2fk", v/1e3)
-	}
-	return fmt.Sprintf("%.0f", v)
-}
-
-// num prints a time or a fraction briefly.
-func num(v float64) string {
-	if v >= 100 {
-		return fmt.Sprintf("%.0f", v)
-	}
-	if v >= 10 {
-		return fmt.Sprintf("%.1f", v)
-	}
-	return fmt.Sprintf("%.2f", v)
-}
-
 // table renders the results tables (printed on stdout).
 func (r *report) table() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("Calls per second, median [min–max] over %d repetitions, and ×ratio to workerpool>node (above 1 is faster). %d workers per pool, %s calls per test.\n\n",
-		r.Reps, r.Workers, rate(float64(r.Calls)))
+		r.Reps, r.Workers, runinfo.Rate(float64(r.Calls)))
 	w("| pool>workers | add(i, 1) calls/s | echo 53 B calls/s | first answer, ms |\n|---|---|---|---|\n")
 	for _, c := range r.Configs {
 		res, ok := r.Results[c.Name]
@@ -126,14 +102,14 @@ func (r *report) table() string {
 				w(" failed |")
 				continue
 			}
-			w(" %s [%s–%s]", rate(s.Median), rate(s.Min), rate(s.Max))
+			w(" %s", runinfo.Span(s, runinfo.Rate))
 			if !c.Baseline {
 				w(" **×%.2f**", s.Ratio)
 			}
 			w(" |")
 		}
 		if s, ok := res["first"]; ok {
-			w(" %s [%s–%s] |\n", num(s.Median), num(s.Min), num(s.Max))
+			w(" %s |\n", runinfo.Span(s, runinfo.Brief))
 		} else {
 			w(" – |\n")
 		}
@@ -152,7 +128,7 @@ func (r *report) table() string {
 				w(" – | – |")
 				continue
 			}
-			w(" %s / %s | %.2f / %.2f |", num(pc.Median), num(wc.Median), pu.Median, wu.Median)
+			w(" %s / %s | %.2f / %.2f |", runinfo.Brief(pc.Median), runinfo.Brief(wc.Median), pu.Median, wu.Median)
 		}
 		w("\n")
 	}

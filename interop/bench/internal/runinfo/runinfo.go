@@ -174,3 +174,36 @@ func Print(rep any, asJSON bool, text func() string) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(rep)
 }
+
+// Rate prints a per-second rate briefly, with three or four significant
+// digits: 2.36M, 348k, 25.2k, 1.23k, 412.
+func Rate(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e5:
+		return fmt.Sprintf("%.0fk", v/1e3)
+	case v >= 1e4:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	case v >= 1e3:
+		return fmt.Sprintf("%.2fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+// Brief prints a time, a size or a fraction briefly: whole numbers from
+// 100, three significant digits below.
+func Brief(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// Span prints a summary as "median [min–max]", each value by f.
+func Span(s Summary, f func(float64) string) string {
+	return f(s.Median) + " [" + f(s.Min) + "–" + f(s.Max) + "]"
+}
