@@ -208,12 +208,7 @@ func BenchmarkDecode(b *testing.B) {
 // recvOne sends text through a Pipe and returns the received Message.
 func recvOne(b *testing.B, text []byte) *nodeipc.Message {
 	b.Helper()
-	x, y, err := nodeipc.Pipe(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer x.Close()
-	defer y.Close()
+	x, y := pipe(b, nil)
 	ctx := context.Background()
 	if err := x.Send(ctx, json.RawMessage(text)); err != nil {
 		b.Fatal(err)
@@ -258,12 +253,7 @@ func benchFraming(b *testing.B, text []byte, release bool) {
 func BenchmarkWritePath(b *testing.B) {
 	for _, sh := range benchShapes(b) {
 		b.Run(sh.name, func(b *testing.B) {
-			x, y, err := nodeipc.Pipe(nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer x.Close()
-			defer y.Close()
+			x, y := pipe(b, nil)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			b.SetBytes(int64(len(sh.json) + 1))
@@ -297,12 +287,7 @@ func BenchmarkWritePath(b *testing.B) {
 // decodes each ping into a struct and sends it back, both with Recv, Decode
 // and Send, over a socketpair. ns/op is per request.
 func BenchmarkPipeline(b *testing.B) {
-	x, y, err := nodeipc.Pipe(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer x.Close()
-	defer y.Close()
+	x, y := pipe(b, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {

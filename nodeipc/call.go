@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // The request/response envelope shared by Serve and Pool is workerpool's
@@ -252,4 +253,28 @@ func quote(s string) string {
 		return fmt.Sprintf("%q", s)
 	}
 	return `"` + s + `"`
+}
+
+// runReusing runs f on an idle goroutine waiting on tasks, or starts one
+// (counted in wg) that runs f and then takes one task after another until
+// stop is closed. Keeping the goroutines keeps the stacks that handlers and
+// the JSON encoder grew, instead of growing new ones for every call.
+func runReusing(tasks chan func(), wg *sync.WaitGroup, stop <-chan struct{}, f func()) {
+	select {
+	case tasks <- f:
+		return
+	default:
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			f()
+			select {
+			case f = <-tasks:
+			case <-stop:
+				return
+			}
+		}
+	}()
 }

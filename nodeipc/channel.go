@@ -101,7 +101,6 @@ func NewChannel(conn io.ReadWriteCloser, opts *Options) (*Channel, error) {
 	}
 	c.tok.init(c)
 	if c.tok.lend {
-		c.w.tok = &c.tok
 		c.w.c = c
 	}
 	c.wg.Add(2)

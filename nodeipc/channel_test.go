@@ -65,7 +65,9 @@ func rawPeer(t *testing.T, opts *nodeipc.Options) (*nodeipc.Channel, *net.UnixCo
 	return ch, b
 }
 
-func pipe(t *testing.T, opts *nodeipc.Options) (*nodeipc.Channel, *nodeipc.Channel) {
+// pipe returns both ends of nodeipc.Pipe(opts), closed when the test or
+// benchmark ends.
+func pipe(t testing.TB, opts *nodeipc.Options) (*nodeipc.Channel, *nodeipc.Channel) {
 	t.Helper()
 	a, b, err := nodeipc.Pipe(opts)
 	if err != nil {

@@ -104,17 +104,25 @@ func checkJSON(b []byte) error {
 	return nil
 }
 
-// decodeJSON decodes the JSON text b into v.
+// decodeJSON decodes the JSON text b of a received message into v.
 func decodeJSON(b []byte, v any) error {
 	if raw, ok := v.(*stdjson.RawMessage); ok && raw != nil {
 		*raw = append((*raw)[:0], b...)
 		return nil
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := unmarshalJSON(b, v); err != nil {
 		return fmt.Errorf("nodeipc: decode: %w", err)
 	}
 	return nil
 }
+
+// unmarshalJSON and marshalJSON are the JSON codec of Message.Decode, of
+// the library's own envelopes (pools, Serve) and of the values callers
+// decode through them (Request.Params, Call.Result, Event.Decode), with
+// encoding/json's rules.
+func unmarshalJSON(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func marshalJSON(v any) ([]byte, error) { return json.Marshal(v) }
 
 // jsonInternalCmd reports whether the JSON text b is an object whose "cmd"
 // property is a string that Node treats as internal (longer than 5
@@ -154,11 +162,3 @@ func isInternalCmd(cmd string) bool {
 
 // jsonObject is how the library builds its own internal messages.
 type jsonObject = map[string]any
-
-// unmarshalJSON and marshalJSON are the JSON codec of the library's own
-// envelopes (pools, Serve) and of the values callers decode through them
-// (Request.Params, Call.Result, Event.Decode): the same codec as
-// Message.Decode and Send, with encoding/json's rules.
-func unmarshalJSON(b []byte, v any) error { return json.Unmarshal(b, v) }
-
-func marshalJSON(v any) ([]byte, error) { return json.Marshal(v) }

@@ -29,6 +29,9 @@ const jsTag = "$js"
 // BigInt, Date, Map, Set, RegExp, Error, binary data, holes, sparse
 // arrays); ValueFromJSON turns such text back into the same values.
 func (m *Message) AppendJSON(dst []byte) ([]byte, error) {
+	if m.data == nil {
+		return dst, errReleased
+	}
 	if m.mode == JSON {
 		return append(dst, m.data...), nil
 	}

@@ -52,8 +52,8 @@ func (m *Message) dropHandle() {
 // length prefix) in advanced mode. The slice belongs to the Message.
 func (m *Message) Raw() []byte { return m.data }
 
-// errReleased is what Decode returns for a released message.
-var errReleased = errors.New("nodeipc: decode: the message was released")
+// errReleased is what Decode and AppendJSON return for a released message.
+var errReleased = errors.New("nodeipc: the message was released")
 
 // Release gives the message's memory back to the channel for reuse, and
 // closes the message's handle if nobody took it. It is optional: a message
@@ -63,10 +63,11 @@ var errReleased = errors.New("nodeipc: decode: the message was released")
 // allocated anew; at high message rates this spares the garbage collector
 // most of the channel's own allocation.
 //
-// After Release the message is empty (Raw returns nil and Decode fails),
-// and a slice obtained from Raw before must no longer be used: its bytes
-// will hold later messages. Values that Decode produced do not share the
-// message's memory and stay valid. Release is idempotent.
+// After Release the message is empty (Raw returns nil; Decode, AppendJSON
+// and String report that it was released), and a slice obtained from Raw
+// before must no longer be used: its bytes will hold later messages.
+// Values that Decode produced do not share the message's memory and stay
+// valid. Release is idempotent.
 func (m *Message) Release() {
 	if m.handle != nil {
 		m.dropHandle()

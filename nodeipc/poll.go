@@ -19,18 +19,18 @@ import (
 
 const (
 	pollProbe = 16  // with polling off, one empty read in pollProbe polls
-	pollScale = 256 // pollPolicy.rate of a channel whose polls all find data
+	pollScale = 256 // pollPolicy.miss of a channel whose polls all find nothing
 )
 
 // pollFor is how long one poll lasts at most (a variable for tests).
 var pollFor = 100 * time.Microsecond
 
 // pollPolicy decides, for the reads of one channel, whether an empty read
-// polls. Only the holder of the read token uses it (under readMu).
+// polls. Only the holder of the read token uses it (under readMu). Its
+// zero value polls.
 type pollPolicy struct {
-	rate   int  // moving average of the share of polls that found data, in 1/pollScale
-	since  int  // empty reads since the last poll
-	primed bool // rate has its starting value (a new channel polls)
+	miss  int // moving average of the share of polls that found nothing, in 1/pollScale
+	since int // empty reads since the last poll
 }
 
 // multiCPU reports whether this process can run on more than one CPU.
@@ -42,10 +42,7 @@ func (p *pollPolicy) budget() time.Duration {
 	if !multiCPU {
 		return 0
 	}
-	if !p.primed {
-		p.rate, p.primed = pollScale, true
-	}
-	if p.rate >= pollScale/2 || p.since >= pollProbe-1 {
+	if p.miss <= pollScale/2 || p.since >= pollProbe-1 {
 		p.since = 0
 		return pollFor
 	}
@@ -55,9 +52,9 @@ func (p *pollPolicy) budget() time.Duration {
 
 // result records whether a poll found data.
 func (p *pollPolicy) result(hit bool) {
-	v := 0
+	v := pollScale
 	if hit {
-		v = pollScale
+		v = 0
 	}
-	p.rate += (v - p.rate) / 8
+	p.miss += (v - p.miss) / 8
 }

@@ -929,29 +929,9 @@ func (p *Pool) Close() error {
 	return nil
 }
 
-// spawn runs f on an idle sender goroutine, or on a new one. Sender
-// goroutines live until the pool stops and take one call after another, so
-// the stack the JSON encoder grew is kept instead of being grown again for
-// every call.
-func (p *Pool) spawn(f func()) {
-	select {
-	case p.tasks <- f:
-		return
-	default:
-	}
-	p.bg.Add(1)
-	go func() {
-		defer p.bg.Done()
-		for {
-			f()
-			select {
-			case f = <-p.tasks:
-			case <-p.stopc:
-				return
-			}
-		}
-	}()
-}
+// spawn runs f on an idle sender goroutine, or on a new one that lives
+// until the pool stops (see runReusing).
+func (p *Pool) spawn(f func()) { runReusing(p.tasks, &p.bg, p.stopc, f) }
 
 // lineWriter forwards a worker's output line by line with a prefix, and
 // keeps the last lines of stderr.

@@ -51,10 +51,9 @@ type reader struct {
 	// starts at that size instead of regrowing by doubling for each one.
 	hint int
 
-	// poll is set while a Recv call reads (not the background reader): an
-	// empty socket is then polled before parking, as pol decides (poll.go).
-	poll bool
-	pol  pollPolicy
+	// pol decides whether a Recv call reading (not the background reader)
+	// polls an empty socket before parking (poll.go).
+	pol pollPolicy
 
 	// Framing state between steps.
 	scanned  int  // json: bytes after start known to hold no '\n'
@@ -140,7 +139,7 @@ func (r *reader) fill(need int) error {
 	}
 	var n int
 	var err error
-	if r.poll {
+	if r.c.tok.state.Load() == tokRecv {
 		n, err = r.c.readPolling(r.buf[r.end:], r.oob, &r.pol)
 	} else {
 		n, err = r.c.read(r.buf[r.end:], r.oob)

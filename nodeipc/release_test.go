@@ -111,7 +111,10 @@ func TestReleasedMessageIsEmpty(t *testing.T) {
 	if err := m.Decode(&v); err == nil {
 		t.Fatalf("Decode after Release succeeded with %v; want an error", v)
 	}
-	if s := m.String(); !strings.Contains(s, "undecodable") && s != "" {
-		t.Fatalf("String after Release = %q", s)
+	if b, err := m.AppendJSON(nil); err == nil {
+		t.Fatalf("AppendJSON after Release = %q; want an error", b)
+	}
+	if s := m.String(); !strings.Contains(s, "released") {
+		t.Fatalf("String after Release = %q; want it to say the message was released", s)
 	}
 }

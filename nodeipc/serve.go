@@ -245,29 +245,9 @@ func (s *server) run(ctx context.Context, method string, params []json.RawMessag
 	})
 }
 
-// spawn runs f on an idle handler goroutine, or on a new one. Handler
-// goroutines live until Serve returns and take one call after another, so
-// the stack a handler (and the JSON encoder) grew is kept instead of being
-// grown again for every call.
-func (s *server) spawn(f func()) {
-	select {
-	case s.tasks <- f:
-		return
-	default:
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			f()
-			select {
-			case f = <-s.tasks:
-			case <-s.ctx.Done():
-				return
-			}
-		}
-	}()
-}
+// spawn runs f on an idle handler goroutine, or on a new one that lives
+// until Serve returns (see runReusing).
+func (s *server) spawn(f func()) { runReusing(s.tasks, &s.wg, s.ctx.Done(), f) }
 
 // workerpool serves the workerpool dialect (PROTOCOL.md §10.2).
 func (s *server) workerpool(raw json.RawMessage) error {

@@ -195,9 +195,7 @@ func (c *Channel) recvRead(ctx context.Context) error {
 	}
 	c.flushInline()
 	c.readMu.Lock()
-	c.rd.poll = c.uc != nil
 	err := c.rd.step()
-	c.rd.poll = false
 	c.readMu.Unlock()
 	if done != nil {
 		t.mu.Lock()

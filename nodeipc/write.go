@@ -50,10 +50,10 @@ type writeQueue struct {
 	free [][]byte // drained coalescing buffers, for reuse
 
 	// Deferred wake-ups: while the read token is lent to a Recv caller
-	// (tok.state is tokIdle), that caller is handling what it received and
-	// will call Recv again; Send then leaves the writer asleep and the next
-	// Recv writes the batch itself before it reads (Channel.flushInline).
-	tok      *readToken
+	// (c.tok.state is tokIdle), that caller is handling what it received
+	// and will call Recv again; Send then leaves the writer asleep and the
+	// next Recv writes the batch itself before it reads
+	// (Channel.flushInline). c is nil when the channel never lends the token.
 	c        *Channel
 	deferred bool     // a wake-up was skipped
 	spare    [][]byte // recycled backing array for segs (flushInline)
@@ -157,7 +157,7 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 	q.queued += len(frame)
 	q.enqueued += int64(len(frame))
 	wake := wasEmpty && !q.writing
-	if q.tok != nil && q.tok.state.Load() == tokIdle && (wake || q.deferred) {
+	if q.c != nil && q.c.tok.state.Load() == tokIdle && (wake || q.deferred) {
 		q.deferred = true
 		wake = false
 		// Write now when enough is waiting for the peer to start on, or
