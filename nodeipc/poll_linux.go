@@ -4,6 +4,7 @@ import (
 	"io"
 	"runtime"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,13 +19,45 @@ type pollRead struct {
 	polled         bool
 	start          time.Time
 	budget         time.Duration
+
+	// The recvmsg arguments, here rather than in unix.Recvmsg's frame:
+	// that allocates a socket address for every call, and an empty
+	// socket is read many times over while it is polled.
+	iov unix.Iovec
+	hdr unix.Msghdr
+}
+
+// recvmsg is one recvmsg(2) of fd into r.p and r.oob, without allocating.
+func (r *pollRead) recvmsg(fd uintptr) {
+	r.hdr = unix.Msghdr{}
+	r.iov = unix.Iovec{}
+	if len(r.p) > 0 {
+		r.iov.Base = &r.p[0]
+		r.iov.SetLen(len(r.p))
+		r.hdr.Iov = &r.iov
+		r.hdr.SetIovlen(1)
+	}
+	if len(r.oob) > 0 {
+		r.hdr.Control = &r.oob[0]
+		r.hdr.SetControllen(len(r.oob))
+	}
+	n, _, errno := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.hdr)), unix.MSG_CMSG_CLOEXEC)
+	r.err = nil
+	if errno != 0 {
+		r.err = errno
+		n = 0
+	}
+	r.n, r.oobn, r.flags = int(n), int(r.hdr.Controllen), int(r.hdr.Flags)
+	if r.err != nil {
+		r.oobn, r.flags = 0, 0
+	}
 }
 
 // readFD is the function given to RawConn.Read: it reads once, or polls an
 // empty socket for the policy's budget, and returns false to park.
 func (r *pollRead) readFD(fd uintptr) bool {
 	for {
-		r.n, r.oobn, r.flags, _, r.err = unix.Recvmsg(int(fd), r.p, r.oob, unix.MSG_CMSG_CLOEXEC)
+		r.recvmsg(fd)
 		if r.err == unix.EINTR {
 			continue
 		}
@@ -68,6 +101,7 @@ func (c *Channel) readPolling(p, oob []byte, pol *pollPolicy) (int, error) {
 	err := x.rc.Read(x.rfn)
 	n, oobn, flags, rerr := r.n, r.oobn, r.flags, r.err
 	r.p, r.oob, r.pol = nil, nil, nil
+	r.iov, r.hdr = unix.Iovec{}, unix.Msghdr{} // keep nothing of p alive
 	if err != nil {
 		return 0, err // the read deadline (an interruption) or a closed conn
 	}
