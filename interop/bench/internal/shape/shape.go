@@ -214,6 +214,9 @@ type Test struct {
 	Shape  string `json:"shape,omitempty"`
 	N      int    `json:"n,omitempty"`
 	Window int    `json:"window,omitempty"`
+	// Warmup marks a run that is made and then discarded, so that the
+	// next one measures the steady state. The peers never see it.
+	Warmup bool `json:"-"`
 }
 
 // Result is one measurement, as a parent program reports it. Only the fields
