@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"syscall"
-	"time"
 )
 
 const oobSize = 0
@@ -26,6 +25,3 @@ func (x *rawIO) init(uc *net.UnixConn) {}
 
 // tryWrite is not used without Unix sockets.
 func (c *Channel) tryWrite(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupported }
-
-// sleepFor sleeps ms milliseconds.
-func sleepFor(ms int) { time.Sleep(time.Duration(ms) * time.Millisecond) }

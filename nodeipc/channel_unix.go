@@ -126,6 +126,3 @@ func (c *Channel) tryWrite(bufs [][]byte) (int, error) {
 	}
 	return n, werr
 }
-
-// sleepFor sleeps ms milliseconds in the kernel (see watchdog).
-func sleepFor(ms int) { _, _ = unix.Poll(nil, ms) }

@@ -1,6 +1,9 @@
 package nodeipc
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // The watchdog gives lent read tokens back to their background readers
 // when no Recv call has used them for a while (between watchPeriod and
@@ -9,20 +12,24 @@ import "sync"
 // leave.
 //
 // It is one goroutine for all channels, running only while some token is
-// lent, and it sleeps in the kernel (sleepFor) rather than on a Go timer: a
-// Go timer due every few milliseconds doubled the CPU a round trip costs on
-// the benchmark VM (the scheduler's network-poller sleeps get a timeout).
-// The period is long because each sleep is a blocking system call, after
-// which the runtime's sysmon thread polls every 20 µs for a while: with a
-// 2 ms period that cost a pool of Go workers a fifth of its throughput.
+// lent. It waits for its period on a watchClock, not on a Go timer: with a
+// Go timer pending, every sleep of the scheduler in the network poller
+// programs a kernel timer, which on the benchmark VM cost a pinned round
+// trip 5-8% more CPU (and a per-channel timer reset on every Recv doubled
+// it). Nor does it sleep in a system call: a goroutine in a system call
+// keeps its P until sysmon takes it back, up to 10 ms later, and a program
+// with GOMAXPROCS=1 stopped for that long every period (a Go↔Go pipeline
+// ran at 0.6 of a core per side; see docs/bench/README.md).
 var watchdog struct {
 	mu      sync.Mutex
 	chans   map[*Channel]struct{}
 	running bool
+	clock   watchClock
+	ticking bool // clock is armed (else the loop sleeps on Go timers)
 }
 
-// watchPeriod is the watchdog's period, in milliseconds.
-const watchPeriod = 20
+// watchPeriod is the watchdog's period.
+const watchPeriod = 20 * time.Millisecond
 
 // watch makes the watchdog watch c's token (it is lent).
 func watch(c *Channel) {
@@ -40,7 +47,8 @@ func watch(c *Channel) {
 	c.tok.still = 0
 	if !watchdog.running {
 		watchdog.running = true
-		go watchLoop()
+		watchdog.ticking = watchdog.clock.start(watchPeriod)
+		go watchLoop(watchdog.ticking)
 	}
 }
 
@@ -52,10 +60,16 @@ func unwatch(c *Channel) {
 	watchdog.mu.Unlock()
 }
 
-func watchLoop() {
+// watchLoop is the watchdog goroutine; ticking says whether watchdog.clock
+// is armed for it.
+func watchLoop(ticking bool) {
 	var idle []*Channel
 	for {
-		sleepFor(watchPeriod)
+		if ticking {
+			watchdog.clock.wait()
+		} else {
+			time.Sleep(watchPeriod)
+		}
 		watchdog.mu.Lock()
 		for c := range watchdog.chans {
 			t := &c.tok
@@ -87,6 +101,9 @@ func watchLoop() {
 			t.seen = e
 		}
 		if len(watchdog.chans) == 0 && len(idle) == 0 {
+			if ticking {
+				watchdog.clock.stop()
+			}
 			watchdog.running = false
 			watchdog.mu.Unlock()
 			return
