@@ -67,6 +67,7 @@ type options struct {
 	cpuprofile string
 	only       *regexp.Regexp
 	verbose    bool
+	gomaxprocs int
 }
 
 func main() {
@@ -81,6 +82,7 @@ func main() {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "make every Go peer write a CPU profile into `dir`")
 	flag.StringVar(&only, "only", "", "run only the configurations matching this `regexp` (node>node always runs)")
 	flag.BoolVar(&o.verbose, "v", false, "log every run to stderr")
+	flag.IntVar(&o.gomaxprocs, "gomaxprocs", 0, "run every Go peer with GOMAXPROCS=`n` (default: the Go runtime's, one per CPU)")
 	flag.Parse()
 	if o.reps <= 0 {
 		o.reps = 5

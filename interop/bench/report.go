@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +69,10 @@ type report struct {
 	Targets  []target                              `json:"targets"`
 	Framing  []framingResult                       `json:"framing"`
 	Notes    []string                              `json:"notes,omitempty"`
+
+	// GoMaxProcs is the GOMAXPROCS of the Go peers, "" for the runtime's
+	// default (one per CPU).
+	GoMaxProcs string `json:"go_peers_gomaxprocs,omitempty"`
 }
 
 func (s *suite) report(d time.Duration) *report {
@@ -87,6 +92,11 @@ func (s *suite) report(d time.Duration) *report {
 		Notes:   s.notes,
 	}
 	r.Command = strings.TrimSpace(r.Command)
+	if s.o.gomaxprocs > 0 {
+		r.GoMaxProcs = strconv.Itoa(s.o.gomaxprocs)
+	} else {
+		r.GoMaxProcs = os.Getenv("GOMAXPROCS") // inherited by the peers
+	}
 	for name, m := range s.samples {
 		out := map[string]runinfo.Summary{}
 		for k, v := range m {
@@ -170,6 +180,11 @@ func (r *report) markdown() string {
 		w("; %s", r.Machine.GoJSON)
 	}
 	w(". Load average (1/5/15 min) %s at the start, %s at the end", r.Machine.LoadBefore, r.Machine.LoadAfter)
+	if r.GoMaxProcs != "" {
+		w(". The Go peers ran with GOMAXPROCS=%s", r.GoMaxProcs)
+	} else {
+		w(". The Go peers ran with the default GOMAXPROCS (%d)", r.Machine.NProc)
+	}
 	w(".\n\nCounts per run: %d round trips (%d pinned; after 2,000 warm-up), %d small / %d medium / %d large messages one way, %d pipelined requests (after %d unmeasured); memory: %d medium each way + %d pipelined.\n\n",
 		r.Counts["latency"], r.Counts["pinned"], r.Counts["small"], r.Counts["medium"], r.Counts["large"], r.Counts["pipeline"], r.Counts["pipeline_warmup"], r.Counts["mem"], r.Counts["mem"])
 

@@ -310,6 +310,9 @@ func (s *suite) command(ctx context.Context, c *config, kind string, plan shape.
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), shape.EnvMedium+"="+string(shape.JSON(shape.MediumName)))
+	if s.o.gomaxprocs > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMAXPROCS=%d", s.o.gomaxprocs))
+	}
 	return cmd, nil
 }
 
