@@ -42,9 +42,10 @@ func serTag(ser string) string {
 // counts are the sizes of the tests.
 type counts struct {
 	latency, pinned, small, medium, large, pipeline, mem int
-	// pipelineWarmup is the discarded pipeline run before the measured
-	// one: the first tens of thousands of pipelined requests of a pair run
-	// at about half the steady rate (Node's and Go's alike).
+	// pipelineWarmup is the discarded pipeline run right before the
+	// measured one, by the same pair: the first tens of thousands of
+	// pipelined requests of a pair run at about half the steady rate
+	// (Node's and Go's alike), and again after the pair has been idle.
 	pipelineWarmup int
 }
 
@@ -233,20 +234,30 @@ func (s *suite) mainPhase(ctx context.Context, rep int, cfgs []*config) {
 		}
 	}()
 	for ti, t := range s.mainTests {
+		if t.Warmup {
+			continue // each peer runs it right before the test it warms up
+		}
 		for _, p := range runinfo.Rotate(peers, ti) {
 			if p.err != nil || !applies(p.cfg, jobMain, t) {
 				continue
 			}
 			t0 := time.Now()
+			if ti > 0 && s.mainTests[ti-1].Warmup {
+				// Back to back: a pair left idle while the other pairs
+				// run starts slow again.
+				if _, err := p.do(s.mainTests[ti-1]); err != nil {
+					p.err = err
+					s.fail(p.cfg, jobMain, err)
+					continue
+				}
+			}
 			r, err := p.do(t)
 			if err != nil {
 				p.err = err
 				s.fail(p.cfg, jobMain, err)
 				continue
 			}
-			if !t.Warmup {
-				s.recordResult(p.cfg, jobMain, r)
-			}
+			s.recordResult(p.cfg, jobMain, r)
 			if s.o.verbose {
 				s.logf("rep %d %s %s %s: %s", rep+1, p.cfg.Name, t.Kind, t.Shape, time.Since(t0).Round(time.Millisecond))
 			}
