@@ -2,6 +2,8 @@ package nodeipc
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -59,4 +61,53 @@ func TestWatchdogFollowsTheToken(t *testing.T) {
 		return b.tok.state.Load() == tokBG
 	})
 	eventually(t, "the watchdog lets the channel go", func() bool { return !watched(b) })
+}
+
+// While it waits for its period the watchdog goroutine must not sit in a
+// system call: a goroutine in a system call keeps its P until sysmon takes
+// it back (up to 10 ms later), and with GOMAXPROCS=1 every other goroutine
+// of the program waits that long. Its wait is a read through the network
+// poller ("IO wait") on Linux, a Go timer ("sleep") elsewhere.
+func TestWatchdogWaitsWithoutHoldingAP(t *testing.T) {
+	a, b, err := Pipe(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// A Recv that returns leaves the token lent: the watchdog watches it.
+	if err := a.Send(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Recv(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the watchdog watches the lent token", func() bool { return watched(b) })
+
+	buf := make([]byte, 1<<20)
+	waiting := 0
+	for range 50 {
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			if !strings.Contains(g, "nodeipc.watchLoop") {
+				continue
+			}
+			head, _, _ := strings.Cut(g, "\n")
+			if strings.Contains(head, "[syscall") {
+				t.Fatalf("the watchdog waits in a system call:\n%s", g)
+			}
+			if strings.Contains(head, "[IO wait") || strings.Contains(head, "[sleep") {
+				waiting++
+			}
+		}
+		if !watched(b) {
+			break // the token went back: the watchdog may have stopped
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if waiting == 0 {
+		t.Fatal("never saw the watchdog goroutine waiting")
+	}
 }
