@@ -26,19 +26,26 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// watchdogPair returns a connected pair, closed at the end of the test, and
+// a context for its calls.
+func watchdogPair(t *testing.T) (a, b *Channel, ctx context.Context) {
+	t.Helper()
+	a, b, err := Pipe(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return a, b, ctx
+}
+
 // The watchdog stops looking at a channel whose Recv is blocked in its own
 // read (an idle process must not wake up every period), looks again once
 // that Recv returns, and gives a lent token that nobody uses back to the
 // background reader.
 func TestWatchdogFollowsTheToken(t *testing.T) {
-	a, b, err := Pipe(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	defer b.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	a, b, ctx := watchdogPair(t)
 
 	got := make(chan error, 1)
 	go func() {
@@ -69,14 +76,7 @@ func TestWatchdogFollowsTheToken(t *testing.T) {
 // of the program waits that long. Its wait is a read through the network
 // poller ("IO wait") on Linux, a Go timer ("sleep") elsewhere.
 func TestWatchdogWaitsWithoutHoldingAP(t *testing.T) {
-	a, b, err := Pipe(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	defer b.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	a, b, ctx := watchdogPair(t)
 	// A Recv that returns leaves the token lent: the watchdog watches it.
 	if err := a.Send(ctx, 1); err != nil {
 		t.Fatal(err)
