@@ -15,40 +15,40 @@ import (
 // and it leaves no Go timer pending (with one, every sleep of the scheduler
 // in the network poller programs a kernel timer; see watchdog).
 //
-// The timerfd is made on the watchdog's first start and kept for the life
-// of the process, disarmed while the watchdog is stopped: one descriptor,
-// close-on-exec, instead of one opened and closed for every start.
+// The timerfd (close-on-exec) exists only while the watchdog runs: start
+// makes it and stop closes it.
 type watchClock struct {
-	fd  int
-	f   *os.File // fd, registered with the runtime's poller
+	f   *os.File // the timerfd, registered with the runtime's poller
 	buf [8]byte
 }
 
-// start arms the clock to tick every period. It reports false if the
-// clock cannot be made, and the watchdog then sleeps on Go timers.
+// start makes the clock and arms it to tick every period. It reports false
+// if it cannot, and the watchdog then sleeps on Go timers. The caller
+// serializes start and stop.
 func (w *watchClock) start(period time.Duration) bool {
-	if w.f == nil {
-		fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
-		if err != nil {
-			return false
-		}
-		w.fd = fd
-		w.f = os.NewFile(uintptr(fd), "nodeipc-watchdog")
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		return false
 	}
 	ts := unix.NsecToTimespec(period.Nanoseconds())
-	// Setting the timer also forgets the ticks of an earlier run that were
-	// never read, so the first wait lasts a whole period.
-	return unix.TimerfdSettime(w.fd, 0, &unix.ItimerSpec{Interval: ts, Value: ts}, nil) == nil
+	if err := unix.TimerfdSettime(fd, 0, &unix.ItimerSpec{Interval: ts, Value: ts}, nil); err != nil {
+		unix.Close(fd)
+		return false
+	}
+	w.f = os.NewFile(uintptr(fd), "nodeipc-watchdog")
+	return true
 }
 
-// wait waits for the next tick.
+// wait waits for the next tick. Only the watchdog goroutine calls it,
+// between start and stop.
 func (w *watchClock) wait() {
 	if _, err := w.f.Read(w.buf[:]); err != nil {
 		time.Sleep(watchPeriod) // cannot happen with an armed timerfd
 	}
 }
 
-// stop disarms the clock.
+// stop closes the clock.
 func (w *watchClock) stop() {
-	_ = unix.TimerfdSettime(w.fd, 0, &unix.ItimerSpec{}, nil)
+	w.f.Close()
+	w.f = nil
 }

@@ -25,7 +25,6 @@ var watchdog struct {
 	chans   map[*Channel]struct{}
 	running bool
 	clock   watchClock
-	ticking bool // clock is armed (else the loop sleeps on Go timers)
 }
 
 // watchPeriod is the watchdog's period.
@@ -47,8 +46,7 @@ func watch(c *Channel) {
 	c.tok.still = 0
 	if !watchdog.running {
 		watchdog.running = true
-		watchdog.ticking = watchdog.clock.start(watchPeriod)
-		go watchLoop(watchdog.ticking)
+		go watchLoop(watchdog.clock.start(watchPeriod))
 	}
 }
 
