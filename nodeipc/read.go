@@ -131,26 +131,25 @@ func (c *Channel) endRead(err error) {
 // is no room. need is how many bytes the current message needs in all (0 if
 // unknown).
 func (r *reader) fill(need int) error {
-	r.resize()
-	if r.end == len(r.buf) {
-		pending := r.end - r.start
-		size := len(r.buf)
-		if pending*2 > size {
-			// A message in progress fills most of the buffer: grow by
-			// doubling (not to a declared size at once, so a hostile length
-			// costs memory only as its bytes arrive).
-			size = max(size*2, r.hint)
-			if need > len(r.buf) && size > need {
-				size = need
-			}
+	size := r.streamSize()
+	if size == len(r.buf) && r.end == len(r.buf) && (r.end-r.start)*2 > size {
+		// A message in progress fills most of the buffer: grow by doubling
+		// (not to a declared size at once, so a hostile length costs
+		// memory only as its bytes arrive).
+		size = max(size*2, r.hint)
+		if need > len(r.buf) && size > need {
+			size = need
 		}
+	}
+	if size != len(r.buf) || r.end == len(r.buf) {
+		// Move what is pending to the front, in a new buffer if the size
+		// changes.
 		nb := r.buf
 		if size != len(r.buf) {
 			nb = make([]byte, size)
 		}
-		copy(nb, r.buf[r.start:r.end])
-		r.buf = nb
-		r.start, r.end = 0, pending
+		n := copy(nb, r.buf[r.start:r.end])
+		r.buf, r.start, r.end = nb, 0, n
 	}
 	space := len(r.buf) - r.end
 	var n int
@@ -303,23 +302,22 @@ func (r *reader) discard(n int) {
 	}
 }
 
-// resize switches a buffer of a standard size between readBufSize and
-// streamBufSize, as the last reads call for (see streamBufSize), keeping
-// the bytes of a message in progress.
-func (r *reader) resize() {
-	size := 0
+// streamSize returns the size the buffer should have for the next read: a
+// buffer of a standard size switches between readBufSize and streamBufSize
+// as the last reads call for (see streamBufSize), and the counts start
+// again; any other size stays.
+func (r *reader) streamSize() int {
+	size := len(r.buf)
 	switch {
-	case len(r.buf) == readBufSize && r.full >= streamAfter:
+	case size == readBufSize && r.full >= streamAfter:
 		size = streamBufSize
-	case len(r.buf) == streamBufSize && r.calm >= calmAfter && r.end-r.start <= readBufSize/2:
+	case size == streamBufSize && r.calm >= calmAfter && r.end-r.start <= readBufSize/2:
 		size = readBufSize
 	default:
-		return
+		return size
 	}
-	nb := make([]byte, size)
-	n := copy(nb, r.buf[r.start:r.end])
-	r.buf, r.start, r.end = nb, 0, n
 	r.full, r.calm = 0, 0
+	return size
 }
 
 // shrink releases a large buffer once it is empty.
