@@ -30,7 +30,9 @@ func releaseBody(i int, r *rand.Rand) string {
 // and releases all but every seventh on receipt. Released memory is reused
 // for later messages, so a recycling mistake shows as a message whose
 // bytes changed: every received message is checked when it arrives, and
-// every kept one again at the end.
+// every kept one again at the end. The large messages fill reads, so the
+// reader also switches to its stream buffer and back (keeping the bytes of
+// the message in progress) while the test runs.
 func TestReleaseRecyclesWithoutMixingMessages(t *testing.T) {
 	for _, mode := range []nodeipc.Serialization{nodeipc.JSON, nodeipc.Advanced} {
 		t.Run(mode.String(), func(t *testing.T) {
