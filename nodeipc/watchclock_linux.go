@@ -22,26 +22,28 @@ type watchClock struct {
 	buf [8]byte
 }
 
-// start makes the clock and arms it to tick every period. It reports false
-// if it cannot, and the watchdog then sleeps on Go timers. The caller
-// serializes start and stop.
-func (w *watchClock) start(period time.Duration) bool {
+// start makes the clock and arms it to tick every period. If it cannot,
+// wait sleeps on Go timers instead. The caller serializes start and stop.
+func (w *watchClock) start(period time.Duration) {
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
-		return false
+		return
 	}
 	ts := unix.NsecToTimespec(period.Nanoseconds())
 	if err := unix.TimerfdSettime(fd, 0, &unix.ItimerSpec{Interval: ts, Value: ts}, nil); err != nil {
 		unix.Close(fd)
-		return false
+		return
 	}
 	w.f = os.NewFile(uintptr(fd), "nodeipc-watchdog")
-	return true
 }
 
 // wait waits for the next tick. Only the watchdog goroutine calls it,
 // between start and stop.
 func (w *watchClock) wait() {
+	if w.f == nil {
+		time.Sleep(watchPeriod)
+		return
+	}
 	if _, err := w.f.Read(w.buf[:]); err != nil {
 		time.Sleep(watchPeriod) // cannot happen with an armed timerfd
 	}
@@ -49,6 +51,8 @@ func (w *watchClock) wait() {
 
 // stop closes the clock.
 func (w *watchClock) stop() {
-	w.f.Close()
-	w.f = nil
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
 }

@@ -46,7 +46,8 @@ func watch(c *Channel) {
 	c.tok.still = 0
 	if !watchdog.running {
 		watchdog.running = true
-		go watchLoop(watchdog.clock.start(watchPeriod))
+		watchdog.clock.start(watchPeriod)
+		go watchLoop()
 	}
 }
 
@@ -58,16 +59,11 @@ func unwatch(c *Channel) {
 	watchdog.mu.Unlock()
 }
 
-// watchLoop is the watchdog goroutine; ticking says whether watchdog.clock
-// is armed for it.
-func watchLoop(ticking bool) {
+// watchLoop is the watchdog goroutine.
+func watchLoop() {
 	var idle []*Channel
 	for {
-		if ticking {
-			watchdog.clock.wait()
-		} else {
-			time.Sleep(watchPeriod)
-		}
+		watchdog.clock.wait()
 		watchdog.mu.Lock()
 		for c := range watchdog.chans {
 			t := &c.tok
@@ -99,9 +95,7 @@ func watchLoop(ticking bool) {
 			t.seen = e
 		}
 		if len(watchdog.chans) == 0 && len(idle) == 0 {
-			if ticking {
-				watchdog.clock.stop()
-			}
+			watchdog.clock.stop()
 			watchdog.running = false
 			watchdog.mu.Unlock()
 			return
