@@ -1,5 +1,8 @@
 //go:build unix && !linux
 
+// Sockets on the other Unix systems: socketpairs marked close-on-exec under
+// the fork lock, and plain writes for inline writes.
+
 package nodeipc
 
 import (
@@ -21,4 +24,9 @@ func socketpair() ([2]int, error) {
 	unix.CloseOnExec(fds[0])
 	unix.CloseOnExec(fds[1])
 	return fds, nil
+}
+
+// writeOnce writes the first of bufs to fd with one write.
+func writeOnce(fd int, bufs [][]byte) (int, error) {
+	return unix.Write(fd, bufs[0])
 }

@@ -1,7 +1,12 @@
+// What only Linux has: close-on-exec socketpairs in one call, writev for
+// inline writes, reads that poll before parking (recvmsg without
+// allocating), and a timerfd clock for watching a lent read token.
+
 package nodeipc
 
 import (
 	"io"
+	"os"
 	"runtime"
 	"time"
 	"unsafe"
@@ -118,4 +123,70 @@ func (c *Channel) readPolling(p, oob []byte, pol *pollPolicy) (int, error) {
 		return 0, io.EOF // as the runtime's reads report the end of a stream
 	}
 	return n, nil
+}
+
+// socketpair returns a connected pair of close-on-exec Unix stream sockets.
+func socketpair() ([2]int, error) {
+	return unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+}
+
+// maxIovecs bounds the segments of one writev (IOV_MAX is 1024).
+const maxIovecs = 1024
+
+// writeOnce writes bufs to fd with one writev.
+func writeOnce(fd int, bufs [][]byte) (int, error) {
+	if len(bufs) > maxIovecs {
+		bufs = bufs[:maxIovecs]
+	}
+	return unix.Writev(fd, bufs)
+}
+
+// watchClock is the watchdog's period on Linux: a periodic timerfd, read
+// through the runtime's network poller. Waiting on it parks the watchdog
+// goroutine like any network read: it holds no P (a sleeping system call
+// holds its P until sysmon takes it back, which can take up to 10 ms, and
+// in a program with GOMAXPROCS=1 stops every other goroutine meanwhile),
+// and it leaves no Go timer pending (with one, every sleep of the scheduler
+// in the network poller programs a kernel timer; see watchdog).
+//
+// The timerfd (close-on-exec) exists only while the watchdog runs: start
+// makes it and stop closes it.
+type watchClock struct {
+	f   *os.File // the timerfd, registered with the runtime's poller
+	buf [8]byte
+}
+
+// start makes the clock and arms it to tick every period. If it cannot,
+// wait sleeps on Go timers instead. The caller serializes start and stop.
+func (w *watchClock) start(period time.Duration) {
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		return
+	}
+	ts := unix.NsecToTimespec(period.Nanoseconds())
+	if err := unix.TimerfdSettime(fd, 0, &unix.ItimerSpec{Interval: ts, Value: ts}, nil); err != nil {
+		unix.Close(fd)
+		return
+	}
+	w.f = os.NewFile(uintptr(fd), "nodeipc-watchdog")
+}
+
+// wait waits for the next tick. Only the watchdog goroutine calls it,
+// between start and stop.
+func (w *watchClock) wait() {
+	if w.f == nil {
+		time.Sleep(watchPeriod)
+		return
+	}
+	if _, err := w.f.Read(w.buf[:]); err != nil {
+		time.Sleep(watchPeriod) // cannot happen with an armed timerfd
+	}
+}
+
+// stop closes the clock.
+func (w *watchClock) stop() {
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
 }

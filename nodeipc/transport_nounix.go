@@ -1,5 +1,8 @@
 //go:build !unix
 
+// Without Unix sockets a channel carries messages only, over any
+// io.ReadWriteCloser.
+
 package nodeipc
 
 import (
@@ -25,3 +28,5 @@ func (x *rawIO) init(uc *net.UnixConn) {}
 
 // tryWrite is not used without Unix sockets.
 func (c *Channel) tryWrite(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupported }
+
+func (c *Channel) peerClosed() bool { return true }

@@ -1,5 +1,8 @@
 //go:build unix
 
+// The channel's socket on Unix: reads that collect passed fds, non-blocking
+// writes, and telling a closed peer from a half-closed one.
+
 package nodeipc
 
 import (
@@ -125,4 +128,25 @@ func (c *Channel) tryWrite(bufs [][]byte) (int, error) {
 		return n, err
 	}
 	return n, werr
+}
+
+// peerClosed reports, after EOF, whether the peer closed the socket
+// entirely (POLLHUP) rather than only its sending side (shutdown(SHUT_WR),
+// what CloseWrite does): in the second case our messages can still reach it.
+func (c *Channel) peerClosed() bool {
+	if c.uc == nil {
+		return true
+	}
+	rc, err := c.uc.SyscallConn()
+	if err != nil {
+		return true
+	}
+	closed := true
+	_ = rc.Control(func(fd uintptr) {
+		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		if n, err := unix.Poll(p, 0); err == nil && n == 1 {
+			closed = p[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0
+		}
+	})
+	return closed
 }

@@ -1,5 +1,0 @@
-//go:build !unix
-
-package nodeipc
-
-func (c *Channel) peerClosed() bool { return true }
