@@ -15,30 +15,28 @@ var errClosed = fmt.Errorf("nodeipc: channel closed: %w", net.ErrClosed)
 
 // Channel is one end of a Node.js IPC channel.
 //
-// Send, Flush, Disconnect and Close are safe for concurrent use. Recv may be
-// called from several goroutines, but each message goes to one caller, so
-// the order between callers is not defined; use one receiving goroutine to
-// keep the order.
+// Send, Flush, CloseWrite, Disconnect and Close are safe for concurrent use.
+// Recv may be called from several goroutines, but each message goes to one
+// caller, so the order between callers is not defined; use one receiving
+// goroutine to keep the order.
 //
 // A Channel reads in the background: internal NODE_* messages are handled as
 // they arrive, and user messages are queued (up to a bound, after which the
 // kernel's socket buffer pushes back on the peer) until Recv takes them.
 // While Recv is being called, the goroutine in Recv does the reading itself
 // and writes the replies Send queued in between, so a request/response loop
-// runs on one goroutine without hand-offs (PROTOCOL.md §7); the background
-// goroutines take over when Recv is not called for 20-40 ms. On Linux a Recv
-// that finds the socket empty polls it for up to 100 µs before it parks,
-// while such polls keep finding data (never with a single CPU).
-// Close must be called to release the socket and join the goroutines.
+// runs on one goroutine without hand-offs; the background goroutine takes
+// over when Recv is not called for a while (docs/design.md in the
+// repository tells the whole story).
+//
+// A Channel owns two goroutines, its reader and its writer; Close must be
+// called to release the socket and join them.
 type Channel struct {
-	conn io.ReadWriteCloser
-	uc   *net.UnixConn // conn as a Unix socket, or nil
-	io   rawIO         // uc's raw connection, for non-blocking writes and polling reads
+	t    transport
 	opts Options
 
-	w writeQueue
-	r recvQueue
-
+	out    outbox     // frames on their way to the socket, and the writer goroutine
+	in     inbox      // received messages waiting for Recv
 	rd     *reader    // framing state, used by whoever holds the read token
 	tok    readToken  // who reads: the background reader or a Recv call
 	readMu sync.Mutex // held while reading, so Close can wait for a Recv's read
@@ -51,12 +49,6 @@ type Channel struct {
 	closeOnce sync.Once
 	closeErr  error
 	wg        sync.WaitGroup // reader and writer goroutines
-
-	// fds received with SCM_RIGHTS and not yet claimed by a NODE_HANDLE
-	// (owned by the reader goroutine until it exits).
-	fds    []recvFD
-	newFDs []int // fds of the last read
-	ctrunc bool  // the last read lost control data (MSG_CTRUNC)
 
 	keys socketKeys // received sockets per key, for NODE_SOCKET_*
 
@@ -85,29 +77,36 @@ func NewChannel(conn io.ReadWriteCloser, opts *Options) (*Channel, error) {
 		return nil, fmt.Errorf("%w: unknown serialization %d", ErrInvalidChannel, int(o.Serialization))
 	}
 	c := &Channel{
-		conn:    conn,
 		opts:    o,
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	c.uc, _ = conn.(*net.UnixConn)
-	c.io.init(c.uc)
-	c.w.init(o.SendQueueSize)
-	c.r.init()
+	c.t.init(conn)
+	c.in.init()
+	c.tok.init(&c.t, c.closing, c.in.ended)
+	var recv recvSide
+	if c.tok.lend {
+		recv = c
+	}
+	c.out.init(o.SendQueueSize, &c.t, c.closing, recv)
 	c.rd = &reader{c: c, buf: make([]byte, readBufSize)}
 	c.rd.unpooled.seen, c.rd.unpooled.shared = &c.rd.released, true
-	if c.uc != nil {
+	if c.t.uc != nil {
 		c.rd.oob = make([]byte, oobSize)
 	}
-	c.tok.init(c)
-	if c.tok.lend {
-		c.w.c = c
-	}
 	c.wg.Add(2)
-	go c.writeLoop()
+	go func() {
+		defer c.wg.Done()
+		c.out.run()
+	}()
 	go c.readLoop()
 	return c, nil
 }
+
+// recvWillReturn and backlog tell the outbox about the receiving side (see
+// recvSide).
+func (c *Channel) recvWillReturn() bool { return c.tok.state.Load() == tokIdle }
+func (c *Channel) backlog() bool        { return c.in.avail.Load() > 0 }
 
 // Serialization returns the channel's wire format.
 func (c *Channel) Serialization() Serialization { return c.opts.Serialization }
@@ -151,7 +150,7 @@ func (c *Channel) Send(ctx context.Context, v any) error {
 		c.putSendState(st, frame)
 		return err
 	}
-	err = c.w.enqueue(ctx, frame, c.closing)
+	err = c.out.enqueue(ctx, frame)
 	if len(frame) > smallFrame {
 		frame = nil // the queue keeps large frames as they are
 	}
@@ -256,7 +255,7 @@ func (c *Channel) sendInternal(v any) error {
 	if err != nil {
 		return err
 	}
-	return c.w.enqueue(context.Background(), frame, c.closing)
+	return c.out.enqueue(context.Background(), frame)
 }
 
 // Recv returns the next user message from the peer. It blocks until one
@@ -274,29 +273,59 @@ func (c *Channel) sendInternal(v any) error {
 // returns an error wrapping net.ErrClosed.
 func (c *Channel) Recv(ctx context.Context) (*Message, error) {
 	for {
-		if m, err, ok := c.r.take(c.closing); ok {
+		if m, err, ok := c.in.take(c.closing); ok {
 			return m, err
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if c.tok.takeForRecv(c) {
+		if c.tok.takeForRecv() {
 			if err := c.recvRead(ctx); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		if err := c.r.wait(ctx, c.closing, c.tok.lentCh); err != nil {
+		c.tok.waiters.Add(1)
+		err := c.in.wait(ctx, c.closing, c.tok.lentCh)
+		c.tok.waiters.Add(-1)
+		if err != nil {
 			return nil, err
 		}
 	}
+}
+
+// recvRead is a Recv call holding the read token: it writes what Sends
+// deferred, reads once and queues what came, then gives the token back to
+// Recv calls. ctx interrupts the read. It returns a non-nil error only when
+// ctx is done.
+func (c *Channel) recvRead(ctx context.Context) error {
+	done := ctx.Done()
+	if done != nil && !c.tok.watchContext(ctx, done) {
+		c.tok.recvDone()
+		return ctx.Err()
+	}
+	c.out.writeDeferred()
+	c.readMu.Lock()
+	err := c.rd.step(true)
+	c.readMu.Unlock()
+	if done != nil {
+		c.tok.readDone()
+	}
+	c.tok.recvDone()
+	switch {
+	case err == errInterrupted:
+		return ctx.Err()
+	case err != nil:
+		c.endRead(err)
+	}
+	return nil
 }
 
 // Flush blocks until every message queued by Send before the call has been
 // written to the socket, or ctx is done. It returns the error that stopped
 // the writer, if any.
 func (c *Channel) Flush(ctx context.Context) error {
-	return c.w.flush(ctx)
+	return c.out.flush(ctx)
 }
 
 // CloseWrite ends the sending side only: it stops accepting new messages,
@@ -307,11 +336,11 @@ func (c *Channel) Flush(ctx context.Context) error {
 // sends in reply to the last ones are therefore not lost, which they would be
 // with Disconnect. Close must still be called to release the channel.
 func (c *Channel) CloseWrite(ctx context.Context) error {
-	c.w.stopAccepting()
-	if err := c.w.flush(ctx); err != nil {
+	c.out.stopAccepting()
+	if err := c.out.flush(ctx); err != nil {
 		return err
 	}
-	cw, ok := c.conn.(interface{ CloseWrite() error })
+	cw, ok := c.t.conn.(interface{ CloseWrite() error })
 	if !ok {
 		return fmt.Errorf("nodeipc: CloseWrite: %w", errors.ErrUnsupported)
 	}
@@ -355,32 +384,24 @@ func (c *Channel) Close() error {
 func (c *Channel) shutdown(ctx context.Context) error {
 	var first error
 	// Stop new sends, then flush what is queued.
-	c.w.stopAccepting()
-	if err := c.w.flush(ctx); err != nil && !errors.Is(err, ErrDisconnected) {
+	c.out.stopAccepting()
+	if err := c.out.flush(ctx); err != nil && !errors.Is(err, ErrDisconnected) {
 		first = fmt.Errorf("nodeipc: close: flush: %w", err)
 	}
 	close(c.closing)
 	c.markDone()
-	if err := c.conn.Close(); err != nil && first == nil && !errors.Is(err, net.ErrClosed) {
+	c.tok.interrupt()
+	if err := c.t.conn.Close(); err != nil && first == nil && !errors.Is(err, net.ErrClosed) {
 		first = fmt.Errorf("nodeipc: close: %w", err)
 	}
-	c.w.wake()
+	c.out.wake()
 	c.wg.Wait()
 	// A Recv call may still be in a read (failing, the socket is closed).
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
-	c.tok.close(c)
-	for _, f := range c.fds {
-		if f.fd >= 0 {
-			closeFD(f.fd)
-		}
-	}
-	c.fds = nil
-	for _, fd := range c.newFDs {
-		closeFD(fd)
-	}
-	c.newFDs = nil
-	c.r.dropHandles()
+	c.tok.close()
+	c.rd.closeFDs()
+	c.in.dropHandles()
 	return first
 }
 

@@ -257,7 +257,7 @@ func TestStartFailureClosesBothEnds(t *testing.T) {
 	}
 }
 
-// countFDs counts the open fds, except the watchdog's timerfd: the library
+// countFDs counts the open fds, except a watch clock's timerfd: the library
 // keeps it while a lent read token is watched (watchclock_linux.go), which
 // can start or end between two counts without any fault of the code tested.
 func countFDs(t *testing.T) int {

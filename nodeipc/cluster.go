@@ -160,7 +160,7 @@ func (w *Worker) call(ctx context.Context, payload jsonObject) (clusterReply, er
 	if err != nil {
 		return clusterReply{}, err
 	}
-	w.ch.tok.reclaim(w.ch) // the answer must be read even if nobody is in Recv
+	w.ch.tok.reclaim() // the answer must be read even if nobody is in Recv
 	select {
 	case r := <-reply:
 		return r, nil

@@ -119,7 +119,7 @@ func (c *Channel) SendHandle(ctx context.Context, v any, h any, opts *HandleOpti
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if c.uc == nil {
+	if c.t.uc == nil {
 		return fmt.Errorf("%w: handles need a Unix socket channel", ErrInvalidHandle)
 	}
 	typ, value := HandleType(""), h
@@ -139,16 +139,16 @@ func (c *Channel) SendHandle(ctx context.Context, v any, h any, opts *HandleOpti
 		return err
 	}
 	hs := &handleSend{frame: frame, fd: fd, done: make(chan error, 1)}
-	if err := c.w.enqueueHandle(hs); err != nil {
+	if err := c.out.enqueueHandle(hs); err != nil {
 		return err
 	}
-	c.tok.reclaim(c) // the peer's ACK must be read even if nobody is in Recv
+	c.tok.reclaim() // the peer's ACK must be read even if nobody is in Recv
 	select {
 	case err = <-hs.done:
 	case <-ctx.Done():
 		// Withdrawn if not written yet; otherwise the peer's reply
 		// settles it in the background.
-		c.w.withdraw(hs)
+		c.out.withdraw(hs)
 		return ctx.Err()
 	}
 	if err == nil && (opts == nil || !opts.KeepOpen) {
@@ -215,12 +215,6 @@ func (h *handleSend) finish(err error) {
 	}
 	h.mu.Unlock()
 	h.done <- err
-}
-
-// recvFD is an fd received with SCM_RIGHTS, waiting for its NODE_HANDLE.
-type recvFD struct {
-	fd         int   // -1: a bad read (several fds, or truncated control data)
-	start, end int64 // stream offsets of the read that brought it
 }
 
 // handleEnvelope is a parsed NODE_HANDLE.

@@ -16,7 +16,7 @@ func fdValue(fd int, typ HandleType) (any, error) {
 	return nil, fmt.Errorf("%w: %w", ErrInvalidHandle, errors.ErrUnsupported)
 }
 
-func (c *Channel) writeHandle(h *handleSend) error { return errors.ErrUnsupported }
+func (t *transport) writeHandle(h *handleSend) error { return errors.ErrUnsupported }
 
 func listenHandle(h *Handle, backlog int) (net.Listener, error) {
 	h.Close()

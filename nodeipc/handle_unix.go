@@ -250,19 +250,19 @@ func fileListener(fd int) (any, error) {
 // writeHandle writes a handle frame with its fd attached to the first
 // bytes (one sendmsg), and the rest, if the first write was partial,
 // without it.
-func (c *Channel) writeHandle(h *handleSend) error {
+func (t *transport) writeHandle(h *handleSend) error {
 	h.mu.Lock()
 	if h.fd < 0 { // settled already (a hostile early reply): nothing to send
 		h.mu.Unlock()
 		return nil
 	}
-	n, _, err := c.uc.WriteMsgUnix(h.frame, unix.UnixRights(h.fd), nil)
+	n, _, err := t.uc.WriteMsgUnix(h.frame, unix.UnixRights(h.fd), nil)
 	h.mu.Unlock()
 	if err != nil {
 		return err
 	}
 	for rest := h.frame[n:]; len(rest) > 0; {
-		n, err := c.conn.Write(rest)
+		n, err := t.conn.Write(rest)
 		if err != nil {
 			return err
 		}

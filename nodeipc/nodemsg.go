@@ -10,9 +10,9 @@ var (
 func (c *Channel) reply(ack bool) {
 	if c.opts.Serialization == JSON {
 		if ack {
-			c.w.enqueueCtl(ackJSON)
+			c.out.enqueueCtl(ackJSON)
 		} else {
-			c.w.enqueueCtl(nackJSON)
+			c.out.enqueueCtl(nackJSON)
 		}
 		return
 	}
@@ -21,7 +21,7 @@ func (c *Channel) reply(ack bool) {
 		cmd = "NODE_HANDLE_ACK"
 	}
 	if frame, err := c.encode(nil, jsonObject{"cmd": cmd}, nil); err == nil {
-		c.w.enqueueCtl(frame)
+		c.out.enqueueCtl(frame)
 	}
 }
 
@@ -35,7 +35,7 @@ func (r *reader) internal(cmd string, m *Message, off int64) {
 	case "NODE_HANDLE":
 		r.nodeHandle(m, off)
 	case "NODE_HANDLE_ACK", "NODE_HANDLE_NACK":
-		if !c.w.handleReply(cmd == "NODE_HANDLE_NACK") && c.uc != nil {
+		if !c.out.handleReply(cmd == "NODE_HANDLE_NACK") && c.t.uc != nil {
 			r.spans = append(r.spans, span{err: protoErr("read", off, m.data, ErrInvalidHandle,
 				"%s without a handle in flight (ignored)", cmd)})
 		}

@@ -16,13 +16,14 @@ const smallFrame = 32 << 10
 // as segments, and drained ones of exactly this capacity are reused.
 const coalesceSize = 256<<10 + smallFrame
 
-// writeQueue holds encoded frames between Send and the writer goroutine.
+// outbox holds encoded frames between Send and the socket, and owns the
+// writer goroutine (run) that writes them.
 //
 // Small frames are appended to one coalescing buffer, so a burst of messages
 // leaves in one write; large frames are queued as their own segment and
 // written with writev, without a copy. The writer takes everything queued at
 // once, so a lone message leaves as soon as the writer wakes.
-type writeQueue struct {
+type outbox struct {
 	mu       sync.Mutex
 	segs     [][]byte // queued segments, in order, before small
 	small    []byte   // coalescing buffer, after segs
@@ -49,18 +50,32 @@ type writeQueue struct {
 
 	free [][]byte // drained coalescing buffers, for reuse
 
-	// Deferred wake-ups: while the read token is lent to a Recv caller
-	// (c.tok.state is tokIdle), that caller is handling what it received
-	// and will call Recv again; Send then leaves the writer asleep and the
-	// next Recv writes the batch itself before it reads
-	// (Channel.flushInline). c is nil when the channel never lends the token.
-	c        *Channel
+	tr      *transport
+	closing <-chan struct{} // the channel's: closed when Close starts
+
+	// Deferred wake-ups: while the read token is lent to a Recv caller,
+	// that caller is handling what it received and will call Recv again;
+	// Send then leaves the writer asleep and the next Recv writes the batch
+	// itself before it reads (writeDeferred). recv is nil when the channel
+	// never lends the token.
+	recv     recvSide
 	deferred bool     // a wake-up was skipped
-	spare    [][]byte // recycled backing array for segs (flushInline)
+	spare    [][]byte // recycled backing array for segs (writeDeferred)
+}
+
+// recvSide is what the outbox asks the receiving side of its channel when it
+// decides whether a Send may leave its message for the next Recv call.
+type recvSide interface {
+	// recvWillReturn reports whether the read token is lent to Recv calls
+	// and none is reading: the caller is busy with what it received and
+	// will call Recv again.
+	recvWillReturn() bool
+	// backlog reports whether received messages wait for Recv.
+	backlog() bool
 }
 
 // getFree returns an empty coalescing buffer. Call with q.mu held.
-func (q *writeQueue) getFree() []byte {
+func (q *outbox) getFree() []byte {
 	if n := len(q.free); n > 0 {
 		b := q.free[n-1]
 		q.free[n-1] = nil
@@ -70,12 +85,13 @@ func (q *writeQueue) getFree() []byte {
 	return make([]byte, 0, coalesceSize)
 }
 
-func (q *writeQueue) init(limit int) {
+func (q *outbox) init(limit int, tr *transport, closing <-chan struct{}, recv recvSide) {
 	q.limit = limit
+	q.tr, q.closing, q.recv = tr, closing, recv
 	q.wakeCh = make(chan struct{}, 1)
 }
 
-func (q *writeQueue) wake() {
+func (q *outbox) wake() {
 	select {
 	case q.wakeCh <- struct{}{}:
 	default:
@@ -84,7 +100,7 @@ func (q *writeQueue) wake() {
 
 // progress returns a channel closed at the writer's next progress (a batch
 // written, an error, or exit). Call with q.mu held.
-func (q *writeQueue) progress() chan struct{} {
+func (q *outbox) progress() chan struct{} {
 	if !q.waiters {
 		q.progressCh = make(chan struct{})
 		q.waiters = true
@@ -93,7 +109,7 @@ func (q *writeQueue) progress() chan struct{} {
 }
 
 // notify wakes everyone waiting for progress. Call with q.mu held.
-func (q *writeQueue) notify() {
+func (q *outbox) notify() {
 	if q.waiters {
 		close(q.progressCh)
 		q.waiters = false
@@ -102,7 +118,7 @@ func (q *writeQueue) notify() {
 
 // enqueue queues frame. A frame of up to smallFrame bytes is copied (the
 // caller may reuse it); a larger one is kept as it is.
-func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan struct{}) error {
+func (q *outbox) enqueue(ctx context.Context, frame []byte) error {
 	q.mu.Lock()
 	for {
 		if q.err != nil {
@@ -128,7 +144,7 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 		case <-ch:
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-closing:
+		case <-q.closing:
 			return errClosed
 		}
 		q.mu.Lock()
@@ -157,15 +173,15 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 	q.queued += len(frame)
 	q.enqueued += int64(len(frame))
 	wake := wasEmpty && !q.writing
-	if q.c != nil && q.c.tok.state.Load() == tokIdle && (wake || q.deferred) {
+	if q.recv != nil && (wake || q.deferred) && q.recv.recvWillReturn() {
 		q.deferred = true
 		wake = false
 		// Write now when enough is waiting for the peer to start on, or
 		// when nothing received is waiting for the caller: then it may not
 		// come back to Recv soon.
-		if (q.queued >= flushEarly || q.c.r.avail.Load() == 0) && !q.writing {
+		if (q.queued >= flushEarly || !q.recv.backlog()) && !q.writing {
 			q.mu.Unlock()
-			q.c.flushInline()
+			q.writeDeferred()
 			return nil
 		}
 	}
@@ -177,7 +193,7 @@ func (q *writeQueue) enqueue(ctx context.Context, frame []byte, closing <-chan s
 }
 
 // flush waits until every byte queued before the call has been written.
-func (q *writeQueue) flush(ctx context.Context) error {
+func (q *outbox) flush(ctx context.Context) error {
 	q.wake() // in case its wake-up was deferred
 	q.mu.Lock()
 	target := q.enqueued
@@ -197,7 +213,7 @@ func (q *writeQueue) flush(ctx context.Context) error {
 }
 
 // stopAccepting makes later Sends fail with errClosed.
-func (q *writeQueue) stopAccepting() {
+func (q *outbox) stopAccepting() {
 	q.mu.Lock()
 	q.stopped = true
 	q.mu.Unlock()
@@ -205,7 +221,7 @@ func (q *writeQueue) stopAccepting() {
 
 // fail records err as the writer's sticky error, drops what is queued and
 // wakes everyone. The first error wins.
-func (q *writeQueue) fail(err error) {
+func (q *outbox) fail(err error) {
 	q.mu.Lock()
 	if q.err == nil {
 		q.err = err
@@ -232,24 +248,22 @@ func (q *writeQueue) fail(err error) {
 	}
 }
 
-// writeLoop is the writer goroutine: it takes everything queued and writes it
+// run is the writer goroutine: it takes everything queued and writes it
 // with as few system calls as possible, until the channel closes or a write
 // fails.
-func (c *Channel) writeLoop() {
-	defer c.wg.Done()
-	q := &c.w
+func (q *outbox) run() {
 	var batch net.Buffers // segments being written
 	var segs [][]byte     // recycled backing array for q.segs
 	for {
 		q.mu.Lock()
-		for !q.ready() || q.writing { // writing: a Recv call writes (flushInline)
+		for !q.ready() || q.writing { // writing: a Recv call writes (writeDeferred)
 			q.notify()
 			if q.err != nil {
 				q.mu.Unlock()
 				return
 			}
 			select {
-			case <-c.closing:
+			case <-q.closing:
 				q.mu.Unlock()
 				return
 			default:
@@ -257,14 +271,14 @@ func (c *Channel) writeLoop() {
 			q.mu.Unlock()
 			select {
 			case <-q.wakeCh:
-			case <-c.closing:
+			case <-q.closing:
 			}
 			q.mu.Lock()
 		}
 		if q.queued == 0 || q.inflight != nil || len(q.ctl) > 0 {
 			// Handle traffic: one step of it.
 			q.mu.Unlock()
-			if err := c.writeHandleStep(); err != nil {
+			if err := q.writeHandleStep(); err != nil {
 				q.fail(classifyIOError(err))
 				return
 			}
@@ -284,7 +298,7 @@ func (c *Channel) writeLoop() {
 		q.mu.Unlock()
 
 		bufs := batch // WriteTo consumes its receiver; keep batch's array
-		err := c.writeBuffers(&bufs)
+		err := q.tr.writeBuffers(&bufs)
 
 		q.mu.Lock()
 		q.writing = false
@@ -308,12 +322,11 @@ func (c *Channel) writeLoop() {
 // writes them itself, so the peer can start on them while more follow.
 const flushEarly = 512
 
-// flushInline writes what Send queued while its wake-up was deferred, from
+// writeDeferred writes what Send queued while its wake-up was deferred, from
 // a Recv call holding the read token just before it reads: one non-blocking
 // write, so the messages need not cross to the writer goroutine. What the
 // socket does not take now is left to the writer, and so is handle traffic.
-func (c *Channel) flushInline() {
-	q := &c.w
+func (q *outbox) writeDeferred() {
 	q.mu.Lock()
 	if !q.deferred {
 		q.mu.Unlock()
@@ -337,7 +350,7 @@ func (c *Channel) flushInline() {
 	q.writing = true
 	q.mu.Unlock()
 
-	n, _ := c.tryWrite(batch) // an error is met again by the writer
+	n, _ := q.tr.tryWrite(batch) // an error is met again by the writer
 
 	q.mu.Lock()
 	q.writing = false
@@ -381,7 +394,7 @@ func (c *Channel) flushInline() {
 
 // ready reports whether the writer has something to write. Call with q.mu
 // held.
-func (q *writeQueue) ready() bool {
+func (q *outbox) ready() bool {
 	if q.inflight != nil {
 		return len(q.ctl) > 0 || q.resend
 	}
@@ -391,15 +404,14 @@ func (q *writeQueue) ready() bool {
 // writeHandleStep does one step of handle traffic: write our ACK/NACK
 // replies, or write the in-flight handle again after a NACK, or start the
 // next queued handle (the head is empty, nothing is in flight).
-func (c *Channel) writeHandleStep() error {
-	q := &c.w
+func (q *outbox) writeHandleStep() error {
 	q.mu.Lock()
 	if len(q.ctl) > 0 {
 		ctl := q.ctl
 		q.ctl = nil
 		q.writing = true
 		q.mu.Unlock()
-		err := c.writeBuffers(&net.Buffers{ctl})
+		err := q.tr.writeBuffers(&net.Buffers{ctl})
 		q.mu.Lock()
 		q.writing = false
 		q.mu.Unlock()
@@ -414,7 +426,7 @@ func (c *Channel) writeHandleStep() error {
 		h := q.inflight
 		q.writing = true
 		q.mu.Unlock()
-		err := c.writeHandle(h)
+		err := q.tr.writeHandle(h)
 		q.mu.Lock()
 		q.writing = false
 		q.mu.Unlock()
@@ -445,7 +457,7 @@ func (c *Channel) writeHandleStep() error {
 	h.tries = 1
 	q.writing = true
 	q.mu.Unlock()
-	err := c.writeHandle(h)
+	err := q.tr.writeHandle(h)
 	q.mu.Lock()
 	q.writing = false
 	q.written += int64(len(h.frame))
@@ -455,7 +467,7 @@ func (c *Channel) writeHandleStep() error {
 }
 
 // enqueueHandle queues a handle message; its fd is closed on error.
-func (q *writeQueue) enqueueHandle(h *handleSend) error {
+func (q *outbox) enqueueHandle(h *handleSend) error {
 	q.mu.Lock()
 	var err error
 	switch {
@@ -484,7 +496,7 @@ func (q *writeQueue) enqueueHandle(h *handleSend) error {
 
 // withdraw takes back a handle message that is not written yet, and
 // reports whether it could.
-func (q *writeQueue) withdraw(h *handleSend) bool {
+func (q *outbox) withdraw(h *handleSend) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, x := range q.handles {
@@ -501,7 +513,7 @@ func (q *writeQueue) withdraw(h *handleSend) bool {
 }
 
 // enqueueCtl queues one of our ACK/NACK replies ahead of everything else.
-func (q *writeQueue) enqueueCtl(frame []byte) {
+func (q *outbox) enqueueCtl(frame []byte) {
 	q.mu.Lock()
 	if q.err != nil {
 		q.mu.Unlock()
@@ -514,7 +526,7 @@ func (q *writeQueue) enqueueCtl(frame []byte) {
 
 // handleReply settles the in-flight handle with the peer's ACK or NACK. It
 // reports false when no handle was in flight (an unsolicited reply).
-func (q *writeQueue) handleReply(nack bool) bool {
+func (q *outbox) handleReply(nack bool) bool {
 	q.mu.Lock()
 	h := q.inflight
 	if h == nil {
@@ -538,21 +550,4 @@ func (q *writeQueue) handleReply(nack bool) bool {
 		h.finish(nil)
 	}
 	return true
-}
-
-// writeBuffers writes every segment, with writev where the conn supports it.
-func (c *Channel) writeBuffers(b *net.Buffers) error {
-	if len(*b) == 1 {
-		seg := (*b)[0]
-		for len(seg) > 0 {
-			n, err := c.conn.Write(seg)
-			if err != nil {
-				return err
-			}
-			seg = seg[n:]
-		}
-		return nil
-	}
-	_, err := b.WriteTo(c.conn)
-	return err
 }

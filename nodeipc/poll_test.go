@@ -82,8 +82,8 @@ func readPollingPair(t *testing.T) (*Channel, *net.UnixConn) {
 		conns[i] = fc.(*net.UnixConn)
 		t.Cleanup(func() { fc.Close() })
 	}
-	c := &Channel{conn: conns[0], uc: conns[0]}
-	c.io.init(c.uc)
+	c := &Channel{}
+	c.t.init(conns[0])
 	return c, conns[1]
 }
 
@@ -97,7 +97,7 @@ func TestReadPollingHitReadsTheData(t *testing.T) {
 	}()
 	pol := pollPolicy{miss: pollScale / 2}
 	buf := make([]byte, 64)
-	n, err := c.readPolling(buf, make([]byte, oobSize), &pol)
+	n, err := c.t.readPolling(buf, make([]byte, oobSize), &pol, &fdBatch{})
 	if err != nil || string(buf[:n]) != "hello\n" {
 		t.Fatalf("readPolling = %q, %v; want hello", buf[:n], err)
 	}
@@ -109,8 +109,8 @@ func TestReadPollingHitReadsTheData(t *testing.T) {
 func TestReadPollingMissParksUntilDeadline(t *testing.T) {
 	c, _ := readPollingPair(t)
 	var pol pollPolicy
-	c.uc.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-	n, err := c.readPolling(make([]byte, 64), make([]byte, oobSize), &pol)
+	c.t.uc.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	n, err := c.t.readPolling(make([]byte, 64), make([]byte, oobSize), &pol, &fdBatch{})
 	if n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("readPolling on a silent peer = %d, %v; want the deadline", n, err)
 	}
@@ -123,7 +123,7 @@ func TestReadPollingReportsEOF(t *testing.T) {
 	c, peer := readPollingPair(t)
 	peer.Close()
 	var pol pollPolicy
-	_, err := c.readPolling(make([]byte, 64), make([]byte, oobSize), &pol)
+	_, err := c.t.readPolling(make([]byte, 64), make([]byte, oobSize), &pol, &fdBatch{})
 	if !errors.Is(err, io.EOF) {
 		t.Fatalf("readPolling after the peer closed = %v; want EOF", err)
 	}

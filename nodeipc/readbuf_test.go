@@ -11,7 +11,6 @@ import (
 // quarter of it.
 func TestReadBufferFollowsTheStream(t *testing.T) {
 	c, peer := readPollingPair(t)
-	c.tok.state.Store(tokBG) // plain reads: the test is the only reader
 	stream := make([]byte, 100<<10)
 	for i := range stream {
 		stream[i] = byte(i * 7)
@@ -21,7 +20,7 @@ func TestReadBufferFollowsTheStream(t *testing.T) {
 	}
 	r := &reader{c: c, buf: make([]byte, readBufSize)}
 	got := 0 // bytes of stream consumed or pending in r
-	if err := r.fill(0); err != nil {
+	if err := r.fill(0, false); err != nil {
 		t.Fatal(err)
 	}
 	if r.end != readBufSize || len(r.buf) != readBufSize {
@@ -30,7 +29,7 @@ func TestReadBufferFollowsTheStream(t *testing.T) {
 	// Consume all but a message in progress at the end of the buffer.
 	r.start = r.end - 100
 	got = r.start
-	if err := r.fill(0); err != nil {
+	if err := r.fill(0, false); err != nil {
 		t.Fatal(err)
 	}
 	if len(r.buf) != streamBufSize {
@@ -49,7 +48,7 @@ func TestReadBufferFollowsTheStream(t *testing.T) {
 		if _, err := peer.Write([]byte("x\n")); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.fill(0); err != nil {
+		if err := r.fill(0, false); err != nil {
 			t.Fatal(err)
 		}
 		if got := string(r.buf[r.start:r.end]); got != "x\n" {

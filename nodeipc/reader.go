@@ -56,8 +56,11 @@ type reader struct {
 	// handOver) and released since: the next hand-over reuses it.
 	spare  atomic.Pointer[chunk]
 	msgEnd int // in buf, just after the message being classified
-	// badTake: takeFD found the fds of the read bad (reported already).
-	badTake bool
+	// fds received and not yet claimed by a NODE_HANDLE, and what the
+	// last read brought (see fds.go).
+	fds     []recvFD
+	got     fdBatch
+	badTake bool // takeFD found the fds of the read bad (reported already)
 	// hint is the buffer size the last large message needed: a new buffer
 	// starts at that size instead of regrowing by doubling for each one.
 	hint int
@@ -76,34 +79,36 @@ type reader struct {
 	need     int  // advanced: bytes the frame in progress needs in all (0 if unknown)
 }
 
-// readLoop is the background reader: whenever it holds the read token (see
-// token.go) it reads, frames, classifies and queues messages, until the peer
-// disconnects or the channel is closed.
+// readLoop is the background reader. While it holds the read token it
+// reads, frames, classifies and queues messages; when a Recv call asks for
+// the token it lends it and watches it until it comes back (see token.go).
+// It exits when the peer disconnects or the channel is closed.
 func (c *Channel) readLoop() {
 	defer c.wg.Done()
-	for c.tok.acquireBG(c) {
-		for {
-			if c.tok.wanted() {
-				c.tok.lendToRecv(c)
-				break
-			}
-			c.readMu.Lock()
-			err := c.rd.step()
-			c.readMu.Unlock()
-			if err == errInterrupted {
-				if !c.tok.wanted() {
-					c.tok.dropDeadline(c) // not set for us: never spin on it
-				}
-				continue // if wanted, lent at the top of the loop
-			}
-			if err != nil {
-				c.endRead(err)
+	for {
+		if c.tok.wanted() {
+			if !c.tok.lendAndWatch() {
 				return
 			}
-			if !c.r.waitSpace(c.closing, c.tok.wantCh) {
-				c.endRead(errClosed)
-				return
+			c.out.wake() // Sends may have left messages for a Recv call to write
+			continue
+		}
+		c.readMu.Lock()
+		err := c.rd.step(false)
+		c.readMu.Unlock()
+		if err == errInterrupted {
+			if !c.tok.wanted() {
+				c.tok.dropDeadline() // not set for us: never spin on it
 			}
+			continue // if wanted, lent at the top of the loop
+		}
+		if err != nil {
+			c.endRead(err)
+			return
+		}
+		if !c.in.waitSpace(c.closing, c.tok.wantCh) {
+			c.endRead(errClosed)
+			return
 		}
 	}
 }
@@ -116,21 +121,23 @@ func (c *Channel) endRead(err error) {
 		err = errClosed
 	default:
 	}
-	if !c.r.finish(err) {
+	if !c.in.finish(err) {
 		return
 	}
+	c.tok.interrupt()
 	// A peer that only shut down its sending side (CloseWrite) can still
 	// read: keep the writer going; otherwise nobody will read what is queued.
-	if errors.Is(err, errClosed) || !errors.Is(err, ErrDisconnected) || c.peerClosed() {
-		c.w.fail(err)
+	if errors.Is(err, errClosed) || !errors.Is(err, ErrDisconnected) || c.t.peerClosed() {
+		c.out.fail(err)
 	}
 	c.markDone()
 }
 
 // fill reads once into buf[end:], growing or compacting buf first if there
 // is no room. need is how many bytes the current message needs in all (0 if
-// unknown).
-func (r *reader) fill(need int) error {
+// unknown); polling, whether an empty socket is polled before parking (for
+// a Recv call reading).
+func (r *reader) fill(need int, polling bool) error {
 	size := r.streamSize()
 	if size == len(r.buf) && r.end == len(r.buf) && (r.end-r.start)*2 > size {
 		// A message in progress fills most of the buffer: grow by doubling
@@ -154,10 +161,10 @@ func (r *reader) fill(need int) error {
 	space := len(r.buf) - r.end
 	var n int
 	var err error
-	if r.c.tok.state.Load() == tokRecv {
-		n, err = r.c.readPolling(r.buf[r.end:], r.oob, &r.pol)
+	if polling {
+		n, err = r.c.t.readPolling(r.buf[r.end:], r.oob, &r.pol, &r.got)
 	} else {
-		n, err = r.c.read(r.buf[r.end:], r.oob)
+		n, err = r.c.t.read(r.buf[r.end:], r.oob, &r.got)
 	}
 	if n < 0 { // some platforms report -1 with an error
 		n = 0
@@ -174,7 +181,7 @@ func (r *reader) fill(need int) error {
 		r.calm = 0
 	}
 	r.end += n
-	if len(r.c.newFDs) > 0 || r.c.ctrunc {
+	if len(r.got.fds) > 0 || r.got.trunc {
 		r.queueFDs(n)
 	}
 	if n > 0 {
@@ -188,112 +195,7 @@ func (r *reader) fill(need int) error {
 	return err
 }
 
-// queueFDs queues the fds of the last read for the NODE_HANDLE they came
-// with, which starts in that read. A well-behaved sender (Node) attaches
-// exactly one fd to the first bytes of each NODE_HANDLE, and a read never
-// spans two fd-carrying writes; anything else (several fds in one write,
-// truncated control data) is refused: the fds are closed, the NODE_HANDLE
-// they came with is answered with a NACK, and Recv reports the error.
-func (r *reader) queueFDs(n int) {
-	c := r.c
-	end := r.offset + int64(r.end-r.start)
-	start := end - int64(n)
-	fds, trunc := c.newFDs, c.ctrunc
-	c.newFDs, c.ctrunc = c.newFDs[:0], false
-	if len(fds) == 1 && !trunc && len(c.fds) < maxQueuedFDs {
-		c.fds = append(c.fds, recvFD{fd: fds[0], start: start, end: end})
-		return
-	}
-	for _, fd := range fds {
-		closeFD(fd)
-	}
-	reason := fmt.Sprintf("%d file descriptors in one write (a handle message carries one)", len(fds))
-	switch {
-	case trunc:
-		reason = "control data truncated (MSG_CTRUNC): file descriptors lost"
-	case len(c.fds) >= maxQueuedFDs:
-		reason = "too many file descriptors waiting for their NODE_HANDLE"
-	}
-	r.spans = append(r.spans, span{err: protoErr("read", end, nil, ErrInvalidHandle, "%s", reason)})
-	if len(c.fds) < maxQueuedFDs {
-		c.fds = append(c.fds, recvFD{fd: -1, start: start, end: end})
-	}
-}
-
-// dropStrayFDs closes the fds whose read ended at or before the stream
-// offset limit, and that no NODE_HANDLE has taken: when limit is where
-// parsing stands, every message that started in that read was seen
-// without a NODE_HANDLE taking them: they came with an ordinary message.
-// (Node would hand such an fd to the next NODE_HANDLE, whatever its own
-// fd; nodeipc refuses it.)
-func (r *reader) dropStrayFDs(limit int64) {
-	c := r.c
-	n := 0
-	for n < len(c.fds) && c.fds[n].end <= limit {
-		f := c.fds[n]
-		if f.fd >= 0 {
-			closeFD(f.fd)
-			r.spans = append(r.spans, span{err: protoErr("read", f.end, nil, ErrInvalidHandle,
-				"a file descriptor came with a message that is not a NODE_HANDLE; closed it")})
-		}
-		n++
-	}
-	if n > 0 {
-		c.fds = append(c.fds[:0], c.fds[n:]...)
-	}
-}
-
-// takeFD returns the fd for a NODE_HANDLE that starts at stream offset
-// off, or -1 (none came, or the read was bad). An fd belongs to the last
-// NODE_HANDLE that starts in the read that brought it (the kernel ends a
-// read with the write that carried fds, and senders attach the fd to the
-// first bytes of its NODE_HANDLE), so a NODE_HANDLE without an fd does not
-// take the fd of one that follows it.
-func (r *reader) takeFD(off int64) int {
-	c := r.c
-	r.badTake = false
-	r.dropStrayFDs(off)
-	if len(c.fds) == 0 {
-		return -1
-	}
-	f := c.fds[0]
-	if off < f.start || (c.opts.Serialization == JSON && r.laterHandleInRead(f.end)) {
-		return -1
-	}
-	c.fds = append(c.fds[:0], c.fds[1:]...)
-	r.badTake = f.fd < 0
-	return f.fd
-}
-
-// laterHandleInRead reports whether a NODE_HANDLE starts after the current
-// message and before stream offset end (json mode).
-func (r *reader) laterHandleInRead(end int64) bool {
-	limit := min(r.start+int(end-r.offset), r.end)
-	if r.msgEnd >= limit {
-		return false
-	}
-	rest := r.buf[r.msgEnd:limit]
-	for len(rest) > 0 {
-		line := rest
-		i := bytes.IndexByte(rest, '\n')
-		if i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
-		line = trimJSONSpace(line)
-		if i >= 0 {
-			if cmd, ok := jsonInternalCmd(line); ok && cmd == "NODE_HANDLE" {
-				return true
-			}
-		} else if bytes.HasPrefix(line, []byte(`{"cmd":"NODE_HANDLE"`)) {
-			return true
-		}
-	}
-	return false
-}
-
-// consume drops everything in the buffer (used while skipping).
+// discard drops n bytes at the start of the buffer (used while skipping).
 func (r *reader) discard(n int) {
 	r.start += n
 	r.offset += int64(n)
@@ -407,7 +309,7 @@ func (r *reader) deliver(mode Serialization) {
 	}
 	clear(r.spans)
 	r.spans = r.spans[:0]
-	r.c.r.push(items) // copies items
+	r.c.in.push(items) // copies items
 	clear(items)
 	r.items = items[:0]
 }
@@ -452,17 +354,17 @@ func isJSONSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b =
 // step reads once and queues what the read completed. It returns nil to go
 // on, errInterrupted if the read was interrupted before any byte came (the
 // token is wanted elsewhere, or a Recv's context is done), or the error that
-// ended the stream.
-func (r *reader) step() error {
+// ended the stream. polling is for a Recv call reading (see fill).
+func (r *reader) step(polling bool) error {
 	if r.c.opts.Serialization == JSON {
-		return r.stepJSON()
+		return r.stepJSON(polling)
 	}
-	return r.stepAdvanced()
+	return r.stepAdvanced(polling)
 }
 
-func (r *reader) stepJSON() error {
+func (r *reader) stepJSON(polling bool) error {
 	max := r.c.opts.MaxMessageSize
-	err := r.fill(0)
+	err := r.fill(0, polling)
 	if err == errInterrupted {
 		return err
 	}
@@ -493,7 +395,7 @@ func (r *reader) stepJSON() error {
 		r.discard(r.end - r.start)
 		r.scanned = 0
 	}
-	if len(r.c.fds) > 0 {
+	if len(r.fds) > 0 {
 		r.dropStrayFDs(r.offset)
 	}
 	r.deliver(JSON)
@@ -502,7 +404,7 @@ func (r *reader) stepJSON() error {
 			if len(trimJSONSpace(r.buf[r.start:r.end])) > 0 {
 				perr := protoErr("read", r.offset, r.buf[r.start:r.end], io.ErrUnexpectedEOF,
 					"the peer closed the channel in the middle of a message (%d bytes without a newline)", r.end-r.start)
-				r.c.r.push([]recvItem{{err: perr}})
+				r.c.in.push([]recvItem{{err: perr}})
 			}
 		}
 		return classifyIOError(err)
@@ -549,9 +451,9 @@ func (r *reader) jsonLine(start, end, max int) {
 	r.spans = append(r.spans, span{start: start, end: end})
 }
 
-func (r *reader) stepAdvanced() error {
+func (r *reader) stepAdvanced(polling bool) error {
 	max := r.c.opts.MaxMessageSize
-	readErr := r.fill(r.need)
+	readErr := r.fill(r.need, polling)
 	if readErr == errInterrupted {
 		return readErr
 	}
@@ -594,7 +496,7 @@ func (r *reader) stepAdvanced() error {
 		r.start += 4 + n
 		r.offset += int64(4 + n)
 	}
-	if len(r.c.fds) > 0 && r.skip == 0 {
+	if len(r.fds) > 0 && r.skip == 0 {
 		r.dropStrayFDs(r.offset)
 	}
 	r.deliver(Advanced)
@@ -602,7 +504,7 @@ func (r *reader) stepAdvanced() error {
 		if r.end > r.start || r.skip > 0 {
 			perr := protoErr("read", r.offset, r.buf[r.start:r.end], io.ErrUnexpectedEOF,
 				"the peer closed the channel in the middle of a frame (%d bytes buffered)", r.end-r.start)
-			r.c.r.push([]recvItem{{err: perr}})
+			r.c.in.push([]recvItem{{err: perr}})
 		}
 		return classifyIOError(readErr)
 	}

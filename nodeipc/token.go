@@ -8,19 +8,19 @@ import (
 	"time"
 )
 
-// The read token decides who reads the socket. Reading in a background
-// goroutine alone would cost every batch of messages a hand-off from that
-// goroutine to the one in Recv (a wake-up and, on a busy machine, a context
-// switch); so a Recv call that finds the queue empty reads the socket
-// itself, and keeps the token while its caller handles what it got. The
-// background reader takes the token back when no Recv call has used it for
-// a while (internal messages, handles and the end of the stream must be
-// seen even when nobody calls Recv: see watchdog), or at once when the
-// channel needs it (a handle or cluster reply awaited outside Recv); and a
-// Recv call that finds the token with the background reader interrupts its
-// read with a past deadline and borrows the token.
+// The read token decides who reads the socket; docs/design.md has the
+// whole story and the state table. In short: reading in the background
+// goroutine alone would cost every batch of messages a hand-off to the
+// goroutine in Recv (a wake-up, and on a busy machine a context switch), so
+// a Recv call that finds nothing queued asks for the token and reads the
+// socket itself. The background reader lends it and, while it is lent,
+// watches it: when no Recv call has read for a whole watch period, it takes
+// the token back, so that internal messages, the end of the stream and
+// deferred Sends are never left waiting on a caller that stopped calling
+// Recv. Code that waits for an internal reply (a handle's ACK) takes it back
+// at once (reclaim).
 //
-// Only channels over a *net.UnixConn lend the token (the read must be
+// Only channels over a *net.UnixConn lend the token (a read must be
 // interruptible); on other conns the background reader always reads.
 const (
 	tokBG     int32 = iota // the background reader holds it (and may be blocked in a read)
@@ -29,6 +29,10 @@ const (
 	tokClosed              // the channel is closed
 )
 
+// watchPeriod is how long a lent token may go unused before the background
+// reader takes it back (it does so between one and two periods).
+const watchPeriod = 20 * time.Millisecond
+
 // errInterrupted is returned by reader.step when its read was interrupted
 // before any byte came.
 var errInterrupted = errors.New("nodeipc: read interrupted")
@@ -36,13 +40,28 @@ var errInterrupted = errors.New("nodeipc: read interrupted")
 // aLongTimeAgo is a deadline in the past: it interrupts a blocked read.
 var aLongTimeAgo = time.Unix(1, 0)
 
+// readToken is the read token of one channel. Its state moves only as the
+// table in docs/design.md says; mu serializes read deadlines and the moves
+// that set them.
 type readToken struct {
 	state atomic.Int32
 	want  atomic.Bool // a Recv call asked the background reader for the token
+	lend  bool        // reads can be interrupted: the token may be lent
 
-	bgCh   chan struct{} // cap 1: the token went back to the background reader
-	lentCh chan struct{} // cap 1: the token is lent to Recv calls
-	wantCh chan struct{} // cap 1: want was set
+	tr      *transport      // for read deadlines
+	closing <-chan struct{} // the channel's: closed when Close starts
+	ended   <-chan struct{} // the inbox's: closed when the stream ended
+
+	bgCh    chan struct{} // cap 1: the token went back to the background reader
+	lentCh  chan struct{} // cap 1: the token is lent to Recv calls
+	wantCh  chan struct{} // cap 1: want was set
+	watchCh chan struct{} // cap 1: a Recv read ended while the watch was paused
+	waiters atomic.Int32  // Recv calls waiting for lentCh
+
+	// The watch (background reader while the token is lent).
+	epoch  atomic.Uint64 // counts the Recv reads
+	paused atomic.Bool   // the watch stopped ticking: a Recv call is blocked in a long read
+	clock  watchClock
 
 	mu       sync.Mutex // serializes deadlines and the moves away from tokBG
 	deadline bool       // a read deadline is set
@@ -52,77 +71,113 @@ type readToken struct {
 	ctxDone <-chan struct{}
 	ctxStop func() bool
 	reading <-chan struct{}
-	lend    bool // reads can be interrupted: the token may be lent
-
-	epoch   atomic.Uint64 // counts the Recv reads, for the watchdog
-	watched atomic.Bool   // the watchdog is watching this token
-	seen    uint64        // epoch at the watchdog's last look (watchdog.mu)
-	still   int           // looks that found a Recv blocked in its read (watchdog.mu)
 }
 
-func (t *readToken) init(c *Channel) {
+func (t *readToken) init(tr *transport, closing, ended <-chan struct{}) {
+	t.tr, t.closing, t.ended = tr, closing, ended
 	t.bgCh = make(chan struct{}, 1)
 	t.lentCh = make(chan struct{}, 1)
 	t.wantCh = make(chan struct{}, 1)
-	t.lend = c.uc != nil
-}
-
-// acquireBG waits until the background reader holds the token. It reports
-// false when the channel is closing or the stream has ended.
-func (t *readToken) acquireBG(c *Channel) bool {
-	for t.state.Load() != tokBG {
-		select {
-		case <-t.bgCh:
-		case <-c.closing:
-			return false
-		case <-c.r.ended:
-			return false
-		}
-	}
-	select {
-	case <-c.r.ended:
-		return false
-	default:
-		return true
-	}
+	t.watchCh = make(chan struct{}, 1)
+	t.lend = tr.uc != nil
+	t.clock.init()
 }
 
 // wanted reports whether a Recv call asked for the token.
 func (t *readToken) wanted() bool { return t.want.Load() }
 
-// lendToRecv is the background reader giving the token to Recv calls.
-func (t *readToken) lendToRecv(c *Channel) {
+// lendAndWatch is the background reader lending the token to Recv calls
+// (tokBG → tokIdle) and watching it until it comes back. It returns true
+// when the token is back with the background reader, false when the
+// channel is closing or the stream has ended (the reader then exits).
+//
+// The watch ticks every watchPeriod. A tick that finds the token idle and
+// no Recv read since the last tick takes it back. A Recv call blocked in
+// one read for two ticks pauses the ticking (an idle program does not wake
+// up for nothing); the Recv call resumes it when its read ends (recvDone).
+func (t *readToken) lendAndWatch() bool {
 	t.mu.Lock()
-	t.clearDeadline(c)
+	t.clearDeadline()
 	t.want.Store(false)
 	t.state.Store(tokIdle)
 	t.mu.Unlock()
-	watch(c)
 	signal(t.lentCh)
+
+	t.clock.start(watchPeriod)
+	seen, still := t.epoch.Load(), 0
+	ticked := false // a period has passed since seen was taken
+	for {
+		select {
+		case <-t.closing:
+			t.clock.stop()
+			return false
+		case <-t.ended:
+			t.clock.stop()
+			return false
+		default:
+		}
+		e := t.epoch.Load()
+		switch t.state.Load() {
+		case tokBG: // reclaimed
+			t.clock.stop()
+			return true
+		case tokIdle:
+			if ticked && e == seen && t.state.CompareAndSwap(tokIdle, tokBG) {
+				t.clock.stop()
+				return true // lent and unused for a whole period
+			}
+			still = 0
+		case tokRecv:
+			if !ticked || e != seen {
+				still = 0
+			} else if still++; still >= 2 {
+				// Blocked in one read for two periods: pause.
+				t.clock.stop()
+				t.paused.Store(true)
+				if t.epoch.Load() != e || t.state.Load() != tokRecv {
+					signal(t.watchCh) // the read ended meanwhile: resume
+				}
+				select {
+				case <-t.watchCh:
+				case <-t.bgCh:
+				case <-t.closing:
+				case <-t.ended:
+				}
+				t.paused.Store(false)
+				t.clock.start(watchPeriod)
+				seen, still, ticked = t.epoch.Load(), 0, false
+				continue
+			}
+		}
+		seen = e
+		t.clock.wait()
+		ticked = true
+	}
 }
 
 // clearDeadline removes a deadline set to interrupt a read. Call with t.mu
 // held.
-func (t *readToken) clearDeadline(c *Channel) {
+func (t *readToken) clearDeadline() {
 	if t.deadline {
-		_ = c.uc.SetReadDeadline(time.Time{})
+		_ = t.tr.uc.SetReadDeadline(time.Time{})
 		t.deadline = false
 	}
 }
 
 // dropDeadline removes any read deadline, whoever set it.
-func (t *readToken) dropDeadline(c *Channel) {
+func (t *readToken) dropDeadline() {
 	t.mu.Lock()
 	t.deadline = true
-	t.clearDeadline(c)
+	t.clearDeadline()
 	t.mu.Unlock()
 }
 
 // takeForRecv is a Recv call with nothing queued asking for the token: it
-// reports true if the caller now holds it and must read. Otherwise, if the
-// background reader holds it, it is asked to give it up (the caller then
-// waits, and is woken through lentCh).
-func (t *readToken) takeForRecv(c *Channel) bool {
+// reports true if the caller now holds it and must read (tokIdle →
+// tokRecv). Otherwise, if the background reader holds it, its read is
+// interrupted and it is asked to lend the token (the caller then waits, and
+// is woken through lentCh).
+func (t *readToken) takeForRecv() bool {
 	if !t.lend {
 		return false
 	}
@@ -137,7 +192,7 @@ func (t *readToken) takeForRecv(c *Channel) bool {
 			t.mu.Lock()
 			if t.state.Load() == tokBG && !t.want.Load() {
 				t.want.Store(true)
-				_ = c.uc.SetReadDeadline(aLongTimeAgo)
+				_ = t.tr.uc.SetReadDeadline(aLongTimeAgo)
 				t.deadline = true
 				signal(t.wantCh)
 			}
@@ -147,29 +202,42 @@ func (t *readToken) takeForRecv(c *Channel) bool {
 	return false
 }
 
-// recvDone is the Recv call that read giving the token back to Recv calls.
-func (t *readToken) recvDone(c *Channel) {
+// recvDone is the Recv call that read giving the token back to Recv calls
+// (tokRecv → tokIdle).
+func (t *readToken) recvDone() {
 	t.state.CompareAndSwap(tokRecv, tokIdle)
-	if !t.watched.Load() {
-		watch(c)
+	if t.paused.Load() {
+		signal(t.watchCh)
 	}
-	if c.r.waiting.Load() > 0 {
+	if t.waiters.Load() > 0 {
 		signal(t.lentCh)
 	}
 }
 
-// reclaim gives a lent token back to the background reader at once: for
-// waits on internal replies (a handle's ACK, a cluster answer) that must
-// not depend on the caller calling Recv.
-func (t *readToken) reclaim(c *Channel) {
-	if t.lend && t.state.CompareAndSwap(tokIdle, tokBG) {
+// reclaim gives a lent token back to the background reader at once
+// (tokIdle → tokBG): for waits on internal replies (a handle's ACK, a
+// cluster answer) that must not depend on the caller calling Recv. It
+// reports whether it moved the token.
+func (t *readToken) reclaim() bool {
+	if !t.lend || !t.state.CompareAndSwap(tokIdle, tokBG) {
+		return false
+	}
+	signal(t.bgCh)
+	t.clock.interrupt()
+	return true
+}
+
+// interrupt wakes the background reader from its watch (the channel is
+// closing or the stream ended).
+func (t *readToken) interrupt() {
+	if t.lend {
 		signal(t.bgCh)
-		c.w.wake() // Sends may have deferred it
+		t.clock.interrupt()
 	}
 }
 
-// close ends lending: called at Close with the reader stopped.
-func (t *readToken) close(c *Channel) {
+// close ends lending (→ tokClosed): called at Close with the reader stopped.
+func (t *readToken) close() {
 	if !t.lend {
 		return
 	}
@@ -180,48 +248,13 @@ func (t *readToken) close(c *Channel) {
 		t.ctxStop, t.ctxDone = nil, nil
 	}
 	t.mu.Unlock()
-	unwatch(c)
-}
-
-// recvRead is a Recv call holding the token: it reads once and queues what
-// came. ctx interrupts the read. It returns a non-nil error only when ctx
-// is done.
-func (c *Channel) recvRead(ctx context.Context) error {
-	t := &c.tok
-	done := ctx.Done()
-	if done != nil && !t.watchContext(c, ctx, done) {
-		t.recvDone(c)
-		return ctx.Err()
-	}
-	c.flushInline()
-	c.readMu.Lock()
-	err := c.rd.step()
-	c.readMu.Unlock()
-	if done != nil {
-		t.mu.Lock()
-		t.reading = nil
-		t.clearDeadline(c)
-		t.mu.Unlock()
-	}
-	switch {
-	case err == errInterrupted:
-		t.recvDone(c)
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return nil
-	case err != nil:
-		c.endRead(err)
-	}
-	t.recvDone(c)
-	return nil
 }
 
 // watchContext arranges for ctx to interrupt the read a Recv call is about
 // to do, and reports false if ctx is already done. One registration
 // (context.AfterFunc) serves every Recv with the same context, so a loop
 // calling Recv(ctx) does not pay for one per read.
-func (t *readToken) watchContext(c *Channel, ctx context.Context, done <-chan struct{}) bool {
+func (t *readToken) watchContext(ctx context.Context, done <-chan struct{}) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.ctxDone != done {
@@ -232,7 +265,7 @@ func (t *readToken) watchContext(c *Channel, ctx context.Context, done <-chan st
 		t.ctxStop = context.AfterFunc(ctx, func() {
 			t.mu.Lock()
 			if t.reading == done {
-				_ = c.uc.SetReadDeadline(aLongTimeAgo)
+				_ = t.tr.uc.SetReadDeadline(aLongTimeAgo)
 				t.deadline = true
 			}
 			t.mu.Unlock()
@@ -243,4 +276,12 @@ func (t *readToken) watchContext(c *Channel, ctx context.Context, done <-chan st
 	}
 	t.reading = done
 	return true
+}
+
+// readDone ends a context-watched read: a deadline ctx set is removed.
+func (t *readToken) readDone() {
+	t.mu.Lock()
+	t.reading = nil
+	t.clearDeadline()
+	t.mu.Unlock()
 }

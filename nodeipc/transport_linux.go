@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -96,10 +97,10 @@ func (r *pollRead) readFD(fd uintptr) bool {
 // socket is empty it polls it (see poll.go) before parking in the runtime's
 // poller. It reads into p and oob as read does and reports the same
 // results.
-func (c *Channel) readPolling(p, oob []byte, pol *pollPolicy) (int, error) {
-	x := &c.io
+func (t *transport) readPolling(p, oob []byte, pol *pollPolicy, got *fdBatch) (int, error) {
+	x := &t.raw
 	if x.rc == nil {
-		return c.read(p, oob)
+		return t.read(p, oob, got)
 	}
 	r := &x.pr
 	*r = pollRead{p: p, oob: oob, pol: pol}
@@ -113,12 +114,7 @@ func (c *Channel) readPolling(p, oob []byte, pol *pollPolicy) (int, error) {
 	if rerr != nil {
 		return 0, rerr
 	}
-	if oobn > 0 {
-		c.collectFDs(oob[:oobn])
-	}
-	if flags&unix.MSG_CTRUNC != 0 {
-		c.ctrunc = true
-	}
+	got.collect(oob[:oobn], flags)
 	if n == 0 && len(p) > 0 {
 		return 0, io.EOF // as the runtime's reads report the end of a stream
 	}
@@ -141,52 +137,92 @@ func writeOnce(fd int, bufs [][]byte) (int, error) {
 	return unix.Writev(fd, bufs)
 }
 
-// watchClock is the watchdog's period on Linux: a periodic timerfd, read
-// through the runtime's network poller. Waiting on it parks the watchdog
-// goroutine like any network read: it holds no P (a sleeping system call
-// holds its P until sysmon takes it back, which can take up to 10 ms, and
-// in a program with GOMAXPROCS=1 stops every other goroutine meanwhile),
-// and it leaves no Go timer pending (with one, every sleep of the scheduler
-// in the network poller programs a kernel timer; see watchdog).
+// watchClock is the period of a background reader watching its lent read
+// token (see readToken.lend), on Linux a periodic timerfd read through the
+// runtime's network poller. Waiting on it parks the goroutine like any
+// network read: it holds no P (a sleeping system call holds its P until
+// sysmon takes it back, up to 10 ms later, and in a program with
+// GOMAXPROCS=1 stops every other goroutine meanwhile), and it leaves no Go
+// timer pending (with one, every sleep of the scheduler in the network
+// poller programs a kernel timer, which costs a busy channel measurably).
 //
-// The timerfd (close-on-exec) exists only while the watchdog runs: start
-// makes it and stop closes it.
+// The timerfd (close-on-exec) exists only while the clock runs: start
+// makes it and stop closes it. Only the reader goroutine calls start, wait
+// and stop; interrupt may be called from anywhere.
 type watchClock struct {
+	mu  sync.Mutex
 	f   *os.File // the timerfd, registered with the runtime's poller
 	buf [8]byte
+	// kick is set by interrupt and cleared by wait: the wait it ended,
+	// or the next one, returns at once.
+	kick bool
+	// fallback is the clock without a timerfd (none could be made).
+	fallback timerClock
 }
 
-// start makes the clock and arms it to tick every period. If it cannot,
-// wait sleeps on Go timers instead. The caller serializes start and stop.
+func (w *watchClock) init() { w.fallback.init() }
+
+// start makes the clock tick every period. If no timerfd can be made, the
+// clock runs on Go timers instead.
 func (w *watchClock) start(period time.Duration) {
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err == nil {
+		ts := unix.NsecToTimespec(period.Nanoseconds())
+		if err = unix.TimerfdSettime(fd, 0, &unix.ItimerSpec{Interval: ts, Value: ts}, nil); err != nil {
+			unix.Close(fd)
+		}
+	}
 	if err != nil {
+		w.fallback.start(period)
 		return
 	}
-	ts := unix.NsecToTimespec(period.Nanoseconds())
-	if err := unix.TimerfdSettime(fd, 0, &unix.ItimerSpec{Interval: ts, Value: ts}, nil); err != nil {
-		unix.Close(fd)
-		return
-	}
-	w.f = os.NewFile(uintptr(fd), "nodeipc-watchdog")
+	w.mu.Lock()
+	w.f = os.NewFile(uintptr(fd), "nodeipc-watch")
+	w.mu.Unlock()
 }
 
-// wait waits for the next tick. Only the watchdog goroutine calls it,
-// between start and stop.
+// wait waits for the next tick or an interrupt.
 func (w *watchClock) wait() {
-	if w.f == nil {
-		time.Sleep(watchPeriod)
+	w.mu.Lock()
+	f := w.f
+	if f == nil {
+		w.mu.Unlock()
+		w.fallback.wait()
 		return
 	}
-	if _, err := w.f.Read(w.buf[:]); err != nil {
-		time.Sleep(watchPeriod) // cannot happen with an armed timerfd
+	if !w.kick {
+		w.mu.Unlock()
+		_, _ = f.Read(w.buf[:]) // a tick, or the past deadline of interrupt
+		w.mu.Lock()
 	}
+	if w.kick {
+		w.kick = false
+		_ = f.SetReadDeadline(time.Time{})
+	}
+	w.mu.Unlock()
+}
+
+// interrupt ends the current or next wait at once.
+func (w *watchClock) interrupt() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		w.fallback.interrupt()
+		return
+	}
+	w.kick = true
+	_ = w.f.SetReadDeadline(aLongTimeAgo)
 }
 
 // stop closes the clock.
 func (w *watchClock) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.kick = false
 	if w.f != nil {
 		w.f.Close()
 		w.f = nil
+		return
 	}
+	w.fallback.stop()
 }

@@ -13,7 +13,7 @@ import (
 
 const oobSize = 0
 
-func (c *Channel) read(p, oob []byte) (int, error) { return c.conn.Read(p) }
+func (t *transport) read(p, oob []byte, got *fdBatch) (int, error) { return t.conn.Read(p) }
 
 func closeFD(fd int) {}
 
@@ -27,6 +27,6 @@ type rawIO struct{}
 func (x *rawIO) init(uc *net.UnixConn) {}
 
 // tryWrite is not used without Unix sockets.
-func (c *Channel) tryWrite(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupported }
+func (t *transport) tryWrite(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupported }
 
-func (c *Channel) peerClosed() bool { return true }
+func (t *transport) peerClosed() bool { return true }

@@ -18,27 +18,29 @@ import (
 var oobSize = unix.CmsgSpace(maxQueuedFDs * 4)
 
 // read reads once from the channel; on a Unix socket it also collects the
-// fds passed with SCM_RIGHTS (close-on-exec) into c.newFDs, and notes
-// truncated control data, for the reader to queue.
-func (c *Channel) read(p, oob []byte) (int, error) {
-	if c.uc == nil {
-		return c.conn.Read(p)
+// fds passed with SCM_RIGHTS (close-on-exec) into got, and notes truncated
+// control data, for the reader to match with their messages.
+func (t *transport) read(p, oob []byte, got *fdBatch) (int, error) {
+	if t.uc == nil {
+		return t.conn.Read(p)
 	}
-	n, oobn, flags, _, err := c.uc.ReadMsgUnix(p, oob)
-	if oobn > 0 {
-		c.collectFDs(oob[:oobn])
-	}
-	if flags&unix.MSG_CTRUNC != 0 {
-		c.ctrunc = true
-	}
+	n, oobn, flags, _, err := t.uc.ReadMsgUnix(p, oob)
+	got.collect(oob[:oobn], flags)
 	return n, err
 }
 
-// collectFDs takes the fds of every SCM_RIGHTS message in oob.
-func (c *Channel) collectFDs(oob []byte) {
+// collect takes the fds of every SCM_RIGHTS message in oob, and notes
+// control data that did not fit.
+func (got *fdBatch) collect(oob []byte, flags int) {
+	if flags&unix.MSG_CTRUNC != 0 {
+		got.trunc = true
+	}
+	if len(oob) == 0 {
+		return
+	}
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
-		c.ctrunc = true
+		got.trunc = true
 		return
 	}
 	for i := range msgs {
@@ -48,7 +50,7 @@ func (c *Channel) collectFDs(oob []byte) {
 		}
 		for _, fd := range fds {
 			unix.CloseOnExec(fd)
-			c.newFDs = append(c.newFDs, fd)
+			got.fds = append(got.fds, fd)
 		}
 	}
 }
@@ -115,8 +117,8 @@ func (x *rawIO) writeFD(fd uintptr) bool {
 
 // tryWrite writes as much of bufs as the socket takes now, without
 // waiting, and returns the byte count. It needs a Unix socket channel.
-func (c *Channel) tryWrite(bufs [][]byte) (int, error) {
-	x := &c.io
+func (t *transport) tryWrite(bufs [][]byte) (int, error) {
+	x := &t.raw
 	if x.rc == nil {
 		return 0, errors.ErrUnsupported
 	}
@@ -133,11 +135,11 @@ func (c *Channel) tryWrite(bufs [][]byte) (int, error) {
 // peerClosed reports, after EOF, whether the peer closed the socket
 // entirely (POLLHUP) rather than only its sending side (shutdown(SHUT_WR),
 // what CloseWrite does): in the second case our messages can still reach it.
-func (c *Channel) peerClosed() bool {
-	if c.uc == nil {
+func (t *transport) peerClosed() bool {
+	if t.uc == nil {
 		return true
 	}
-	rc, err := c.uc.SyscallConn()
+	rc, err := t.uc.SyscallConn()
 	if err != nil {
 		return true
 	}

@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-func watched(c *Channel) bool {
-	watchdog.mu.Lock()
-	defer watchdog.mu.Unlock()
-	_, ok := watchdog.chans[c]
-	return ok
+// watching reports whether c's background reader is watching a lent token
+// with its clock running.
+func watching(c *Channel) bool {
+	s := c.tok.state.Load()
+	return (s == tokIdle || s == tokRecv) && !c.tok.paused.Load()
 }
 
 // eventually polls cond for up to 5 s.
@@ -26,9 +26,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// watchdogPair returns a connected pair, closed at the end of the test, and
+// watchPair returns a connected pair, closed at the end of the test, and
 // a context for its calls.
-func watchdogPair(t *testing.T) (a, b *Channel, ctx context.Context) {
+func watchPair(t *testing.T) (a, b *Channel, ctx context.Context) {
 	t.Helper()
 	a, b, err := Pipe(nil)
 	if err != nil {
@@ -40,12 +40,11 @@ func watchdogPair(t *testing.T) (a, b *Channel, ctx context.Context) {
 	return a, b, ctx
 }
 
-// The watchdog stops looking at a channel whose Recv is blocked in its own
-// read (an idle process must not wake up every period), looks again once
-// that Recv returns, and gives a lent token that nobody uses back to the
-// background reader.
-func TestWatchdogFollowsTheToken(t *testing.T) {
-	a, b, ctx := watchdogPair(t)
+// The watch pauses while a Recv call is blocked in its own read (an idle
+// process must not wake up every period), resumes once that Recv returns,
+// and gives a lent token that nobody uses back to the background reader.
+func TestWatchFollowsTheToken(t *testing.T) {
+	a, b, ctx := watchPair(t)
 
 	got := make(chan error, 1)
 	go func() {
@@ -53,7 +52,7 @@ func TestWatchdogFollowsTheToken(t *testing.T) {
 		got <- err
 	}()
 	eventually(t, "Recv reads itself", func() bool { return b.tok.state.Load() == tokRecv })
-	eventually(t, "the watchdog leaves the blocked Recv alone", func() bool { return !watched(b) })
+	eventually(t, "the watch pauses for the blocked Recv", func() bool { return b.tok.paused.Load() })
 
 	if err := a.Send(ctx, 1); err != nil {
 		t.Fatal(err)
@@ -67,47 +66,49 @@ func TestWatchdogFollowsTheToken(t *testing.T) {
 	eventually(t, "the unused token goes back to the background reader", func() bool {
 		return b.tok.state.Load() == tokBG
 	})
-	eventually(t, "the watchdog lets the channel go", func() bool { return !watched(b) })
+	if b.tok.paused.Load() {
+		t.Fatal("the watch is still paused with the token back")
+	}
 }
 
-// While it waits for its period the watchdog goroutine must not sit in a
+// While it waits for its period the watching reader must not sit in a
 // system call: a goroutine in a system call keeps its P until sysmon takes
 // it back (up to 10 ms later), and with GOMAXPROCS=1 every other goroutine
 // of the program waits that long. Its wait is a read through the network
-// poller ("IO wait") on Linux, a Go timer ("sleep") elsewhere.
-func TestWatchdogWaitsWithoutHoldingAP(t *testing.T) {
-	a, b, ctx := watchdogPair(t)
-	// A Recv that returns leaves the token lent: the watchdog watches it.
+// poller ("IO wait") on Linux, a Go timer ("select") elsewhere.
+func TestWatchWaitsWithoutHoldingAP(t *testing.T) {
+	a, b, ctx := watchPair(t)
+	// A Recv that returns leaves the token lent: the reader watches it.
 	if err := a.Send(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Recv(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the watchdog watches the lent token", func() bool { return watched(b) })
+	eventually(t, "the reader watches the lent token", func() bool { return watching(b) })
 
 	buf := make([]byte, 1<<20)
 	waiting := 0
 	for range 50 {
 		n := runtime.Stack(buf, true)
 		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-			if !strings.Contains(g, "nodeipc.watchLoop") {
+			if !strings.Contains(g, "nodeipc.(*readToken).lendAndWatch") {
 				continue
 			}
 			head, _, _ := strings.Cut(g, "\n")
 			if strings.Contains(head, "[syscall") {
-				t.Fatalf("the watchdog waits in a system call:\n%s", g)
+				t.Fatalf("the watching reader waits in a system call:\n%s", g)
 			}
-			if strings.Contains(head, "[IO wait") || strings.Contains(head, "[sleep") {
+			if strings.Contains(head, "[IO wait") || strings.Contains(head, "[select") {
 				waiting++
 			}
 		}
-		if !watched(b) {
-			break // the token went back: the watchdog may have stopped
+		if !watching(b) {
+			break // the token went back: the watch may have stopped
 		}
 		time.Sleep(time.Millisecond)
 	}
 	if waiting == 0 {
-		t.Fatal("never saw the watchdog goroutine waiting")
+		t.Fatal("never saw the watching reader waiting")
 	}
 }
