@@ -258,7 +258,7 @@ func TestStartFailureClosesBothEnds(t *testing.T) {
 }
 
 // countFDs counts the open fds, except a watch clock's timerfd: the library
-// keeps it while a lent read token is watched (watchclock_linux.go), which
+// keeps it while a lent read token is watched (transport_linux.go), which
 // can start or end between two counts without any fault of the code tested.
 func countFDs(t *testing.T) int {
 	entries, err := os.ReadDir("/proc/self/fd")
