@@ -1,4 +1,5 @@
-// Package nodeipc speaks Node.js's child_process IPC channel natively.
+// Package nodeipc speaks Node.js's child_process IPC channel natively, in
+// both roles.
 //
 // There is one entry point per role:
 //
@@ -13,30 +14,26 @@
 //
 // A Channel sends Go values with Send and receives messages with Recv, in
 // either of Node's serializations: "json" (one JSON.stringify(msg)+"\n" per
-// message) or "advanced" (a big-endian u32 length and V8
-// ValueSerializer data). Node's internal NODE_* messages are handled by the
-// library and never reach Recv.
+// message) or "advanced" (a big-endian u32 length and V8 ValueSerializer
+// data). Node's internal NODE_* messages are handled by the channel and never
+// reach Recv; handles (sockets, servers, pipes) travel with SendHandle and
+// Message.Handle, and JoinCluster makes a Go program a worker of Node's
+// cluster module.
 //
-// # Speed
+// Related packages: nodeipc/pool runs calls on pools of Node and Go workers
+// (and makes a Go program a worker with pool.Serve); nodeipc/v8 reads and
+// writes the V8 serialization format on its own; nodeipc/jsvalue holds the
+// Go types of JavaScript values that JSON cannot carry (undefined, Map, Set,
+// BigInt, typed arrays, ...).
 //
-// A loop that calls Recv, handles the message and Sends the reply runs on
-// its own goroutine: Recv reads the socket itself and writes the replies
-// queued since (see Channel). A receiver that is done with a message can
-// call Message.Release to let the channel reuse its memory.
-//
-// A program that exchanges messages as fast as it can with a peer on the
-// same machine, where the two processes need about one CPU each, may run
-// faster with GOMAXPROCS=1 (the environment variable, or
-// runtime.GOMAXPROCS(1) in main): the runtime's second P runs its
-// background work (the garbage collector's workers, the sweeper) and
-// wakes threads on the CPU the peer is using. On a 2-vCPU machine a
-// Go↔Go pipeline ran 1.27M requests/s with GOMAXPROCS=1 against 853k
-// with the default 2, and a Go child of a Node parent 1.25× Node↔Node
-// against 1.17× (docs/bench in the repository). The library never sets
-// it: a program that computes in parallel wants its CPUs.
+// A receiving loop that calls Recv, handles the message and Sends a reply
+// runs on its own goroutine, without hand-offs to the channel's goroutines
+// (see Channel). A receiver done with a message can call Message.Release to
+// let the channel reuse its memory.
 //
 // # Wire format
 //
 // The wire format and every behaviour choice (bad input, disconnect,
-// backpressure) are written down in PROTOCOL.md next to this file.
+// backpressure) are written down in PROTOCOL.md next to this file; how the
+// engine works is in docs/design.md in the repository.
 package nodeipc
