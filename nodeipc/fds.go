@@ -3,6 +3,8 @@ package nodeipc
 import (
 	"bytes"
 	"fmt"
+
+	"nodeipc.dev/internal/jsontext"
 )
 
 // Matching received file descriptors to their NODE_HANDLE messages. The
@@ -108,7 +110,7 @@ func (r *reader) laterHandleInRead(end int64) bool {
 		} else {
 			rest = nil
 		}
-		line = trimJSONSpace(line)
+		line = jsontext.TrimSpace(line)
 		if i >= 0 {
 			if cmd, ok := jsonInternalCmd(line); ok && cmd == "NODE_HANDLE" {
 				return true

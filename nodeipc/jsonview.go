@@ -7,16 +7,15 @@ package nodeipc
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
 	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
+
+	"nodeipc.dev/internal/jsontext"
 )
 
 // jsTag is the key of a tagged object.
@@ -48,202 +47,11 @@ func (m *Message) AppendJSON(dst []byte) ([]byte, error) {
 // types they stand for (so a value survives advanced → JSON → advanced).
 // Plain JSON gives map[string]any, []any, float64, string, bool and nil.
 func ValueFromJSON(data []byte) (any, error) {
-	if err := checkJSON(data); err != nil {
-		return nil, err
-	}
-	p := jsonParser{b: data}
-	v, err := p.value(0)
+	v, err := jsontext.Parse(data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
 	return untag(v)
-}
-
-// jsonParser parses JSON text that checkJSON has accepted, keeping escaped
-// lone surrogates (which JSON.stringify writes for such JS strings) as
-// WTF-8 bytes, the way decoded advanced-mode strings hold them.
-type jsonParser struct {
-	b []byte
-	i int
-}
-
-const maxJSONDepth = 10000
-
-func (p *jsonParser) fail() error {
-	return fmt.Errorf("%w: JSON text at byte %d", ErrInvalidMessage, p.i)
-}
-
-func (p *jsonParser) space() {
-	for p.i < len(p.b) && isJSONSpace(p.b[p.i]) {
-		p.i++
-	}
-}
-
-func (p *jsonParser) value(depth int) (any, error) {
-	if depth > maxJSONDepth {
-		return nil, fmt.Errorf("%w: JSON nested more than %d levels", ErrInvalidMessage, maxJSONDepth)
-	}
-	p.space()
-	if p.i >= len(p.b) {
-		return nil, p.fail()
-	}
-	switch c := p.b[p.i]; {
-	case c == '{':
-		p.i++
-		m := map[string]any{}
-		p.space()
-		if p.i < len(p.b) && p.b[p.i] == '}' {
-			p.i++
-			return m, nil
-		}
-		for {
-			p.space()
-			k, err := p.str()
-			if err != nil {
-				return nil, err
-			}
-			p.space()
-			if p.i >= len(p.b) || p.b[p.i] != ':' {
-				return nil, p.fail()
-			}
-			p.i++
-			v, err := p.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			m[k] = v
-			p.space()
-			if p.i < len(p.b) && p.b[p.i] == ',' {
-				p.i++
-				continue
-			}
-			if p.i < len(p.b) && p.b[p.i] == '}' {
-				p.i++
-				return m, nil
-			}
-			return nil, p.fail()
-		}
-	case c == '[':
-		p.i++
-		a := []any{}
-		p.space()
-		if p.i < len(p.b) && p.b[p.i] == ']' {
-			p.i++
-			return a, nil
-		}
-		for {
-			v, err := p.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			a = append(a, v)
-			p.space()
-			if p.i < len(p.b) && p.b[p.i] == ',' {
-				p.i++
-				continue
-			}
-			if p.i < len(p.b) && p.b[p.i] == ']' {
-				p.i++
-				return a, nil
-			}
-			return nil, p.fail()
-		}
-	case c == '"':
-		return p.str()
-	case c == 't' && bytesHasPrefix(p.b[p.i:], "true"):
-		p.i += 4
-		return true, nil
-	case c == 'f' && bytesHasPrefix(p.b[p.i:], "false"):
-		p.i += 5
-		return false, nil
-	case c == 'n' && bytesHasPrefix(p.b[p.i:], "null"):
-		p.i += 4
-		return nil, nil
-	}
-	start := p.i
-	for p.i < len(p.b) && strings.IndexByte("+-0123456789.eE", p.b[p.i]) >= 0 {
-		p.i++
-	}
-	f, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) { // 1e999 is Infinity, as in JSON.parse
-		return nil, p.fail()
-	}
-	return f, nil
-}
-
-func bytesHasPrefix(b []byte, s string) bool { return len(b) >= len(s) && string(b[:len(s)]) == s }
-
-// str parses a JSON string; p.b[p.i] must be '"'.
-func (p *jsonParser) str() (string, error) {
-	if p.i >= len(p.b) || p.b[p.i] != '"' {
-		return "", p.fail()
-	}
-	p.i++
-	var out []byte
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			return string(out), nil
-		case c != '\\':
-			out = append(out, c)
-			p.i++
-			continue
-		}
-		if p.i+1 >= len(p.b) {
-			return "", p.fail()
-		}
-		e := p.b[p.i+1]
-		p.i += 2
-		switch e {
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := p.hex4()
-			if !ok {
-				return "", p.fail()
-			}
-			if r >= 0xD800 && r < 0xDC00 && p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
-				save := p.i
-				p.i += 2
-				if lo, ok := p.hex4(); ok && lo >= 0xDC00 && lo < 0xE000 {
-					out = utf8.AppendRune(out, 0x10000+(r-0xD800)<<10+(lo-0xDC00))
-					continue
-				}
-				p.i = save
-			}
-			if r >= 0xD800 && r < 0xE000 {
-				// A lone surrogate, kept as WTF-8.
-				out = append(out, 0xED, byte(0x80|(r>>6)&0x3F), byte(0x80|r&0x3F))
-				continue
-			}
-			out = utf8.AppendRune(out, r)
-		default: // '"', '\\', '/'
-			out = append(out, e)
-		}
-	}
-	return "", p.fail()
-}
-
-func (p *jsonParser) hex4() (rune, bool) {
-	if p.i+4 > len(p.b) {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(string(p.b[p.i:p.i+4]), 16, 32)
-	if err != nil {
-		return 0, false
-	}
-	p.i += 4
-	return rune(n), true
 }
 
 type jsonView struct {
@@ -256,7 +64,7 @@ func (w *jsonView) tagged(dst []byte, typ string, fields ...any) ([]byte, error)
 	var err error
 	for i := 0; i+1 < len(fields); i += 2 {
 		dst = append(dst, ',')
-		dst = appendJSONString(dst, fields[i].(string))
+		dst = jsontext.AppendString(dst, fields[i].(string))
 		dst = append(dst, ':')
 		if dst, err = w.append(dst, fields[i+1]); err != nil {
 			return dst, err
@@ -286,7 +94,7 @@ func (w *jsonView) append(dst []byte, v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(dst, x), nil
 	case string:
-		return appendJSONString(dst, x), nil
+		return jsontext.AppendString(dst, x), nil
 	case float64:
 		switch {
 		case math.IsNaN(x):
@@ -298,7 +106,7 @@ func (w *jsonView) append(dst []byte, v any) ([]byte, error) {
 		case x == 0 && math.Signbit(x):
 			return w.tagged(dst, "number", "value", "-0")
 		}
-		return appendJSJSON(dst, x)
+		return jsontext.Append(dst, x)
 	case Undefined:
 		return w.tagged(dst, "undefined")
 	case Hole:
@@ -411,7 +219,7 @@ func (w *jsonView) append(dst []byte, v any) ([]byte, error) {
 		return w.tagged(dst, "Error", fields...)
 	}
 	// Anything else (a Go value a caller built): plain JSON rules.
-	return appendJSJSON(dst, v)
+	return jsontext.Append(dst, v)
 }
 
 func (w *jsonView) object(dst []byte, m map[string]any) ([]byte, error) {
@@ -426,7 +234,7 @@ func (w *jsonView) object(dst []byte, m map[string]any) ([]byte, error) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, k)
+		dst = jsontext.AppendString(dst, k)
 		dst = append(dst, ':')
 		if dst, err = w.append(dst, m[k]); err != nil {
 			return dst, err
@@ -459,51 +267,6 @@ func (w *jsonView) numbers(dst []byte, typ string, s any, key string) ([]byte, e
 		}
 	}
 	return w.tagged(dst, typ, key, elems)
-}
-
-// appendJSONString writes s as a JSON string. Bytes that encode a lone UTF-16
-// surrogate (WTF-8, how decoded JavaScript strings keep them) are written as
-// \uXXXX escapes, as JSON.stringify does; other invalid bytes as U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			case c < 0x20:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			// A surrogate in WTF-8: ED A0..BF 80..BF.
-			if c == 0xED && i+2 < len(s) && s[i+1] >= 0xA0 && s[i+1] <= 0xBF && s[i+2] >= 0x80 && s[i+2] <= 0xBF {
-				u := 0xD000 | rune(s[i+1]&0x3F)<<6 | rune(s[i+2]&0x3F)
-				dst = append(dst, '\\', 'u', hex[u>>12&0xF], hex[u>>8&0xF], hex[u>>4&0xF], hex[u&0xF])
-				i += 3
-				continue
-			}
-			dst = append(dst, "\\ufffd"...)
-			i++
-			continue
-		}
-		dst = append(dst, s[i:i+size]...)
-		i += size
-	}
-	return append(dst, '"')
 }
 
 // untag converts the tagged objects of a parsed JSON value back.

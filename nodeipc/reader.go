@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
+
+	"nodeipc.dev/internal/jsontext"
 )
 
 const (
@@ -337,20 +339,6 @@ func (r *reader) nackOversized(prefix []byte) string {
 	return " (a NODE_HANDLE: answered NODE_HANDLE_NACK)"
 }
 
-// trimJSONSpace trims the whitespace JSON.parse allows around a value.
-func trimJSONSpace(b []byte) []byte {
-	for len(b) > 0 && isJSONSpace(b[0]) {
-		b = b[1:]
-	}
-	for len(b) > 0 && isJSONSpace(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// isJSONSpace reports the whitespace JSON.parse allows around a value.
-func isJSONSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
-
 // step reads once and queues what the read completed. It returns nil to go
 // on, errInterrupted if the read was interrupted before any byte came (the
 // token is wanted elsewhere, or a Recv's context is done), or the error that
@@ -390,7 +378,7 @@ func (r *reader) stepJSON(polling bool) error {
 		r.scanned = 0
 	} else if r.end-r.start > max {
 		r.spans = append(r.spans, span{err: protoErr("read", r.offset, r.buf[r.start:r.end], ErrMessageTooLarge,
-			"message longer than the limit of %d bytes%s", max, r.nackOversized(trimJSONSpace(r.buf[r.start:r.end])))})
+			"message longer than the limit of %d bytes%s", max, r.nackOversized(jsontext.TrimSpace(r.buf[r.start:r.end])))})
 		r.skipping = true
 		r.discard(r.end - r.start)
 		r.scanned = 0
@@ -401,7 +389,7 @@ func (r *reader) stepJSON(polling bool) error {
 	r.deliver(JSON)
 	if err != nil {
 		if r.end > r.start && !r.skipping {
-			if len(trimJSONSpace(r.buf[r.start:r.end])) > 0 {
+			if len(jsontext.TrimSpace(r.buf[r.start:r.end])) > 0 {
 				perr := protoErr("read", r.offset, r.buf[r.start:r.end], io.ErrUnexpectedEOF,
 					"the peer closed the channel in the middle of a message (%d bytes without a newline)", r.end-r.start)
 				r.c.in.push([]recvItem{{err: perr}})
@@ -418,11 +406,11 @@ func (r *reader) jsonLine(start, end, max int) {
 	off := r.offset + int64(start-r.start)
 	line := r.buf[start:end]
 	// Trim JSON whitespace (this also drops a \r before the newline).
-	for len(line) > 0 && isJSONSpace(line[0]) {
+	for len(line) > 0 && jsontext.IsSpace(line[0]) {
 		line = line[1:]
 		start++
 	}
-	for len(line) > 0 && isJSONSpace(line[len(line)-1]) {
+	for len(line) > 0 && jsontext.IsSpace(line[len(line)-1]) {
 		line = line[:len(line)-1]
 		end--
 	}
@@ -436,13 +424,13 @@ func (r *reader) jsonLine(start, end, max int) {
 		return
 	}
 	// One pass validates the JSON and the UTF-8 and notes a top-level "cmd".
-	scan := scanJSON(line)
-	if scan.errAt >= 0 {
+	scan := jsontext.Scan(line)
+	if scan.ErrAt >= 0 {
 		r.spans = append(r.spans, span{err: protoErr("read", off, line, ErrInvalidMessage,
-			"%s at byte %d of the message", scan.reason, scan.errAt)})
+			"%s at byte %d of the message", scan.Reason, scan.ErrAt)})
 		return
 	}
-	if scan.cmd {
+	if scan.Cmd {
 		if cmd, ok := jsonInternalCmd(line); ok {
 			r.internal(cmd, &Message{data: bytes.Clone(line), mode: JSON}, off)
 			return

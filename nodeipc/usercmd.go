@@ -1,12 +1,12 @@
 package nodeipc
 
 import (
-	"encoding"
-	"encoding/json"
 	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"nodeipc.dev/internal/jsontext"
 )
 
 // Send refuses user messages that a Node peer would treat as internal (a
@@ -15,8 +15,6 @@ import (
 // messages), so mayBeInternal first rules it out from v's type where it can.
 
 var (
-	marshalerType     = reflect.TypeFor[json.Marshaler]()
-	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 	// typeCmds caches typeMayBeInternal per dynamic type, and lastTypeCmd
 	// the last answer, so a sender of one type pays one comparison.
 	typeCmds    sync.Map // reflect.Type -> *typeCmd
@@ -62,7 +60,7 @@ func mayBeInternal(v any) bool {
 // typeMayBeInternal is mayBeInternal for the values of type t.
 func typeMayBeInternal(t reflect.Type) bool {
 	for t.Kind() == reflect.Pointer {
-		if t.Implements(marshalerType) || t.Implements(textMarshalerType) {
+		if t.Implements(jsontext.MarshalerType) || t.Implements(jsontext.TextMarshalerType) {
 			return true
 		}
 		t = t.Elem()
@@ -75,7 +73,7 @@ func typeMayBeInternal(t reflect.Type) bool {
 	default:
 		// Numbers, strings, slices and arrays never encode as an object,
 		// unless a method says otherwise.
-		return t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType)
+		return t.Implements(jsontext.MarshalerType) || reflect.PointerTo(t).Implements(jsontext.MarshalerType)
 	}
 }
 
@@ -84,8 +82,8 @@ func typeMayBeInternal(t reflect.Type) bool {
 // spelling counts), an embedded field (its fields are promoted), or a method
 // that writes the JSON itself.
 func structMayHaveCmd(t reflect.Type) bool {
-	if t.Implements(marshalerType) || reflect.PointerTo(t).Implements(marshalerType) ||
-		t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType) {
+	if t.Implements(jsontext.MarshalerType) || reflect.PointerTo(t).Implements(jsontext.MarshalerType) ||
+		t.Implements(jsontext.TextMarshalerType) || reflect.PointerTo(t).Implements(jsontext.TextMarshalerType) {
 		return true
 	}
 	for i := range t.NumField() {

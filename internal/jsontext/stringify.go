@@ -1,11 +1,11 @@
-package nodeipc
+package jsontext
 
-// The fallback encoder. appendJSONLine tries the fast JSON library first; it
-// refuses NaN and ±Inf, which JSON.stringify writes as null, and only then is
-// a value encoded here. The rules are encoding/json's (as documented, with
-// SetEscapeHTML(false)); the differences are JavaScript's: NaN and ±Inf are
-// null and -0 is 0. It walks values with reflect and favours clarity over
-// speed.
+// The fallback encoder. Encoder.Append tries the fast JSON library first; it
+// refuses NaN and ±Inf, which JSON.stringify writes as null, and only then
+// is a value encoded here. The rules are encoding/json's (as documented,
+// with SetEscapeHTML(false)); the differences are JavaScript's: NaN and
+// ±Inf are null and -0 is 0. It walks values with reflect and favours
+// clarity over speed.
 
 import (
 	"bytes"
@@ -21,7 +21,6 @@ import (
 	"strings"
 	"sync"
 	"unicode"
-	"unicode/utf8"
 )
 
 const (
@@ -33,19 +32,24 @@ const (
 	jsMaxDepth = 10000
 )
 
+// The method sets that take over the encoding of a Go value, for the
+// encoders and for code that predicts their output from a type.
 var (
-	jsMarshalerType     = reflect.TypeFor[json.Marshaler]()
-	jsTextMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
-	jsIsZeroerType      = reflect.TypeFor[interface{ IsZero() bool }]()
-	jsNumberType        = reflect.TypeFor[json.Number]()
+	MarshalerType     = reflect.TypeFor[json.Marshaler]()
+	TextMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
-// appendJSJSON appends the JSON text of v the way JavaScript's JSON.stringify would produce it for
+var (
+	jsIsZeroerType = reflect.TypeFor[interface{ IsZero() bool }]()
+	jsNumberType   = reflect.TypeFor[json.Number]()
+)
+
+// appendValue appends the JSON text of v the way JavaScript's JSON.stringify would write it for
 // the equivalent JS value, following encoding/json's rules for Go types, without a trailing newline.
-func appendJSJSON(dst []byte, v any) (out []byte, err error) {
+func appendValue(dst []byte, v any) (out []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil { // a bug here, or in reflect use: not fatal
-			out, err = dst, jsErr("panic while encoding %T: %v", v, r)
+			out, err = dst, errorf("panic while encoding %T: %v", v, r)
 		}
 	}()
 	var e jsEncoder
@@ -56,10 +60,8 @@ func appendJSJSON(dst []byte, v any) (out []byte, err error) {
 	return out, nil
 }
 
-// jsErr returns an error wrapping ErrInvalidMessage.
-func jsErr(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidMessage}, args...)...)
-}
+// errorf returns the error of a value that cannot be encoded.
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 // jsVisit identifies a pointer, map or slice being encoded, for cycle detection.
 type jsVisit struct {
@@ -68,7 +70,7 @@ type jsVisit struct {
 	t   reflect.Type
 }
 
-// jsEncoder holds the state of one appendJSJSON call.
+// jsEncoder holds the state of one appendValue call.
 type jsEncoder struct {
 	depth int                  // pointers, slices and maps entered
 	seen  map[jsVisit]struct{} // those entered past jsCycleAfter, on the current path
@@ -83,10 +85,10 @@ func (e *jsEncoder) enter(v reflect.Value) error {
 	}
 	k := jsVisitOf(v)
 	if _, ok := e.seen[k]; ok {
-		return jsErr("json: unsupported value: encountered a cycle via %s", v.Type())
+		return errorf("json: unsupported value: encountered a cycle via %s", v.Type())
 	}
 	if e.depth > jsMaxDepth {
-		return jsErr("json: unsupported value: nested more than %d levels deep", jsMaxDepth)
+		return errorf("json: unsupported value: nested more than %d levels deep", jsMaxDepth)
 	}
 	if e.seen == nil {
 		e.seen = make(map[jsVisit]struct{})
@@ -123,13 +125,13 @@ func (e *jsEncoder) value(b []byte, v reflect.Value, quoted bool) ([]byte, error
 	// itself or, if the value is addressable, on its address.
 	addressable := v.Kind() != reflect.Pointer && v.CanAddr()
 	switch {
-	case t.Implements(jsMarshalerType):
+	case t.Implements(MarshalerType):
 		return jsMarshalJSON(b, v)
-	case addressable && reflect.PointerTo(t).Implements(jsMarshalerType):
+	case addressable && reflect.PointerTo(t).Implements(MarshalerType):
 		return jsMarshalJSON(b, v.Addr())
-	case t.Implements(jsTextMarshalerType):
+	case t.Implements(TextMarshalerType):
 		return jsMarshalText(b, v)
-	case addressable && reflect.PointerTo(t).Implements(jsTextMarshalerType):
+	case addressable && reflect.PointerTo(t).Implements(TextMarshalerType):
 		return jsMarshalText(b, v.Addr())
 	case t == jsNumberType:
 		s := v.String()
@@ -137,7 +139,7 @@ func (e *jsEncoder) value(b []byte, v reflect.Value, quoted bool) ([]byte, error
 			s = "0"
 		}
 		if !jsValidNumber(s) {
-			return b, jsErr("json: invalid number literal %q", s)
+			return b, errorf("json: invalid number literal %q", s)
 		}
 		return jsQuote(append(jsQuote(b, quoted), s...), quoted), nil
 	}
@@ -154,12 +156,12 @@ func (e *jsEncoder) value(b []byte, v reflect.Value, quoted bool) ([]byte, error
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return append(b, "null"...), nil // even under ",string", like JS
 		}
-		return jsQuote(appendJSFloat(jsQuote(b, quoted), f, t.Bits()), quoted), nil
+		return jsQuote(AppendFloat(jsQuote(b, quoted), f, t.Bits()), quoted), nil
 	case reflect.String:
 		if quoted { // the JSON string literal, itself as a string
-			return appendJSString(b, string(appendJSString(nil, v.String()))), nil
+			return AppendString(b, string(AppendString(nil, v.String()))), nil
 		}
-		return appendJSString(b, v.String()), nil
+		return AppendString(b, v.String()), nil
 	case reflect.Interface:
 		if v.IsNil() {
 			return append(b, "null"...), nil
@@ -194,7 +196,7 @@ func (e *jsEncoder) value(b []byte, v reflect.Value, quoted bool) ([]byte, error
 		return e.array(b, v)
 	case reflect.Map:
 		if !jsValidKeyType(t.Key()) { // even for a nil map, like encoding/json
-			return b, jsErr("json: unsupported type: %s", t)
+			return b, errorf("json: unsupported type: %s", t)
 		}
 		if v.IsNil() {
 			return append(b, "null"...), nil
@@ -209,7 +211,7 @@ func (e *jsEncoder) value(b []byte, v reflect.Value, quoted bool) ([]byte, error
 		return e.structFields(b, v)
 	}
 	// Chan, Func, Complex64, Complex128, UnsafePointer.
-	return b, jsErr("json: unsupported type: %s", t)
+	return b, errorf("json: unsupported type: %s", t)
 }
 
 // jsQuote appends a double quote if quoted is set.
@@ -228,7 +230,7 @@ func jsIsBytes(t reflect.Type) bool {
 		return false
 	}
 	p := reflect.PointerTo(el)
-	return !p.Implements(jsMarshalerType) && !p.Implements(jsTextMarshalerType)
+	return !p.Implements(MarshalerType) && !p.Implements(TextMarshalerType)
 }
 
 // array appends the elements of a slice or array as a JSON array.
@@ -266,7 +268,7 @@ func (e *jsEncoder) object(b []byte, v reflect.Value) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(appendJSString(b, en.key), ':')
+		b = append(AppendString(b, en.key), ':')
 		var err error
 		if b, err = e.value(b, en.val, false); err != nil {
 			return b, err
@@ -280,7 +282,7 @@ func jsIsInteger(k reflect.Kind) bool { return reflect.Int <= k && k <= reflect.
 
 // jsValidKeyType reports whether maps with keys of type t can be encoded.
 func jsValidKeyType(t reflect.Type) bool {
-	return t.Kind() == reflect.String || jsIsInteger(t.Kind()) || t.Implements(jsTextMarshalerType)
+	return t.Kind() == reflect.String || jsIsInteger(t.Kind()) || t.Implements(TextMarshalerType)
 }
 
 // jsMapKey returns the object key for the map key k: strings as they are,
@@ -289,15 +291,15 @@ func jsMapKey(k reflect.Value) (string, error) {
 	if k.Kind() == reflect.String {
 		return k.String(), nil
 	}
-	if k.Type().Implements(jsTextMarshalerType) {
-		m, err := jsReceiver(k, jsTextMarshalerType, "MarshalText")
+	if k.Type().Implements(TextMarshalerType) {
+		m, err := jsReceiver(k, TextMarshalerType, "MarshalText")
 		if err != nil || m == nil {
 			return "", err // a nil key is ""
 		}
 		var text []byte
 		err = jsCall(func() (err error) { text, err = m.(encoding.TextMarshaler).MarshalText(); return err })
 		if err != nil {
-			return "", jsErr("json: map key of type %T: encoding error in MarshalText: %w", m, err)
+			return "", errorf("json: map key of type %T: encoding error in MarshalText: %w", m, err)
 		}
 		return string(text), nil
 	}
@@ -328,7 +330,7 @@ func jsReceiver(v reflect.Value, iface reflect.Type, method string) (any, error)
 		}
 	}
 	if !v.CanInterface() {
-		return nil, jsErr("json: cannot call %s of %s through an unexported field", method, v.Type())
+		return nil, errorf("json: cannot call %s of %s through an unexported field", method, v.Type())
 	}
 	return v.Interface(), nil
 }
@@ -345,37 +347,37 @@ func jsCall(f func() error) (err error) {
 
 // jsMarshalJSON appends the compacted output of v's MarshalJSON method.
 func jsMarshalJSON(b []byte, v reflect.Value) ([]byte, error) {
-	m, err := jsReceiver(v, jsMarshalerType, "MarshalJSON")
+	m, err := jsReceiver(v, MarshalerType, "MarshalJSON")
 	if err != nil || m == nil {
 		return append(b, "null"...), err
 	}
 	var raw []byte
 	err = jsCall(func() (err error) { raw, err = m.(json.Marshaler).MarshalJSON(); return err })
 	if err != nil {
-		return b, jsErr("json: error calling MarshalJSON for type %T: %w", m, err)
+		return b, errorf("json: error calling MarshalJSON for type %T: %w", m, err)
 	}
 	if !json.Valid(raw) {
-		return b, jsErr("json: error calling MarshalJSON for type %T: invalid JSON %.40q", m, raw)
+		return b, errorf("json: error calling MarshalJSON for type %T: invalid JSON %.40q", m, raw)
 	}
 	buf := bytes.NewBuffer(b)
 	if err := json.Compact(buf, raw); err != nil {
-		return b, jsErr("json: error calling MarshalJSON for type %T: %w", m, err)
+		return b, errorf("json: error calling MarshalJSON for type %T: %w", m, err)
 	}
 	return buf.Bytes(), nil
 }
 
 // jsMarshalText appends the output of v's MarshalText method as a string.
 func jsMarshalText(b []byte, v reflect.Value) ([]byte, error) {
-	m, err := jsReceiver(v, jsTextMarshalerType, "MarshalText")
+	m, err := jsReceiver(v, TextMarshalerType, "MarshalText")
 	if err != nil || m == nil {
 		return append(b, "null"...), err
 	}
 	var text []byte
 	err = jsCall(func() (err error) { text, err = m.(encoding.TextMarshaler).MarshalText(); return err })
 	if err != nil {
-		return b, jsErr("json: error calling MarshalText for type %T: %w", m, err)
+		return b, errorf("json: error calling MarshalText for type %T: %w", m, err)
 	}
-	return appendJSString(b, string(text)), nil
+	return AppendString(b, string(text)), nil
 }
 
 // jsField is a struct field to encode, found directly or through embedded structs.
@@ -449,7 +451,7 @@ func jsCollectFields(t reflect.Type) []jsField {
 				if name == "" {
 					f.name = sf.Name
 				}
-				f.key = append(appendJSString(nil, f.name), ':')
+				f.key = append(AppendString(nil, f.name), ':')
 				for o := range strings.SplitSeq(opts, ",") {
 					switch o {
 					case "omitempty":
@@ -581,7 +583,7 @@ func jsIsZero(v reflect.Value) (bool, error) {
 	case v.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(jsIsZeroerType):
 		if !v.CanAddr() { // call the pointer method on a copy
 			if !v.CanInterface() {
-				return false, jsErr("json: cannot call IsZero of %s through an unexported field", t)
+				return false, errorf("json: cannot call IsZero of %s through an unexported field", t)
 			}
 			c := reflect.New(t).Elem()
 			c.Set(v)
@@ -598,7 +600,7 @@ func jsIsZero(v reflect.Value) (bool, error) {
 	var zero bool
 	err = jsCall(func() error { zero = m.(interface{ IsZero() bool }).IsZero(); return nil })
 	if err != nil {
-		return false, jsErr("json: error calling IsZero for type %T: %w", m, err)
+		return false, errorf("json: error calling IsZero for type %T: %w", m, err)
 	}
 	return zero, nil
 }
@@ -606,7 +608,7 @@ func jsIsZero(v reflect.Value) (bool, error) {
 // appendJSFloat appends f like Number#toString (and encoding/json): the
 // shortest decimal that rounds back to f at its size, in exponent form below
 // 1e-6 and from 1e21. f must be finite; -0 is written 0.
-func appendJSFloat(b []byte, f float64, bits int) []byte {
+func AppendFloat(b []byte, f float64, bits int) []byte {
 	if f == 0 {
 		return append(b, '0')
 	}
@@ -624,46 +626,6 @@ func appendJSFloat(b []byte, f float64, bits int) []byte {
 		b = b[:n-1]
 	}
 	return b
-}
-
-// appendJSString appends s as a JSON string: quotes, backslashes and control
-// characters escaped, as well as U+2028 and U+2029; each byte of invalid
-// UTF-8 becomes U+FFFD. HTML characters are left alone.
-func appendJSString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0 // s[start:i] is pending, to be copied as is
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			if k := strings.IndexByte("\"\\\b\f\n\r\t", c); k >= 0 {
-				b = append(b, '\\', `"\bfnrt`[k]) // short escapes
-			} else {
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(append(b, s[start:i]...), `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	return append(append(b, s[start:]...), '"')
 }
 
 // jsValidNumber reports whether s is a JSON number: a valid JSON text that

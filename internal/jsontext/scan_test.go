@@ -1,4 +1,4 @@
-package nodeipc
+package jsontext
 
 import (
 	"encoding/json"
@@ -19,12 +19,12 @@ func TestScanJSON(t *testing.T) {
 		"\"\xff\"", "\"\xed\xa0\x80\"", `]`, `[}`, `{]`, strings.Repeat("[", 100),
 	}
 	for _, s := range valid {
-		if r := scanJSON([]byte(s)); r.errAt >= 0 {
-			t.Errorf("scanJSON(%.40q) failed at %d: %s", s, r.errAt, r.reason)
+		if r := Scan([]byte(s)); r.ErrAt >= 0 {
+			t.Errorf("scanJSON(%.40q) failed at %d: %s", s, r.ErrAt, r.Reason)
 		}
 	}
 	for _, s := range invalid {
-		if r := scanJSON([]byte(s)); r.errAt < 0 {
+		if r := Scan([]byte(s)); r.ErrAt < 0 {
 			t.Errorf("scanJSON(%.40q) accepted invalid JSON", s)
 		}
 	}
@@ -33,7 +33,7 @@ func TestScanJSON(t *testing.T) {
 		`{"a":{"cmd":1}}`: false, `[{"cmd":1}]`: false, `{"Cmd":1}`: false, `"cmd"`: false,
 	}
 	for s, want := range cmd {
-		if r := scanJSON([]byte(s)); r.errAt >= 0 || r.cmd != want {
+		if r := Scan([]byte(s)); r.ErrAt >= 0 || r.Cmd != want {
 			t.Errorf("scanJSON(%s) = %+v; want cmd=%v", s, r, want)
 		}
 	}
@@ -46,40 +46,10 @@ func FuzzScanJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		want := json.Valid(b) && utf8.Valid(b)
-		if got := scanJSON(b).errAt < 0; got != want {
+		if got := Scan(b).ErrAt < 0; got != want {
 			t.Fatalf("scanJSON(%q) valid=%v; encoding/json+utf8 say %v", b, got, want)
 		}
 	})
-}
-
-func TestMayBeInternal(t *testing.T) {
-	type plain struct {
-		ID  int    `json:"id"`
-		Cmd string `json:"op"`
-	}
-	type tagged struct {
-		Op string `json:"cmd"`
-	}
-	type embeds struct{ plain }
-	type folded struct{ CMD string }
-	type skipped struct {
-		Cmd string `json:"-"`
-	}
-	tests := []struct {
-		v    any
-		want bool
-	}{
-		{1, false}, {"NODE_X", false}, {[]any{map[string]any{"cmd": "NODE_X"}}, false},
-		{map[string]any{"cmd": "NODE_X"}, true}, {map[string]any{"cmd": "x"}, false},
-		{map[string]string{"cmd": "NODE_X"}, true}, {map[string]int{"cmd": 1}, true},
-		{plain{}, false}, {&plain{}, false}, {tagged{}, true}, {embeds{}, true}, {folded{}, true},
-		{skipped{}, false}, {json.RawMessage(`{}`), true}, {&Message{}, true},
-	}
-	for _, tt := range tests {
-		if got := mayBeInternal(tt.v); got != tt.want {
-			t.Errorf("mayBeInternal(%#v) = %v; want %v", tt.v, got, tt.want)
-		}
-	}
 }
 
 func TestPlainASCII8(t *testing.T) {
@@ -104,8 +74,8 @@ func TestPlainASCII8(t *testing.T) {
 
 func TestScanJSONNamesInvalidUTF8(t *testing.T) {
 	for _, s := range []string{"\"a\xffb\"", "[1,\xfe]", "{\"k\xc3\":1}"} {
-		r := scanJSON([]byte(s))
-		if r.errAt < 0 || r.reason != "invalid UTF-8" {
+		r := Scan([]byte(s))
+		if r.ErrAt < 0 || r.Reason != "invalid UTF-8" {
 			t.Errorf("scanJSON(%q) = %+v; want invalid UTF-8", s, r)
 		}
 	}
@@ -122,7 +92,7 @@ func FuzzScanJSONSameAsReference(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, want := scanJSON(b), scanJSONRef(b)
+		got, want := Scan(b), scanJSONRef(b)
 		if got != want {
 			t.Fatalf("scanJSON(%q) = %+v; reference %+v", b, got, want)
 		}

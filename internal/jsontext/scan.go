@@ -1,8 +1,9 @@
-package nodeipc
+package jsontext
 
 import (
 	"encoding/binary"
 	"math/bits"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -37,16 +38,16 @@ func specialBytes(w uint64) uint64 {
 }
 
 // scanResult is what scanJSON learns about a JSON text in its single pass.
-type scanResult struct {
+type ScanResult struct {
 	// errAt is the byte offset of the first error, or -1 if the text is one
 	// valid JSON value in valid UTF-8.
-	errAt int
+	ErrAt int
 	// reason says what the error is.
-	reason string
+	Reason string
 	// cmd reports that the value is an object with a top-level key that
 	// is, or may be (it has escapes), "cmd": only then can the message be
 	// internal, and only then is the slower exact check needed.
-	cmd bool
+	Cmd bool
 }
 
 // scanJSON validates b as exactly one JSON value (RFC 8259, what JSON.parse
@@ -55,7 +56,7 @@ type scanResult struct {
 // Nesting is tracked with a stack of container kinds, not recursion, so
 // depth costs no goroutine stack. (It is one loop over local variables,
 // written for speed: every received message goes through it.)
-func scanJSON(b []byte) scanResult {
+func Scan(b []byte) ScanResult {
 	const (
 		inObject = 1
 		inArray  = 2
@@ -64,7 +65,7 @@ func scanJSON(b []byte) scanResult {
 	stack := small[:0] // allocated only past 64 levels
 	cmd := false
 	n := len(b)
-	i := skipJSONSpace(b, 0)
+	i := skipSpace(b, 0)
 	for {
 		// A value is expected at b[i].
 		if i >= n {
@@ -78,7 +79,7 @@ func scanJSON(b []byte) scanResult {
 			}
 			i = j
 		case '{':
-			i = skipJSONSpace(b, i+1)
+			i = skipSpace(b, i+1)
 			if i < n && b[i] == '}' {
 				i++
 				break
@@ -92,7 +93,7 @@ func scanJSON(b []byte) scanResult {
 			i = next
 			continue
 		case '[':
-			i = skipJSONSpace(b, i+1)
+			i = skipSpace(b, i+1)
 			if i < n && b[i] == ']' {
 				i++
 				break
@@ -125,12 +126,12 @@ func scanJSON(b []byte) scanResult {
 		// After a value: close containers or go to the next element.
 	after:
 		for {
-			i = skipJSONSpace(b, i)
+			i = skipSpace(b, i)
 			if len(stack) == 0 {
 				if i != n {
 					return scanFail(b, i, "data after the JSON value")
 				}
-				return scanResult{errAt: -1, cmd: cmd}
+				return ScanResult{ErrAt: -1, Cmd: cmd}
 			}
 			if i >= n {
 				return scanFail(b, i, "unexpected end of JSON text")
@@ -138,7 +139,7 @@ func scanJSON(b []byte) scanResult {
 			top := stack[len(stack)-1]
 			switch c := b[i]; {
 			case c == ',':
-				i = skipJSONSpace(b, i+1)
+				i = skipSpace(b, i+1)
 				if top == inObject {
 					next, isCmd, why := scanKey(b, i, len(stack) == 1)
 					if why != "" {
@@ -160,29 +161,78 @@ func scanJSON(b []byte) scanResult {
 
 // scanFail is scanJSON's error result: at is where, why what (made
 // "invalid UTF-8" when that is what is at b[at]).
-func scanFail(b []byte, at int, why string) scanResult {
+func scanFail(b []byte, at int, why string) ScanResult {
 	if at < len(b) && b[at] >= utf8.RuneSelf {
 		if r, size := utf8.DecodeRune(b[at:]); r == utf8.RuneError && size == 1 {
 			why = "invalid UTF-8"
 		}
 	}
-	return scanResult{errAt: at, reason: why}
+	return ScanResult{ErrAt: at, Reason: why}
 }
 
-// jsonSpace marks the four whitespace bytes JSON allows.
-var jsonSpace = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
+// space marks the four whitespace bytes JSON allows around and between
+// tokens.
+var space = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 
-// skipJSONSpace returns the index of the first non-whitespace byte at or
+// IsSpace reports whether c is whitespace JSON.parse allows around a value:
+// space, tab, line feed or carriage return.
+func IsSpace(c byte) bool { return space[c] }
+
+// TrimSpace returns b without the JSON whitespace (see IsSpace) at its
+// start and end.
+func TrimSpace(b []byte) []byte {
+	for len(b) > 0 && space[b[0]] {
+		b = b[1:]
+	}
+	for len(b) > 0 && space[b[len(b)-1]] {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// SyntaxError is the error of Check: what is wrong with a JSON text, and
+// where.
+type SyntaxError struct {
+	// Offset is the byte offset of the problem in the text, or -1 for an
+	// empty text.
+	Offset int
+	// Reason says what is wrong, e.g. "invalid UTF-8".
+	Reason string
+}
+
+// Error returns the reason and, if known, its offset: "invalid string at
+// byte 7".
+func (e *SyntaxError) Error() string {
+	if e.Offset < 0 {
+		return e.Reason
+	}
+	return e.Reason + " at byte " + strconv.Itoa(e.Offset)
+}
+
+// Check returns nil if b is exactly one JSON value (RFC 8259, what
+// JSON.parse accepts, with whitespace around it) in valid UTF-8, and a
+// *SyntaxError otherwise.
+func Check(b []byte) error {
+	if len(TrimSpace(b)) == 0 {
+		return &SyntaxError{Offset: -1, Reason: "empty JSON text"}
+	}
+	if r := Scan(b); r.ErrAt >= 0 {
+		return &SyntaxError{Offset: r.ErrAt, Reason: r.Reason}
+	}
+	return nil
+}
+
+// skipSpace returns the index of the first non-whitespace byte at or
 // after i. (Small enough to be inlined: most positions have no space.)
-func skipJSONSpace(b []byte, i int) int {
+func skipSpace(b []byte, i int) int {
 	if i < len(b) && b[i] > ' ' {
 		return i
 	}
-	return skipJSONSpaceSlow(b, i)
+	return skipSpaceSlow(b, i)
 }
 
-func skipJSONSpaceSlow(b []byte, i int) int {
-	for i < len(b) && jsonSpace[b[i]] {
+func skipSpaceSlow(b []byte, i int) int {
+	for i < len(b) && space[b[i]] {
 		i++
 	}
 	return i
@@ -197,11 +247,11 @@ func scanKey(b []byte, i int, top bool) (next int, isCmd bool, why string) {
 	if !ok {
 		return j, false, "invalid object key"
 	}
-	k := skipJSONSpace(b, j)
+	k := skipSpace(b, j)
 	if k >= len(b) || b[k] != ':' {
 		return k, false, "expected ':' after object key"
 	}
-	return skipJSONSpace(b, k+1), top && isCmdKey(b[i:j]), ""
+	return skipSpace(b, k+1), top && isCmdKey(b[i:j]), ""
 }
 
 // isCmdKey reports whether the quoted key k is "cmd", or could be once its

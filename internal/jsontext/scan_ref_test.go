@@ -1,4 +1,4 @@
-package nodeipc
+package jsontext
 
 import (
 	"encoding/binary"
@@ -13,7 +13,7 @@ import (
 // without allocating, and notes whether a top-level "cmd" key is present.
 // Nesting is tracked with a bit stack, not recursion, so depth costs no
 // stack.
-func scanJSONRef(b []byte) scanResult {
+func scanJSONRef(b []byte) ScanResult {
 	const (
 		inObject = 1
 		inArray  = 2
@@ -22,13 +22,13 @@ func scanJSONRef(b []byte) scanResult {
 	var small [64]byte
 	stack = small[:0]
 	i := 0
-	fail := func(at int, why string) scanResult {
+	fail := func(at int, why string) ScanResult {
 		if at < len(b) && b[at] >= utf8.RuneSelf {
 			if r, size := utf8.DecodeRune(b[at:]); r == utf8.RuneError && size == 1 {
 				why = "invalid UTF-8"
 			}
 		}
-		return scanResult{errAt: at, reason: why}
+		return ScanResult{ErrAt: at, Reason: why}
 	}
 	skipSpace := func() {
 		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
@@ -118,7 +118,7 @@ func scanJSONRef(b []byte) scanResult {
 				if i != len(b) {
 					return fail(i, "data after the JSON value")
 				}
-				return scanResult{errAt: -1, cmd: cmd}
+				return ScanResult{ErrAt: -1, Cmd: cmd}
 			}
 			if i >= len(b) {
 				return fail(i, "unexpected end of JSON text")

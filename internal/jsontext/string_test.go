@@ -1,0 +1,81 @@
+package jsontext
+
+import (
+	"encoding/json"
+	"testing"
+	"unicode/utf8"
+)
+
+// TestAppendStringInvalidUTF8 pins what the one JSON string escaper writes
+// for strings that are not valid UTF-8: a lone surrogate in WTF-8 form as
+// JSON.stringify writes a lone surrogate (\udXXX), every other invalid byte
+// as \ufffd.
+func TestAppendStringInvalidUTF8(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"\xed\xa0\x80", `"\ud800"`},                   // lone high surrogate
+		{"a\xed\xb0\x80", `"a\udc00"`},                 // lone low surrogate
+		{"\xed\xbf\xbfz", `"\udfffz"`},                 // the last surrogate
+		{"\xed\xa0\xbd\xed\xb8\x80", `"\ud83d\ude00"`}, // a pair in WTF-8 (CESU-8) stays two escapes
+		{"\xed\x9f\xbf", `"` + "\ud7ff" + `"`},         // U+D7FF is valid UTF-8
+		{"\xed\xa0", `"\ufffd\ufffd"`},                 // truncated: each byte
+		{"\xff", `"\ufffd"`},
+		{"a\xc3", `"a\ufffd"`},
+		{"\xe2\x80", `"\ufffd\ufffd"`},
+		{"\xc0\xaf", `"\ufffd\ufffd"`},   // overlong
+		{"\ufffd", `"` + "\ufffd" + `"`}, // a real U+FFFD is written as it is
+	}
+	for _, tt := range tests {
+		got := string(AppendString(nil, tt.in))
+		if got != tt.want {
+			t.Errorf("AppendString(%q) = %s; want %s", tt.in, got, tt.want)
+		}
+		if !utf8.ValidString(got) || !json.Valid([]byte(got)) {
+			t.Errorf("AppendString(%q) = %q: not valid UTF-8 JSON", tt.in, got)
+		}
+	}
+}
+
+// TestAppendStringEscapes pins the escapes of valid strings:
+// JSON.stringify's, with U+2028 and U+2029 escaped as the fast encoder does.
+func TestAppendStringEscapes(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", `""`},
+		{"plain <&> /", `"plain <&> /"`},
+		{"\"\\", `"\"\\"`},
+		{"\b\t\n\f\r", `"\b\t\n\f\r"`},
+		{"\x00\x01\x1f\x7f", `"\u0000\u0001\u001f` + "\x7f" + `"`},
+		{"\u2028\u2029", `"\u2028\u2029"`},
+		{"é世😀", `"é世😀"`},
+	}
+	for _, tt := range tests {
+		if got := string(AppendString(nil, tt.in)); got != tt.want {
+			t.Errorf("AppendString(%q) = %s; want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestAppendStringMatchesFastEncoder checks that the fast encoder and the
+// fallback write valid strings, and invalid bytes other than WTF-8
+// surrogates, byte for byte alike.
+func TestAppendStringMatchesFastEncoder(t *testing.T) {
+	for _, s := range []string{"a<b>&c", "\x00\b\f\n\r\t\x1f\"\\", "\u2028x\u2029", "é世😀", "\xff\xc3(", "\xe2\x80"} {
+		fast, err := Append(nil, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(AppendString(nil, s)); got != string(fast) {
+			t.Errorf("AppendString(%q) = %s; the fast encoder writes %s", s, got, fast)
+		}
+	}
+}
+
+// TestParseKeepsLoneSurrogates checks that Parse reads back what
+// AppendString writes for a lone surrogate.
+func TestParseKeepsLoneSurrogates(t *testing.T) {
+	for _, s := range []string{"\xed\xa0\x80lone", "a\xed\xb0\x80", "pair 😀"} {
+		v, err := Parse(AppendString(nil, s))
+		if err != nil || v != s {
+			t.Errorf("Parse(AppendString(%q)) = %q, %v", s, v, err)
+		}
+	}
+}
