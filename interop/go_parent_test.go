@@ -15,6 +15,7 @@ import (
 
 	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 // startNode starts js/child.js in the given mode with a channel.
@@ -250,18 +251,18 @@ func TestGoParentNodeChildAdvanced(t *testing.T) {
 			v    any
 			want string
 		}{
-			{map[string]any{"n": math.NaN(), "neg": math.Copysign(0, -1), "u": nodeipc.Undefined{}},
+			{map[string]any{"n": math.NaN(), "neg": math.Copysign(0, -1), "u": jsvalue.Undefined{}},
 				`{"n":{"$js":"number","value":"NaN"},"neg":{"$js":"number","value":"-0"},"u":{"$js":"undefined"}}`},
 			{map[string]any{"big": new(big.Int).Lsh(big.NewInt(1), 100)},
 				`{"big":{"$js":"bigint","value":"1267650600228229401496703205376"}}`},
 			{map[string]any{"d": date}, `{"d":{"$js":"Date","ms":1795773600005,"iso":"2026-11-27T10:00:00.005Z"}}`},
-			{&nodeipc.Map{Entries: []nodeipc.MapEntry{{Key: 1, Value: "a"}, {Key: "k", Value: &nodeipc.Set{Values: []any{true}}}}},
+			{&jsvalue.Map{Entries: []jsvalue.MapEntry{{Key: 1, Value: "a"}, {Key: "k", Value: &jsvalue.Set{Values: []any{true}}}}},
 				`{"$js":"Map","entries":[[1,"a"],["k",{"$js":"Set","values":[true]}]]}`},
-			{[]any{[]byte("hi"), nodeipc.Uint8Array{1}, []float64{1.5}, []int64{-1}},
+			{[]any{[]byte("hi"), jsvalue.Uint8Array{1}, []float64{1.5}, []int64{-1}},
 				`[{"$js":"Buffer","base64":"aGk="},{"$js":"Uint8Array","base64":"AQ=="},{"$js":"Float64Array","data":[1.5]},{"$js":"BigInt64Array","data":["-1"]}]`},
-			{&nodeipc.JSError{Name: "RangeError", Message: "too far", Stack: "RangeError: too far\n    at go"},
+			{&jsvalue.Error{Name: "RangeError", Message: "too far", Stack: "RangeError: too far\n    at go"},
 				`{"$js":"Error","name":"RangeError","message":"too far","stack":"RangeError: too far\n    at go"}`},
-			{nodeipc.RegExp{Source: "a+b", Flags: "gi"}, `{"$js":"RegExp","source":"a+b","flags":"gi"}`},
+			{jsvalue.RegExp{Source: "a+b", Flags: "gi"}, `{"$js":"RegExp","source":"a+b","flags":"gi"}`},
 			{"lone \xed\xa0\x80 surrogate", `"lone \ud800 surrogate"`},
 		}
 		for _, tt := range tests {

@@ -11,6 +11,7 @@ import (
 
 	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 func adopt() (*nodeipc.Channel, int) {
@@ -93,7 +94,7 @@ var (
 		defer ch.Close()
 		ctx := context.Background()
 		for i := range 4 {
-			u := make(nodeipc.Uint8Array, 8<<20)
+			u := make(jsvalue.Uint8Array, 8<<20)
 			for j := range u {
 				u[j] = byte(i + j)
 			}
@@ -102,7 +103,7 @@ var (
 			}
 		}
 		for i := range 10 {
-			b := make(nodeipc.Buffer, 65521)
+			b := make(jsvalue.Buffer, 65521)
 			b[0], b[65520] = byte(i), byte(i)
 			if err := ch.Send(ctx, b); err != nil {
 				return 1

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"nodeipc.dev/internal/jsontext"
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 // jsonEncoder is a reusable JSON encoder for frames. The zero value is
@@ -85,6 +86,29 @@ func jsonInternalCmd(b []byte) (string, bool) {
 // more UTF-16 code unit, so the byte length tells.)
 func isInternalCmd(cmd string) bool {
 	return len(cmd) > 5 && strings.HasPrefix(cmd, "NODE_")
+}
+
+// AppendJSON appends the message as one line of JSON text (without a
+// newline). In json mode that is the message as it arrived. In advanced mode
+// it is the JSON view of the decoded value (see jsvalue.AppendJSON): JSON
+// where JSON can say it, and a tagged object {"$js": "Map", ...} where it
+// cannot; jsvalue.FromJSON turns such text back into the same values.
+func (m *Message) AppendJSON(dst []byte) ([]byte, error) {
+	if m.data == nil {
+		return dst, errReleased
+	}
+	if m.mode == JSON {
+		return append(dst, m.data...), nil
+	}
+	var v any
+	if err := m.Decode(&v); err != nil {
+		return dst, err
+	}
+	out, err := jsvalue.AppendJSON(dst, v)
+	if err != nil {
+		return dst, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	return out, nil
 }
 
 // jsonObject is how the library builds its own internal messages.

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 // A Go program started by Node with fork() adopts the channel and answers
@@ -96,19 +97,19 @@ func ExamplePipe_advanced() {
 	defer b.Close()
 	ctx := context.Background()
 
-	scores := &nodeipc.Map{}
+	scores := &jsvalue.Map{}
 	scores.Set("ada", 36)
 	scores.Set("grace", 85)
 	a.Send(ctx, map[string]any{
 		"scores": scores,
 		"total":  new(big.Int).Lsh(big.NewInt(1), 70),
-		"blob":   nodeipc.Buffer("hi"),
+		"blob":   jsvalue.Buffer("hi"),
 	})
 
 	msg, _ := b.Recv(ctx)
 	var v map[string]any
 	msg.Decode(&v)
-	m := v["scores"].(*nodeipc.Map)
+	m := v["scores"].(*jsvalue.Map)
 	grace, _ := m.Get("grace")
 	fmt.Println(m.Len(), grace, v["total"], v["blob"])
 	fmt.Println(msg) // the JSON view: tagged objects for what JSON lacks

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 // Every value captured from real Node survives advanced -> JSON view ->
@@ -24,9 +26,9 @@ func TestJSONViewRoundTripsNodeFixtures(t *testing.T) {
 			if !json.Valid(text) {
 				t.Fatalf("%s/%s: AppendJSON wrote invalid JSON %s", version, name, text)
 			}
-			back, err := ValueFromJSON(text)
+			back, err := jsvalue.FromJSON(text)
 			if strings.Contains(string(text), `{"$js":"circular"}`) {
-				if !errors.Is(err, ErrInvalidMessage) {
+				if !errors.Is(err, jsvalue.ErrInvalidJSON) {
 					t.Errorf("%s/%s: a circular view parsed: %v", version, name, err)
 				}
 				continue
@@ -65,17 +67,17 @@ func TestJSONViewText(t *testing.T) {
 		{math.NaN(), `{"$js":"number","value":"NaN"}`},
 		{math.Copysign(0, -1), `{"$js":"number","value":"-0"}`},
 		{1.5, `1.5`},
-		{Undefined{}, `{"$js":"undefined"}`},
+		{jsvalue.Undefined{}, `{"$js":"undefined"}`},
 		{big.NewInt(-12), `{"$js":"bigint","value":"-12"}`},
 		{date, `{"$js":"Date","ms":1795773600005,"iso":"2026-11-27T10:00:00.005Z"}`},
-		{InvalidDate{}, `{"$js":"Date","ms":null}`},
-		{&Map{Entries: []MapEntry{{"k", 1.0}}}, `{"$js":"Map","entries":[["k",1]]}`},
-		{&Set{Values: []any{true}}, `{"$js":"Set","values":[true]}`},
-		{Buffer("hi"), `{"$js":"Buffer","base64":"aGk="}`},
+		{jsvalue.InvalidDate{}, `{"$js":"Date","ms":null}`},
+		{&jsvalue.Map{Entries: []jsvalue.MapEntry{{Key: "k", Value: 1.0}}}, `{"$js":"Map","entries":[["k",1]]}`},
+		{&jsvalue.Set{Values: []any{true}}, `{"$js":"Set","values":[true]}`},
+		{jsvalue.Buffer("hi"), `{"$js":"Buffer","base64":"aGk="}`},
 		{[]int64{-1}, `{"$js":"BigInt64Array","data":["-1"]}`},
 		{map[string]any{"$js": "x"}, `{"$js":"Object","value":{"$js":"x"}}`},
 		{"a\xed\xa0\x80b", `"a\ud800b"`},
-		{[]any{1.0, Hole{}}, `[1,{"$js":"hole"}]`},
+		{[]any{1.0, jsvalue.Hole{}}, `[1,{"$js":"hole"}]`},
 	}
 	for _, tt := range tests {
 		payload, err := appendV8(nil, tt.v)
@@ -88,8 +90,8 @@ func TestJSONViewText(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{`{"$js":"number","value":"1"}`, `{"$js":"nope"}`, `{"$js":"Buffer","base64":"*"}`, `{"$js":"Map","entries":[[1]]}`, `{`} {
-		if _, err := ValueFromJSON([]byte(bad)); !errors.Is(err, ErrInvalidMessage) {
-			t.Errorf("ValueFromJSON(%s) = %v; want ErrInvalidMessage", bad, err)
+		if _, err := jsvalue.FromJSON([]byte(bad)); !errors.Is(err, jsvalue.ErrInvalidJSON) {
+			t.Errorf("ValueFromJSON(%s) = %v; want ErrInvalidJSON", bad, err)
 		}
 	}
 }
@@ -102,15 +104,15 @@ func FuzzJSONView(f *testing.F) {
 	f.Add([]byte(`{"$js":"Float64Array","data":[1,{"$js":"number","value":"NaN"}]}`))
 	f.Add([]byte("\xff\x0f\x6f\x22\x01\x61\x49\x02\x7b\x01"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if v, err := ValueFromJSON(data); err == nil {
+		if v, err := jsvalue.FromJSON(data); err == nil {
 			if payload, err := appendV8(nil, v); err == nil {
 				text, err := (&Message{data: payload, mode: Advanced}).AppendJSON(nil)
 				if err != nil || !json.Valid(text) {
 					t.Fatalf("AppendJSON of a value read from %q: %s, %v", data, text, err)
 				}
 			}
-		} else if !errors.Is(err, ErrInvalidMessage) {
-			t.Fatalf("ValueFromJSON(%q) = %v; want ErrInvalidMessage", data, err)
+		} else if !errors.Is(err, jsvalue.ErrInvalidJSON) {
+			t.Fatalf("ValueFromJSON(%q) = %v; want ErrInvalidJSON", data, err)
 		}
 		if text, err := (&Message{data: data, mode: Advanced}).AppendJSON(nil); err == nil && !json.Valid(text) {
 			t.Fatalf("AppendJSON(% x) wrote invalid JSON %s", data, text)

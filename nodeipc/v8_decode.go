@@ -20,6 +20,8 @@ import (
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 // v8Ref is one entry of the object id table.
@@ -631,12 +633,12 @@ func (d *v8Decoder) anyTagged(t byte, off int) (any, error) {
 		return nil, err
 	}
 	switch ab := v.(type) {
-	case ArrayBuffer:
+	case jsvalue.ArrayBuffer:
 		if next, ok := d.viewFollows(); ok {
 			d.pos = next
 			return d.view(ab, false)
 		}
-	case ResizableArrayBuffer:
+	case jsvalue.ResizableArrayBuffer:
 		if next, ok := d.viewFollows(); ok {
 			d.pos = next
 			return d.view(ab.Data, true)
@@ -653,7 +655,7 @@ func (d *v8Decoder) viewFollows() (int, bool) {
 func (d *v8Decoder) anyTaggedNoView(t byte, off int) (any, error) {
 	switch t {
 	case tagUndefined:
-		return Undefined{}, nil
+		return jsvalue.Undefined{}, nil
 	case tagNull:
 		return nil, nil
 	case tagTrue:
@@ -791,8 +793,9 @@ func (d *v8Decoder) endArray(n, length uint32) error {
 	return err
 }
 
-// put stores a property of an Array, failing on a duplicate as V8 does.
-func (a *Array) put(k *v8Key, v any) bool {
+// putArray stores a property of an Array, failing on a duplicate as V8
+// does.
+func putArray(a *jsvalue.Array, k *v8Key, v any) bool {
 	if k.idx >= 0 {
 		i := uint32(k.idx)
 		if _, dup := a.Elements[i]; dup {
@@ -817,10 +820,10 @@ func (a *Array) put(k *v8Key, v any) bool {
 }
 
 // arrayFromSlice converts an expanded array to an *Array.
-func arrayFromSlice(s []any) *Array {
-	a := &Array{Length: uint32(len(s)), Elements: make(map[uint32]any)}
+func arrayFromSlice(s []any) *jsvalue.Array {
+	a := &jsvalue.Array{Length: uint32(len(s)), Elements: make(map[uint32]any)}
 	for i, v := range s {
-		if _, hole := v.(Hole); !hole {
+		if _, hole := v.(jsvalue.Hole); !hole {
 			a.Elements[uint32(i)] = v
 		}
 	}
@@ -845,7 +848,7 @@ func (d *v8Decoder) anyDense(off int) (any, error) {
 		}
 		if t == tagHole {
 			d.pos = next
-			arr[i] = Hole{}
+			arr[i] = jsvalue.Hole{}
 			continue
 		}
 		if arr[i], err = d.anyValue(); err != nil {
@@ -862,16 +865,16 @@ func (d *v8Decoder) anySparse(off int) (any, error) {
 	}
 	id := d.newID(off)
 	var arr []any
-	var ex *Array
+	var ex *jsvalue.Array
 	if uint64(length) <= uint64(d.holes) && length <= v8MaxArrayLength {
 		d.holes -= int(length)
 		arr = make([]any, length)
 		for i := range arr {
-			arr[i] = Hole{}
+			arr[i] = jsvalue.Hole{}
 		}
 		d.setReady(id, arr)
 	} else {
-		ex = &Array{Length: length, Elements: make(map[uint32]any)}
+		ex = &jsvalue.Array{Length: length, Elements: make(map[uint32]any)}
 		d.setReady(id, ex)
 	}
 	return d.arrayRest(tagEndSparse, id, arr, ex, true, length)
@@ -881,7 +884,7 @@ func (d *v8Decoder) anySparse(off int) (any, error) {
 // With fill (a sparse array kept as a slice), index keys fill arr's holes;
 // any other property turns the array into an *Array (ex), which is then
 // the result.
-func (d *v8Decoder) arrayRest(end byte, id int, arr []any, ex *Array, fill bool, length uint32) (any, error) {
+func (d *v8Decoder) arrayRest(end byte, id int, arr []any, ex *jsvalue.Array, fill bool, length uint32) (any, error) {
 	nprops := uint32(0)
 	err := d.until(end, func() error {
 		koff := d.pos
@@ -895,7 +898,7 @@ func (d *v8Decoder) arrayRest(end byte, id int, arr []any, ex *Array, fill bool,
 		}
 		nprops++
 		if fill && ex == nil && k.idx >= 0 && k.idx < int64(len(arr)) {
-			if _, hole := arr[k.idx].(Hole); !hole {
+			if _, hole := arr[k.idx].(jsvalue.Hole); !hole {
 				return d.errAt(koff, "duplicate array element %d", k.idx)
 			}
 			arr[k.idx] = v
@@ -906,7 +909,7 @@ func (d *v8Decoder) arrayRest(end byte, id int, arr []any, ex *Array, fill bool,
 			d.setReady(id, ex)
 		}
 		k.str()
-		if !ex.put(&k, v) {
+		if !putArray(ex, &k, v) {
 			return d.errAt(koff, "duplicate array property %q", k.s)
 		}
 		return nil
@@ -930,7 +933,7 @@ func (d *v8Decoder) date(off int) (any, error) {
 		return nil, err
 	}
 	id := d.newID(off)
-	var v any = InvalidDate{}
+	var v any = jsvalue.InvalidDate{}
 	if !math.IsNaN(ms) && math.Abs(ms) <= 8.64e15 {
 		v = time.UnixMilli(int64(ms)).UTC()
 	}
@@ -940,7 +943,7 @@ func (d *v8Decoder) date(off int) (any, error) {
 
 func (d *v8Decoder) boxed(t byte, off int) (any, error) {
 	id := d.newID(off)
-	var b Boxed
+	var b jsvalue.Boxed
 	var err error
 	switch t {
 	case tagTrueObject:
@@ -976,7 +979,7 @@ func (d *v8Decoder) regexp(off int) (any, error) {
 	if !ok {
 		return nil, d.errAt(foff, "invalid RegExp flags 0x%x", bits)
 	}
-	r := RegExp{Source: src, Flags: flags}
+	r := jsvalue.RegExp{Source: src, Flags: flags}
 	d.setReady(id, r)
 	return r, nil
 }
@@ -1000,7 +1003,7 @@ func regexpFlagsString(bits uint32) (string, bool) {
 
 func (d *v8Decoder) anyMap(off int) (any, error) {
 	id := d.newID(off)
-	m := &Map{}
+	m := &jsvalue.Map{}
 	d.setReady(id, m)
 	err := d.until(tagEndMap, func() error {
 		k, err := d.anyValue()
@@ -1011,7 +1014,7 @@ func (d *v8Decoder) anyMap(off int) (any, error) {
 		if err != nil {
 			return err
 		}
-		m.Entries = append(m.Entries, MapEntry{k, v})
+		m.Entries = append(m.Entries, jsvalue.MapEntry{Key: k, Value: v})
 		return nil
 	})
 	if err != nil {
@@ -1022,7 +1025,7 @@ func (d *v8Decoder) anyMap(off int) (any, error) {
 
 func (d *v8Decoder) anySet(off int) (any, error) {
 	id := d.newID(off)
-	s := &Set{}
+	s := &jsvalue.Set{}
 	d.setReady(id, s)
 	err := d.until(tagEndSet, func() error {
 		v, err := d.anyValue()
@@ -1060,9 +1063,9 @@ func (d *v8Decoder) arrayBuffer(t byte, off int) (any, error) {
 		return nil, err
 	}
 	data := append([]byte{}, b...)
-	var v any = ArrayBuffer(data)
+	var v any = jsvalue.ArrayBuffer(data)
 	if t == tagResizableAB {
-		v = ResizableArrayBuffer{Data: data, MaxByteLength: max}
+		v = jsvalue.ResizableArrayBuffer{Data: data, MaxByteLength: max}
 	}
 	d.setReady(id, v)
 	return v, nil
@@ -1151,15 +1154,15 @@ func viewValue(kind int, b []byte, share bool) any {
 	case hostInt8:
 		return nativeSlice[int8](b)
 	case hostUint8:
-		return Uint8Array(b)
+		return jsvalue.Uint8Array(b)
 	case hostUint8Clamped:
-		return Uint8ClampedArray(b)
+		return jsvalue.Uint8ClampedArray(b)
 	case hostInt16:
 		return nativeSlice[int16](b)
 	case hostUint16:
 		return nativeSlice[uint16](b)
 	case hostFloat16:
-		return Float16Array(nativeSlice[uint16](b))
+		return jsvalue.Float16Array(nativeSlice[uint16](b))
 	case hostInt32:
 		return nativeSlice[int32](b)
 	case hostUint32:
@@ -1169,9 +1172,9 @@ func viewValue(kind int, b []byte, share bool) any {
 	case hostFloat64:
 		return nativeSlice[float64](b)
 	case hostDataView:
-		return DataView(b)
+		return jsvalue.DataView(b)
 	case hostBuffer:
-		return Buffer(b)
+		return jsvalue.Buffer(b)
 	case hostBigInt64:
 		return nativeSlice[int64](b)
 	default: // hostBigUint64
@@ -1239,7 +1242,7 @@ func (d *v8Decoder) hostObject(off int) (any, error) {
 // (as opposed to a primitive).
 func isObjectValue(v any) bool {
 	switch v.(type) {
-	case nil, bool, float64, string, Undefined, *big.Int:
+	case nil, bool, float64, string, jsvalue.Undefined, *big.Int:
 		return false
 	}
 	return true
@@ -1247,7 +1250,7 @@ func isObjectValue(v any) bool {
 
 func (d *v8Decoder) jsError(off int) (any, error) {
 	id := d.newID(off)
-	e := &JSError{Name: "Error"}
+	e := &jsvalue.Error{Name: "Error"}
 	for {
 		soff := d.pos
 		sub, err := d.varint32()

@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 // v8Ident is the identity of a Go value that stands for a JavaScript
@@ -333,10 +335,10 @@ func (e *v8Encoder) ref(k v8Ident) (bool, error) {
 
 // Types of the containers open identifies by address.
 var (
-	arrayType   = reflect.TypeFor[*Array]()
-	jsMapType   = reflect.TypeFor[*Map]()
-	jsSetType   = reflect.TypeFor[*Set]()
-	jsErrorType = reflect.TypeFor[*JSError]()
+	arrayType   = reflect.TypeFor[*jsvalue.Array]()
+	jsMapType   = reflect.TypeFor[*jsvalue.Map]()
+	jsSetType   = reflect.TypeFor[*jsvalue.Set]()
+	jsErrorType = reflect.TypeFor[*jsvalue.Error]()
 )
 
 // open begins a container that can be referenced, at address p with type
@@ -400,14 +402,14 @@ func (e *v8Encoder) encode(v any) error {
 		return e.mapAny(x)
 	case []any:
 		return e.sliceAny(x)
-	case Undefined:
+	case jsvalue.Undefined:
 		e.buf = append(e.buf, tagUndefined)
-	case Hole:
+	case jsvalue.Hole:
 		return encErr("a Hole outside a []any")
 	case time.Time:
 		e.object()
 		e.double(tagDate, float64(x.UnixMilli()))
-	case InvalidDate:
+	case jsvalue.InvalidDate:
 		e.object()
 		e.double(tagDate, jsNaN)
 	case *big.Int:
@@ -418,19 +420,19 @@ func (e *v8Encoder) encode(v any) error {
 		return e.bigInt(tagBigInt, x)
 	case big.Int:
 		return e.bigInt(tagBigInt, &x)
-	case RegExp:
+	case jsvalue.RegExp:
 		return e.regexp(x)
-	case Boxed:
+	case jsvalue.Boxed:
 		return e.boxed(x)
-	case *Map:
+	case *jsvalue.Map:
 		return e.jsMap(x)
-	case *Set:
+	case *jsvalue.Set:
 		return e.jsSet(x)
-	case *Array:
+	case *jsvalue.Array:
 		return e.array(x)
-	case *JSError:
+	case *jsvalue.Error:
 		return e.jsError(x)
-	case Buffer:
+	case jsvalue.Buffer:
 		return e.host(hostBuffer, bufferType, x)
 	case []byte:
 		if x == nil {
@@ -438,17 +440,17 @@ func (e *v8Encoder) encode(v any) error {
 			return nil
 		}
 		return e.host(hostBuffer, bytesType, x)
-	case Uint8Array:
+	case jsvalue.Uint8Array:
 		return e.host(hostUint8, uint8ArrayType, x)
-	case Uint8ClampedArray:
+	case jsvalue.Uint8ClampedArray:
 		return e.host(hostUint8Clamped, clampedType, x)
-	case DataView:
+	case jsvalue.DataView:
 		return e.host(hostDataView, dataViewType, x)
-	case ArrayBuffer:
+	case jsvalue.ArrayBuffer:
 		return e.arrayBuffer(x, 0, false)
-	case ResizableArrayBuffer:
+	case jsvalue.ResizableArrayBuffer:
 		return e.arrayBuffer(x.Data, x.MaxByteLength, true)
-	case Float16Array:
+	case jsvalue.Float16Array:
 		return encErr("a Float16Array (Node before 26 crashes on it)")
 	case []int8, []int16, []uint16, []int32, []uint32, []float32, []float64, []int64, []uint64:
 		return e.typedSlice(reflect.ValueOf(v))
@@ -545,7 +547,7 @@ func (e *v8Encoder) sliceAny(s []any) error {
 	}
 	holey := false
 	for _, v := range s {
-		if _, ok := v.(Hole); ok {
+		if _, ok := v.(jsvalue.Hole); ok {
 			holey = true
 			break
 		}
@@ -567,7 +569,7 @@ func (e *v8Encoder) sliceAny(s []any) error {
 	e.buf = appendVarint(e.buf, uint64(len(s)))
 	n := 0
 	for i, v := range s {
-		if _, ok := v.(Hole); ok {
+		if _, ok := v.(jsvalue.Hole); ok {
 			continue
 		}
 		e.key("", int64(i))
@@ -584,7 +586,7 @@ func (e *v8Encoder) sliceAny(s []any) error {
 }
 
 // array writes an *Array: dense if it has every element, else sparse.
-func (e *v8Encoder) array(a *Array) error {
+func (e *v8Encoder) array(a *jsvalue.Array) error {
 	if _, done, err := e.open(unsafe.Pointer(a), arrayType); done || err != nil {
 		return err
 	}
@@ -650,7 +652,7 @@ func (e *v8Encoder) array(a *Array) error {
 	return nil
 }
 
-func (e *v8Encoder) regexp(r RegExp) error {
+func (e *v8Encoder) regexp(r jsvalue.RegExp) error {
 	var flags uint32
 	for i := 0; i < len(r.Flags); i++ {
 		bit := uint32(0)
@@ -676,7 +678,7 @@ func (e *v8Encoder) regexp(r RegExp) error {
 	return nil
 }
 
-func (e *v8Encoder) boxed(b Boxed) error {
+func (e *v8Encoder) boxed(b jsvalue.Boxed) error {
 	switch x := b.Value.(type) {
 	case bool:
 		e.object()
@@ -719,7 +721,7 @@ func (e *v8Encoder) boxed(b Boxed) error {
 	return encErr("a Boxed holding a nil *big.Int")
 }
 
-func (e *v8Encoder) jsMap(m *Map) error {
+func (e *v8Encoder) jsMap(m *jsvalue.Map) error {
 	if _, done, err := e.open(unsafe.Pointer(m), jsMapType); done || err != nil {
 		return err
 	}
@@ -738,7 +740,7 @@ func (e *v8Encoder) jsMap(m *Map) error {
 	return nil
 }
 
-func (e *v8Encoder) jsSet(s *Set) error {
+func (e *v8Encoder) jsSet(s *jsvalue.Set) error {
 	if _, done, err := e.open(unsafe.Pointer(s), jsSetType); done || err != nil {
 		return err
 	}
@@ -760,7 +762,7 @@ var errorTags = map[string]byte{
 	"SyntaxError": errSyntax, "TypeError": errType, "URIError": errURI,
 }
 
-func (e *v8Encoder) jsError(x *JSError) error {
+func (e *v8Encoder) jsError(x *jsvalue.Error) error {
 	k, done, err := e.open(unsafe.Pointer(x), jsErrorType)
 	if done || err != nil {
 		return err
@@ -801,12 +803,12 @@ func (e *v8Encoder) jsError(x *JSError) error {
 
 // Types that tell byte slices apart in object identities.
 var (
-	bufferType     = reflect.TypeFor[Buffer]()
+	bufferType     = reflect.TypeFor[jsvalue.Buffer]()
 	bytesType      = reflect.TypeFor[[]byte]()
-	uint8ArrayType = reflect.TypeFor[Uint8Array]()
-	clampedType    = reflect.TypeFor[Uint8ClampedArray]()
-	dataViewType   = reflect.TypeFor[DataView]()
-	abType         = reflect.TypeFor[ArrayBuffer]()
+	uint8ArrayType = reflect.TypeFor[jsvalue.Uint8Array]()
+	clampedType    = reflect.TypeFor[jsvalue.Uint8ClampedArray]()
+	dataViewType   = reflect.TypeFor[jsvalue.DataView]()
+	abType         = reflect.TypeFor[jsvalue.ArrayBuffer]()
 )
 
 // bytesRef is ref for a byte slice of type t, or object if it is empty.
@@ -920,10 +922,10 @@ var knownTypes = map[reflect.Type]bool{}
 
 func init() {
 	for _, v := range []any{
-		time.Time{}, InvalidDate{}, (*big.Int)(nil), big.Int{}, RegExp{}, Boxed{},
-		(*Map)(nil), (*Set)(nil), (*Array)(nil), (*JSError)(nil), Undefined{}, Hole{},
-		Buffer(nil), Uint8Array(nil), Uint8ClampedArray(nil), DataView(nil),
-		ArrayBuffer(nil), ResizableArrayBuffer{}, Float16Array(nil),
+		time.Time{}, jsvalue.InvalidDate{}, (*big.Int)(nil), big.Int{}, jsvalue.RegExp{}, jsvalue.Boxed{},
+		(*jsvalue.Map)(nil), (*jsvalue.Set)(nil), (*jsvalue.Array)(nil), (*jsvalue.Error)(nil), jsvalue.Undefined{}, jsvalue.Hole{},
+		jsvalue.Buffer(nil), jsvalue.Uint8Array(nil), jsvalue.Uint8ClampedArray(nil), jsvalue.DataView(nil),
+		jsvalue.ArrayBuffer(nil), jsvalue.ResizableArrayBuffer{}, jsvalue.Float16Array(nil),
 	} {
 		knownTypes[reflect.TypeOf(v)] = true
 	}

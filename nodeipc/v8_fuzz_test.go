@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 // FuzzV8Decode checks that any input either decodes or fails with a
@@ -46,7 +48,7 @@ func FuzzV8Decode(f *testing.F) {
 		switch x := v.(type) {
 		case map[string]any:
 			props = x
-		case *Array:
+		case *jsvalue.Array:
 			props = x.Props
 		}
 		want, _ := props["cmd"].(string)
@@ -99,20 +101,20 @@ type fuzzTarget struct {
 	U   uint8             `json:"u"`
 	S   string            `json:"s"`
 	T   time.Time         `json:"t"`
-	M   *Map              `json:"m"`
-	Set *Set              `json:"set"`
+	M   *jsvalue.Map      `json:"m"`
+	Set *jsvalue.Set      `json:"set"`
 	I32 []int32           `json:"i32"`
 	Arr [2]string         `json:"arr"`
 	IK  map[int]string    `json:"ik"`
 	MM  map[string]uint16 `json:"mm"`
-	Buf Buffer            `json:"buf"`
+	Buf jsvalue.Buffer    `json:"buf"`
 	Err error             `json:"err"`
-	JE  *JSError          `json:"je"`
+	JE  *jsvalue.Error    `json:"je"`
 	Any *any              `json:"any"`
 	Big *big.Int          `json:"big"`
 	BV  big.Int           `json:"bv"`
-	RE  RegExp            `json:"re"`
-	Bx  Boxed             `json:"bx"`
+	RE  jsvalue.RegExp    `json:"re"`
+	Bx  jsvalue.Boxed     `json:"bx"`
 	Pp  **int             `json:"pp"`
 	Ifc fmt.Stringer      `json:"ifc"`
 	Sl  [][]any           `json:"sl"`

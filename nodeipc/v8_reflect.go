@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 // v8Field is one encodable struct field.
@@ -150,10 +152,10 @@ var (
 // equivalent.
 var specialTypes = map[reflect.Type]bool{
 	timeType: true, bigIntType: true,
-	reflect.TypeFor[RegExp](): true, reflect.TypeFor[Map](): true, reflect.TypeFor[Set](): true,
-	reflect.TypeFor[Array](): true, reflect.TypeFor[JSError](): true, reflect.TypeFor[Boxed](): true,
-	reflect.TypeFor[Undefined](): true, reflect.TypeFor[Hole](): true, reflect.TypeFor[InvalidDate](): true,
-	reflect.TypeFor[ResizableArrayBuffer](): true,
+	reflect.TypeFor[jsvalue.RegExp](): true, reflect.TypeFor[jsvalue.Map](): true, reflect.TypeFor[jsvalue.Set](): true,
+	reflect.TypeFor[jsvalue.Array](): true, reflect.TypeFor[jsvalue.Error](): true, reflect.TypeFor[jsvalue.Boxed](): true,
+	reflect.TypeFor[jsvalue.Undefined](): true, reflect.TypeFor[jsvalue.Hole](): true, reflect.TypeFor[jsvalue.InvalidDate](): true,
+	reflect.TypeFor[jsvalue.ResizableArrayBuffer](): true,
 }
 
 func isSpecialType(t reflect.Type) bool { return specialTypes[t] }
@@ -213,7 +215,7 @@ func (d *v8Decoder) typed(t byte, off int, rv reflect.Value) error {
 	if t == tagNull || t == tagUndefined {
 		switch {
 		case rt == anyType && t == tagUndefined:
-			rv.Set(reflect.ValueOf(Undefined{}))
+			rv.Set(reflect.ValueOf(jsvalue.Undefined{}))
 		case kind == reflect.Pointer || kind == reflect.Map || kind == reflect.Slice || kind == reflect.Interface:
 			rv.SetZero()
 		}

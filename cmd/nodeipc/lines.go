@@ -6,9 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 // maxLineSize is the longest JSON line accepted from stdin or from a bridged
@@ -33,14 +35,18 @@ func (f *serializationFlag) String() string { return f.s.String() }
 // lineValue turns one input line into the value to send on a channel of
 // the given serialization. In json mode it is the line itself, as a
 // json.RawMessage: Send validates it and sends it verbatim. In advanced mode
-// the line is parsed with nodeipc.ValueFromJSON, so the tagged objects that
+// the line is parsed with jsvalue.FromJSON, so the tagged objects that
 // messageLine writes for Map, Set, BigInt, Date, Buffer... become those JS
 // types again. Errors wrap nodeipc.ErrInvalidMessage.
 func lineValue(mode nodeipc.Serialization, line []byte) (any, error) {
 	if mode == nodeipc.JSON {
 		return json.RawMessage(line), nil
 	}
-	return nodeipc.ValueFromJSON(line)
+	v, err := jsvalue.FromJSON(line)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", nodeipc.ErrInvalidMessage, err)
+	}
+	return v, nil
 }
 
 // messageLine returns m as one JSON line, with its newline: in json mode the

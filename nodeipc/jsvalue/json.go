@@ -1,12 +1,12 @@
-package nodeipc
+package jsvalue
 
-// A JSON view of advanced-mode values, for programs that speak JSON lines
-// (the CLI's run and bridge commands): JavaScript values that JSON cannot
-// express are written as tagged objects {"$js": TYPE, ...}, and read back by
-// ValueFromJSON. See PROTOCOL.md, "JSON view of advanced values".
+// The JSON view: JavaScript values that JSON cannot express are written as
+// tagged objects {"$js": TYPE, ...} and read back into the same values. See
+// PROTOCOL.md, "JSON view of advanced values".
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -21,46 +21,52 @@ import (
 // jsTag is the key of a tagged object.
 const jsTag = "$js"
 
-// AppendJSON appends the message as one line of JSON text (without a
-// newline). In json mode that is the message as it arrived. In advanced mode
-// the value is decoded and written with JSON where JSON can say it, and as a
-// tagged object {"$js": "Map", ...} where it cannot (undefined, NaN, -0,
-// BigInt, Date, Map, Set, RegExp, Error, binary data, holes, sparse
-// arrays); ValueFromJSON turns such text back into the same values.
-func (m *Message) AppendJSON(dst []byte) ([]byte, error) {
-	if m.data == nil {
-		return dst, errReleased
-	}
-	if m.mode == JSON {
-		return append(dst, m.data...), nil
-	}
-	var v any
-	if err := m.Decode(&v); err != nil {
-		return dst, err
-	}
+// ErrInvalidJSON is wrapped by every error of FromJSON: the text is not one
+// valid JSON value in valid UTF-8, or a tagged object in it is malformed or
+// stands for something JSON cannot rebuild (a cycle).
+var ErrInvalidJSON = errors.New("jsvalue: invalid JSON view")
+
+// AppendJSON appends the JSON view of v to dst as one line of JSON text,
+// without a newline: JSON where JSON can say it, and a tagged object
+// {"$js": TYPE, ...} where it cannot (undefined, NaN, ±Infinity, -0,
+// BigInt, Date, Map, Set, RegExp, Error, binary data and typed arrays,
+// holes, sparse arrays, boxed primitives, and an object that has a "$js"
+// key itself). Object keys are written sorted; strings as
+// JSON.stringify writes them, lone surrogates as \udXXX; a cycle as
+// {"$js":"circular"}. v is a value as decoding into any produces it (see
+// the package documentation); other Go values inside it are written with
+// encoding/json's rules, and the error is theirs. On error dst is returned
+// unchanged.
+func AppendJSON(dst []byte, v any) ([]byte, error) {
 	w := jsonView{seen: map[uintptr]bool{}}
-	return w.append(dst, v)
+	out, err := w.append(dst, v)
+	if err != nil {
+		return dst, fmt.Errorf("jsvalue: %w", err)
+	}
+	return out, nil
 }
 
-// ValueFromJSON parses JSON text into the Go values Send encodes, turning
-// the tagged objects written by Message.AppendJSON back into the JavaScript
-// types they stand for (so a value survives advanced → JSON → advanced).
-// Plain JSON gives map[string]any, []any, float64, string, bool and nil.
-func ValueFromJSON(data []byte) (any, error) {
+// FromJSON parses JSON text into Go values, turning the tagged objects that
+// AppendJSON writes back into the JavaScript values they stand for, so that
+// a value survives AppendJSON and FromJSON unchanged (except a cycle, which
+// is an error). Plain JSON gives map[string]any, []any, float64, string,
+// bool and nil. Errors wrap ErrInvalidJSON.
+func FromJSON(data []byte) (any, error) {
 	v, err := jsontext.Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalidJSON, err)
 	}
 	return untag(v)
 }
 
+// jsonView holds the state of one AppendJSON call.
 type jsonView struct {
 	seen map[uintptr]bool // containers on the current path (cycles)
 }
 
 func (w *jsonView) tagged(dst []byte, typ string, fields ...any) ([]byte, error) {
 	dst = append(dst, `{"$js":`...)
-	dst = strconv.AppendQuote(dst, typ)
+	dst = jsontext.AppendString(dst, typ)
 	var err error
 	for i := 0; i+1 < len(fields); i += 2 {
 		dst = append(dst, ',')
@@ -211,7 +217,7 @@ func (w *jsonView) append(dst []byte, v any) ([]byte, error) {
 			props = map[string]any{}
 		}
 		return w.tagged(dst, "Array", "length", float64(x.Length), "elements", elems, "props", props)
-	case *JSError:
+	case *Error:
 		fields := []any{"name", x.Name, "message", x.Message, "stack", x.Stack}
 		if x.HasCause || x.Cause != nil {
 			fields = append(fields, "cause", x.Cause)
@@ -300,7 +306,7 @@ func untag(v any) (any, error) {
 
 func untagOne(typ string, x map[string]any) (any, error) {
 	bad := func(why string) error {
-		return fmt.Errorf("%w: {\"$js\":%q}: %s", ErrInvalidMessage, typ, why)
+		return fmt.Errorf("%w: {\"$js\":%q}: %s", ErrInvalidJSON, typ, why)
 	}
 	str := func(k string) (string, bool) { s, ok := x[k].(string); return s, ok }
 	b64 := func() ([]byte, error) {
@@ -434,7 +440,7 @@ func untagOne(typ string, x map[string]any) (any, error) {
 		}
 		return a, nil
 	case "Error":
-		e := &JSError{}
+		e := &Error{}
 		e.Name, _ = str("name")
 		e.Message, _ = str("message")
 		e.Stack, _ = str("stack")
