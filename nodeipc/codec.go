@@ -7,11 +7,13 @@ package nodeipc
 import (
 	"bytes"
 	stdjson "encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	"nodeipc.dev/internal/jsontext"
 	"nodeipc.dev/nodeipc/jsvalue"
+	"nodeipc.dev/nodeipc/v8"
 )
 
 // jsonEncoder is a reusable JSON encoder for frames. The zero value is
@@ -118,3 +120,48 @@ type jsonObject = map[string]any
 func unmarshalJSON(b []byte, v any) error { return jsontext.Unmarshal(b, v) }
 
 func marshalJSON(v any) ([]byte, error) { return jsontext.Marshal(v) }
+
+// appendV8 appends the V8 serialization of v (header included, no length
+// prefix). Errors wrap ErrInvalidMessage, or ErrMessageTooLarge for a value
+// of 2 GiB or more.
+func appendV8(dst []byte, v any) ([]byte, error) {
+	out, err := v8.Append(dst, v)
+	if err != nil {
+		if errors.Is(err, v8.ErrTooLarge) {
+			return dst, fmt.Errorf("%w: %w", ErrMessageTooLarge, err)
+		}
+		return dst, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
+	}
+	return out, nil
+}
+
+// decodeV8 decodes the V8-serialized payload into v. Bad input is a
+// *ProtocolError with Op "decode", the offset in payload, and Err
+// ErrInvalidMessage (ErrMessageTooLarge for a payload of 2 GiB or more).
+func decodeV8(payload []byte, v any) error {
+	err := v8.Unmarshal(payload, v)
+	if err == nil {
+		return nil
+	}
+	var e *v8.Error
+	if !errors.As(err, &e) {
+		return fmt.Errorf("nodeipc: decode: %w", err)
+	}
+	sentinel := ErrInvalidMessage
+	if errors.Is(e.Err, v8.ErrTooLarge) {
+		sentinel = ErrMessageTooLarge
+	}
+	return protoErr("decode", int64(e.Offset), payload, sentinel, "%s", e.Reason)
+}
+
+// v8InternalCmd reports whether the V8 payload is an object whose "cmd"
+// property is a string Node treats as internal (see isInternalCmd), and
+// returns it. It allocates nothing for other messages.
+func v8InternalCmd(payload []byte) (string, bool) {
+	var buf [32]byte
+	cmd, ok := v8.AppendStringProperty(buf[:0], payload, "cmd")
+	if !ok || len(cmd) <= 5 || string(cmd[:5]) != "NODE_" {
+		return "", false
+	}
+	return string(cmd), true
+}

@@ -112,7 +112,7 @@ type Array struct {
 	Props    map[string]any
 }
 
-// JSError is a JavaScript Error object. Name is "Error" or one of V8's
+// Error is a JavaScript Error object. Name is "Error" or one of V8's
 // built-in error types ("EvalError", "RangeError", "ReferenceError",
 // "SyntaxError", "TypeError", "URIError"); V8 sends any other error class as
 // a plain Error, with its stack kept. Other properties of an error (such as

@@ -1,4 +1,4 @@
-package nodeipc
+package v8
 
 import (
 	"bytes"
@@ -189,8 +189,8 @@ func arrayLike(v any) (arrayView, bool) {
 func mustDecode(t *testing.T, payload []byte) any {
 	t.Helper()
 	var v any
-	if err := decodeV8(payload, &v); err != nil {
-		t.Fatalf("decodeV8(% x) = %v", payload, err)
+	if err := Unmarshal(payload, &v); err != nil {
+		t.Fatalf("Unmarshal(% x) = %v", payload, err)
 	}
 	return v
 }
@@ -253,7 +253,7 @@ func TestV8DecodeBytes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := mustDecode(t, h(tt.in))
 			if !sameV8(got, tt.want) {
-				t.Errorf("decodeV8(%s) = %#v; want %#v", tt.in, got, tt.want)
+				t.Errorf("Unmarshal(%s) = %#v; want %#v", tt.in, got, tt.want)
 			}
 		})
 	}
@@ -295,13 +295,13 @@ func TestV8DecodeReferences(t *testing.T) {
 	}
 }
 
-// TestV8DecodeErrors checks that bad input gives a *ProtocolError with an
-// offset, wrapping ErrInvalidMessage, and never panics.
+// TestV8DecodeErrors checks that bad input gives an *Error with an offset,
+// and never panics.
 func TestV8DecodeErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		off  int64
+		off  int
 	}{
 		{"empty", "", 0},
 		{"no header", "22 01 61", 0},
@@ -355,16 +355,16 @@ func TestV8DecodeErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var v any
-			err := decodeV8(h(tt.in), &v)
-			var pe *ProtocolError
+			err := Unmarshal(h(tt.in), &v)
+			var pe *Error
 			if !errors.As(err, &pe) {
-				t.Fatalf("decodeV8(%s) = %v; want a *ProtocolError", tt.in, err)
+				t.Fatalf("Unmarshal(%s) = %v; want an *Error", tt.in, err)
 			}
-			if !errors.Is(err, ErrInvalidMessage) || pe.Op != "decode" {
-				t.Errorf("decodeV8(%s) = %#v; want Op decode wrapping ErrInvalidMessage", tt.in, pe)
+			if pe.Op != "unmarshal" || pe.Err != nil {
+				t.Errorf("Unmarshal(%s) = %#v; want Op unmarshal and no Err", tt.in, pe)
 			}
 			if pe.Offset != tt.off {
-				t.Errorf("decodeV8(%s) offset = %d (%v); want %d", tt.in, pe.Offset, err, tt.off)
+				t.Errorf("Unmarshal(%s) offset = %d (%v); want %d", tt.in, pe.Offset, err, tt.off)
 			}
 		})
 	}
@@ -383,24 +383,24 @@ func TestV8DecodeDepth(t *testing.T) {
 		return b
 	}
 	var v any
-	if err := decodeV8(deep(v8MaxDepth-1), &v); err != nil {
+	if err := Unmarshal(deep(v8MaxDepth-1), &v); err != nil {
 		t.Fatalf("depth %d: %v", v8MaxDepth-1, err)
 	}
-	if _, err := appendV8(nil, v); !errors.Is(err, ErrInvalidMessage) {
+	if _, err := Append(nil, v); !isError(err) {
 		t.Fatalf("re-encoding depth %d: %v; want ErrInvalidMessage (too deep for Node)", v8MaxDepth-1, err)
 	}
-	if err := decodeV8(deep(v8MaxEncodeDepth), &v); err != nil {
+	if err := Unmarshal(deep(v8MaxEncodeDepth), &v); err != nil {
 		t.Fatalf("depth %d: %v", v8MaxEncodeDepth, err)
 	}
-	if _, err := appendV8(nil, v); err != nil {
+	if _, err := Append(nil, v); err != nil {
 		t.Fatalf("re-encoding depth %d: %v", v8MaxEncodeDepth, err)
 	}
-	err := decodeV8(deep(v8MaxDepth+1), &v)
-	if !errors.Is(err, ErrInvalidMessage) || !strings.Contains(err.Error(), "nesting") {
+	err := Unmarshal(deep(v8MaxDepth+1), &v)
+	if !isError(err) || !strings.Contains(err.Error(), "nesting") {
 		t.Errorf("depth %d: %v; want a nesting error", v8MaxDepth+1, err)
 	}
 	var s []any
-	if err := decodeV8(deep(v8MaxDepth+1), &s); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(deep(v8MaxDepth+1), &s); !isError(err) {
 		t.Errorf("typed depth %d: %v; want a nesting error", v8MaxDepth+1, err)
 	}
 }
@@ -415,7 +415,7 @@ func TestV8DecodeBoundedMemory(t *testing.T) {
 	}
 	// Into a slice it is an error, not a 64 GiB allocation.
 	var s []int
-	if err := decodeV8(h("FF0F 61 FFFFFFFF0F 40 00 FFFFFFFF0F"), &s); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(h("FF0F 61 FFFFFFFF0F 40 00 FFFFFFFF0F"), &s); !isError(err) {
 		t.Errorf("huge sparse array into []int: %v", err)
 	}
 	// A dense array of big Go elements grows as elements arrive instead of
@@ -427,13 +427,13 @@ func TestV8DecodeBoundedMemory(t *testing.T) {
 		many = append(many, 0x6F, 0x7B, 0x00)
 	}
 	many = append(many, h("24 00 D00F")...)
-	if err := decodeV8(many, &bigs); err != nil || len(bigs) != 2000 {
+	if err := Unmarshal(many, &bigs); err != nil || len(bigs) != 2000 {
 		t.Errorf("2000 objects into []big1k = %d elements, %v", len(bigs), err)
 	}
 	truncated := many[:len(many)/2]
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	if err := decodeV8(truncated, &bigs); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(truncated, &bigs); !isError(err) {
 		t.Errorf("truncated array into []big1k: %v; want an error", err)
 	}
 	runtime.ReadMemStats(&after)
@@ -538,30 +538,30 @@ func TestV8EncodeBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := appendV8(nil, tt.in)
+			got, err := Append(nil, tt.in)
 			if err != nil {
-				t.Fatalf("appendV8(%#v) = %v", tt.in, err)
+				t.Fatalf("Append(%#v) = %v", tt.in, err)
 			}
 			if want := h(tt.want); !bytes.Equal(got, want) {
-				t.Errorf("appendV8(%#v) =\n% x\nwant\n% x", tt.in, got, want)
+				t.Errorf("Append(%#v) =\n% x\nwant\n% x", tt.in, got, want)
 			}
 		})
 	}
 }
 
-// TestV8EncodeAppends checks that appendV8 appends, and that the padding
+// TestV8EncodeAppends checks that Append appends, and that the padding
 // parity counts from the header, not from the start of dst.
 func TestV8EncodeAppends(t *testing.T) {
-	got, err := appendV8([]byte{0, 0, 0, 0, 1}, "€")
+	got, err := Append([]byte{0, 0, 0, 0, 1}, "€")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := h("0000000001 FF0F 6302AC20"); !bytes.Equal(got, want) {
-		t.Errorf("appendV8 = % x; want % x", got, want)
+		t.Errorf("Append = % x; want % x", got, want)
 	}
 	dst := []byte{9}
-	if out, err := appendV8(dst, func() {}); err == nil || !bytes.Equal(out, dst) {
-		t.Errorf("appendV8 of a func = % x, %v; want dst unchanged and an error", out, err)
+	if out, err := Append(dst, func() {}); err == nil || !bytes.Equal(out, dst) {
+		t.Errorf("Append of a func = % x, %v; want dst unchanged and an error", out, err)
 	}
 }
 
@@ -594,8 +594,8 @@ func TestV8EncodeErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := appendV8(nil, tt.in); !errors.Is(err, ErrInvalidMessage) {
-				t.Errorf("appendV8(%T) = %v; want ErrInvalidMessage", tt.in, err)
+			if _, err := Append(nil, tt.in); !isError(err) {
+				t.Errorf("Append(%T) = %v; want ErrInvalidMessage", tt.in, err)
 			}
 		})
 	}
@@ -606,8 +606,8 @@ func TestV8EncodeErrors(t *testing.T) {
 		cur[0] = next
 		cur = next
 	}
-	if _, err := appendV8(nil, deep); !errors.Is(err, ErrInvalidMessage) {
-		t.Errorf("appendV8(deep) = %v; want ErrInvalidMessage", err)
+	if _, err := Append(nil, deep); !isError(err) {
+		t.Errorf("Append(deep) = %v; want ErrInvalidMessage", err)
 	}
 }
 
@@ -620,22 +620,22 @@ func TestV8EncodeCycles(t *testing.T) {
 	}
 	n := &node{Name: "a"}
 	n.Next = n
-	b, err := appendV8(nil, n)
+	b, err := Append(nil, n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := h("FF0F 6F 22046E616D65 220161 22046E657874 5E00 7B02"); !bytes.Equal(b, want) {
-		t.Errorf("appendV8(cycle) = % x; want % x", b, want)
+		t.Errorf("Append(cycle) = % x; want % x", b, want)
 	}
 	var back *node
-	if err := decodeV8(b, &back); err != nil {
+	if err := Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
 	if back.Next != back || back.Name != "a" {
 		t.Errorf("decoded cycle = %+v; want a node pointing to itself", back)
 	}
 	var generic any
-	if err := decodeV8(b, &generic); err != nil {
+	if err := Unmarshal(b, &generic); err != nil {
 		t.Fatal(err)
 	}
 	m := generic.(map[string]any)
@@ -645,21 +645,21 @@ func TestV8EncodeCycles(t *testing.T) {
 
 	s := []any{nil, "x"}
 	s[0] = s
-	b, err = appendV8(nil, s)
+	b, err = Append(nil, s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := h("FF0F 41 02 5E00 220178 24 00 02"); !bytes.Equal(b, want) {
-		t.Errorf("appendV8(self slice) = % x; want % x", b, want)
+		t.Errorf("Append(self slice) = % x; want % x", b, want)
 	}
 	mp := &jsvalue.Map{}
 	mp.Set("me", mp)
-	b, err = appendV8(nil, mp)
+	b, err = Append(nil, mp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := h("FF0F 3B 22026D65 5E00 3A 02"); !bytes.Equal(b, want) {
-		t.Errorf("appendV8(self Map) = % x; want % x", b, want)
+		t.Errorf("Append(self Map) = % x; want % x", b, want)
 	}
 }
 
@@ -707,12 +707,12 @@ func TestV8Typed(t *testing.T) {
 		Raw: []byte{1, 2}, Any: map[string]any{"k": []any{1.0, "v"}},
 		ByIndex: map[int]string{3: "c"}, v8Embedded: v8Embedded{E: "emb"}, private: 9,
 	}
-	b, err := appendV8(nil, in)
+	b, err := Append(nil, in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out v8Msg
-	if err := decodeV8(b, &out); err != nil {
+	if err := Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
 	}
 	want := in
@@ -721,7 +721,7 @@ func TestV8Typed(t *testing.T) {
 		t.Errorf("round trip =\n%+v\nwant\n%+v", out, want)
 	}
 	var generic map[string]any
-	if err := decodeV8(b, &generic); err != nil {
+	if err := Unmarshal(b, &generic); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := generic["payload"]; ok {
@@ -743,13 +743,13 @@ func TestV8EncodeReflectPaths(t *testing.T) {
 		Items []any          `json:"items"`
 		M     map[string]any `json:"m"`
 	}
-	b, err := appendV8(nil, &withSlice{Items: []any{1, jsvalue.Hole{}}, M: map[string]any{"k": true}})
+	b, err := Append(nil, &withSlice{Items: []any{1, jsvalue.Hole{}}, M: map[string]any{"k": true}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := h("FF0F 6F 22056974656D73 61 02 4900 4902 40 01 02 22016D 6F 22016B 54 7B01 7B02")
 	if !bytes.Equal(b, want) {
-		t.Errorf("appendV8 = % x; want % x", b, want)
+		t.Errorf("Append = % x; want % x", b, want)
 	}
 	type Emb struct {
 		E string `json:"e"`
@@ -759,143 +759,143 @@ func TestV8EncodeReflectPaths(t *testing.T) {
 		N int `json:"n"`
 	}
 	o := &outer{N: 1}
-	if b, err = appendV8(nil, o); err != nil {
+	if b, err = Append(nil, o); err != nil {
 		t.Fatal(err)
 	}
 	if o.Emb != nil {
 		t.Error("encoding allocated a nil embedded pointer")
 	}
 	if want := h("FF0F 6F 22016E 4902 7B01"); !bytes.Equal(b, want) {
-		t.Errorf("appendV8 = % x; want % x", b, want)
+		t.Errorf("Append = % x; want % x", b, want)
 	}
 	var back outer
-	if err := decodeV8(h("FF0F 6F 220165 220178 7B01"), &back); err != nil || back.Emb == nil || back.E != "x" {
+	if err := Unmarshal(h("FF0F 6F 220165 220178 7B01"), &back); err != nil || back.Emb == nil || back.E != "x" {
 		t.Errorf("decoding into a nil embedded pointer = %+v, %v", back, err)
 	}
 }
 
 func TestV8TypedConversions(t *testing.T) {
 	enc := func(v any) []byte {
-		b, err := appendV8(nil, v)
+		b, err := Append(nil, v)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return b
 	}
 	var i8 int8
-	if err := decodeV8(enc(127), &i8); err != nil || i8 != 127 {
+	if err := Unmarshal(enc(127), &i8); err != nil || i8 != 127 {
 		t.Errorf("127 into int8 = %d, %v", i8, err)
 	}
-	if err := decodeV8(enc(128), &i8); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(enc(128), &i8); !isError(err) {
 		t.Errorf("128 into int8: %v; want an error", err)
 	}
 	var u uint
-	if err := decodeV8(enc(-1), &u); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(enc(-1), &u); !isError(err) {
 		t.Errorf("-1 into uint: %v; want an error", err)
 	}
 	var i int
-	if err := decodeV8(enc(1.5), &i); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(enc(1.5), &i); !isError(err) {
 		t.Errorf("1.5 into int: %v; want an error", err)
 	}
-	if err := decodeV8(enc(big.NewInt(1<<30)), &i); err != nil || i != 1<<30 {
+	if err := Unmarshal(enc(big.NewInt(1<<30)), &i); err != nil || i != 1<<30 {
 		t.Errorf("BigInt into int = %d, %v", i, err)
 	}
 	var i64 int64
-	if err := decodeV8(enc(float64(1<<60)), &i64); err != nil || i64 != 1<<60 {
+	if err := Unmarshal(enc(float64(1<<60)), &i64); err != nil || i64 != 1<<60 {
 		t.Errorf("2^60 into int64 = %d, %v", i64, err)
 	}
 	var s string
-	if err := decodeV8(enc(1), &s); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(enc(1), &s); !isError(err) {
 		t.Errorf("number into string: %v; want an error", err)
 	}
 	var p *int
-	if err := decodeV8(enc(nil), &p); err != nil || p != nil {
+	if err := Unmarshal(enc(nil), &p); err != nil || p != nil {
 		t.Errorf("null into *int = %v, %v", p, err)
 	}
 	var tm time.Time
-	if err := decodeV8(enc(time.UnixMilli(5)), &tm); err != nil || tm.UnixMilli() != 5 {
+	if err := Unmarshal(enc(time.UnixMilli(5)), &tm); err != nil || tm.UnixMilli() != 5 {
 		t.Errorf("Date into time.Time = %v, %v", tm, err)
 	}
-	if err := decodeV8(enc(jsvalue.InvalidDate{}), &tm); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(enc(jsvalue.InvalidDate{}), &tm); !isError(err) {
 		t.Errorf("invalid Date into time.Time: %v; want an error", err)
 	}
 	var bi big.Int
-	if err := decodeV8(enc(big.NewInt(-5)), &bi); err != nil || bi.Int64() != -5 {
+	if err := Unmarshal(enc(big.NewInt(-5)), &bi); err != nil || bi.Int64() != -5 {
 		t.Errorf("BigInt into big.Int = %v, %v", &bi, err)
 	}
 	var buf jsvalue.Buffer
-	if err := decodeV8(enc(jsvalue.Uint8Array{1}), &buf); err != nil || !bytes.Equal(buf, []byte{1}) {
+	if err := Unmarshal(enc(jsvalue.Uint8Array{1}), &buf); err != nil || !bytes.Equal(buf, []byte{1}) {
 		t.Errorf("Uint8Array into Buffer = %v, %v", buf, err)
 	}
 	var f64 []float64
-	if err := decodeV8(enc([]float64{1, 2}), &f64); err != nil || len(f64) != 2 {
+	if err := Unmarshal(enc([]float64{1, 2}), &f64); err != nil || len(f64) != 2 {
 		t.Errorf("Float64Array into []float64 = %v, %v", f64, err)
 	}
-	if err := decodeV8(enc([]any{1, 2, 3}), &f64); err != nil || len(f64) != 3 || f64[2] != 3 {
+	if err := Unmarshal(enc([]any{1, 2, 3}), &f64); err != nil || len(f64) != 3 || f64[2] != 3 {
 		t.Errorf("array into []float64 = %v, %v", f64, err)
 	}
 	var arr [2]string
-	if err := decodeV8(enc([]any{"a", "b", "c"}), &arr); err != nil || arr != [2]string{"a", "b"} {
+	if err := Unmarshal(enc([]any{"a", "b", "c"}), &arr); err != nil || arr != [2]string{"a", "b"} {
 		t.Errorf("array into [2]string = %v, %v", arr, err)
 	}
 	var set []string
-	if err := decodeV8(enc(&jsvalue.Set{Values: []any{"x"}}), &set); err != nil || len(set) != 1 || set[0] != "x" {
+	if err := Unmarshal(enc(&jsvalue.Set{Values: []any{"x"}}), &set); err != nil || len(set) != 1 || set[0] != "x" {
 		t.Errorf("Set into []string = %v, %v", set, err)
 	}
 	var jm map[string]int
-	if err := decodeV8(enc(&jsvalue.Map{Entries: []jsvalue.MapEntry{{Key: "a", Value: 1}}}), &jm); err != nil || jm["a"] != 1 {
+	if err := Unmarshal(enc(&jsvalue.Map{Entries: []jsvalue.MapEntry{{Key: "a", Value: 1}}}), &jm); err != nil || jm["a"] != 1 {
 		t.Errorf("Map into map[string]int = %v, %v", jm, err)
 	}
 	var m *jsvalue.Map
-	if err := decodeV8(enc(&jsvalue.Map{Entries: []jsvalue.MapEntry{{Key: 1, Value: 2}}}), &m); err != nil || m.Len() != 1 {
+	if err := Unmarshal(enc(&jsvalue.Map{Entries: []jsvalue.MapEntry{{Key: 1, Value: 2}}}), &m); err != nil || m.Len() != 1 {
 		t.Errorf("Map into *Map = %v, %v", m, err)
 	}
 	var je error
-	if err := decodeV8(enc(&jsvalue.Error{Name: "TypeError", Message: "m"}), &je); err != nil || je.Error() != "TypeError: m" {
+	if err := Unmarshal(enc(&jsvalue.Error{Name: "TypeError", Message: "m"}), &je); err != nil || je.Error() != "TypeError: m" {
 		t.Errorf("Error into error = %v, %v", je, err)
 	}
 	var holes []int
-	if err := decodeV8(enc([]any{1, jsvalue.Hole{}, 3}), &holes); err != nil || !reflect.DeepEqual(holes, []int{1, 0, 3}) {
+	if err := Unmarshal(enc([]any{1, jsvalue.Hole{}, 3}), &holes); err != nil || !reflect.DeepEqual(holes, []int{1, 0, 3}) {
 		t.Errorf("holey array into []int = %v, %v", holes, err)
 	}
 	type caseFold struct{ UserName string }
 	var cf caseFold
-	if err := decodeV8(enc(map[string]any{"username": "u", "other": []any{1}}), &cf); err != nil || cf.UserName != "u" {
+	if err := Unmarshal(enc(map[string]any{"username": "u", "other": []any{1}}), &cf); err != nil || cf.UserName != "u" {
 		t.Errorf("case-insensitive field = %+v, %v", cf, err)
 	}
 	var u8 uint8
-	if err := decodeV8(h("FF0F 4E 0000000000006040"), &u8); err != nil || u8 != 128 {
+	if err := Unmarshal(h("FF0F 4E 0000000000006040"), &u8); err != nil || u8 != 128 {
 		t.Errorf("N 128 into uint8 = %d, %v", u8, err)
 	}
 	var f32 float32
-	if err := decodeV8(enc(1e300), &f32); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(enc(1e300), &f32); !isError(err) {
 		t.Errorf("1e300 into float32: %v; want an error", err)
 	}
 	var u64 uint64
-	if err := decodeV8(enc(bigInt("18446744073709551616")), &u64); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(enc(bigInt("18446744073709551616")), &u64); !isError(err) {
 		t.Errorf("2^64n into uint64: %v; want an error", err)
 	}
-	if err := decodeV8(enc(big.NewInt(-1)), &f32); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(enc(big.NewInt(-1)), &f32); !isError(err) {
 		t.Errorf("BigInt into float32: %v; want an error", err)
 	}
 	var intKeys map[int]bool
-	if err := decodeV8(enc(map[string]any{"x": true}), &intKeys); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(enc(map[string]any{"x": true}), &intKeys); !isError(err) {
 		t.Errorf(`{"x"} into map[int]bool: %v; want an error`, err)
 	}
-	if err := decodeV8(enc(map[string]any{"12": true}), &intKeys); err != nil || !intKeys[12] {
+	if err := Unmarshal(enc(map[string]any{"12": true}), &intKeys); err != nil || !intKeys[12] {
 		t.Errorf(`{"12"} into map[int]bool = %v, %v`, intKeys, err)
 	}
 	var b2 bool
-	if err := decodeV8(enc("x"), &b2); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(enc("x"), &b2); !isError(err) {
 		t.Errorf("string into bool: %v; want an error", err)
 	}
 	var st struct{ A int }
-	if err := decodeV8(enc([]any{1}), &st); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(enc([]any{1}), &st); !isError(err) {
 		t.Errorf("array into struct: %v; want an error", err)
 	}
 	var notPtr int
-	if err := decodeV8(enc(1), notPtr); err == nil {
-		t.Error("decodeV8 into a non-pointer succeeded")
+	if err := Unmarshal(enc(1), notPtr); err == nil {
+		t.Error("Unmarshal into a non-pointer succeeded")
 	}
 	// A shared object decoded into two different Go types.
 	type pair struct {
@@ -905,7 +905,7 @@ func TestV8TypedConversions(t *testing.T) {
 		} `json:"b"`
 	}
 	var pr pair
-	if err := decodeV8(h("FF0F 6F 220161 6F 22016E 4902 7B01 220162 5E01 7B02"), &pr); err != nil || pr.B.N != 1 || pr.A["n"] != 1.0 {
+	if err := Unmarshal(h("FF0F 6F 220161 6F 22016E 4902 7B01 220162 5E01 7B02"), &pr); err != nil || pr.B.N != 1 || pr.A["n"] != 1.0 {
 		t.Errorf("shared object into two types = %+v, %v", pr, err)
 	}
 	// A cycle into a struct value (not a pointer) cannot be represented.
@@ -915,71 +915,92 @@ func TestV8TypedConversions(t *testing.T) {
 		} `json:"self"`
 	}
 	var lp loop
-	if err := decodeV8(h("FF0F 6F 2204 73656C66 5E00 7B01"), &lp); !errors.Is(err, ErrInvalidMessage) {
+	if err := Unmarshal(h("FF0F 6F 2204 73656C66 5E00 7B01"), &lp); !isError(err) {
 		t.Errorf("cycle into struct values: %v; want an error", err)
 	}
 }
 
-// TestV8InternalCmd checks Node's isInternal rule on raw payloads.
-func TestV8InternalCmd(t *testing.T) {
+// TestAppendStringProperty finds a string property of the top-level
+// object on raw payloads, as Node's channel looks for "cmd".
+func TestAppendStringProperty(t *testing.T) {
 	tests := []struct {
 		name string
 		in   any
-		cmd  string
+		want string
 		ok   bool
 	}{
 		{"ack", map[string]any{"cmd": "NODE_HANDLE_ACK"}, "NODE_HANDLE_ACK", true},
-		{"prefix only", map[string]any{"cmd": "NODE_"}, "", false},
-		{"lower case", map[string]any{"cmd": "node_x"}, "", false},
+		{"empty", map[string]any{"cmd": ""}, "", true},
 		{"later key", map[string]any{"a": []any{1, map[string]any{"cmd": "NODE_NOT"}}, "cmd": "NODE_X", "z": 1}, "NODE_X", true},
-		{"number cmd", map[string]any{"cmd": 1}, "", false},
-		{"no cmd", map[string]any{"id": 1, "op": "echo", "payload": "x"}, "", false},
-		{"string", "NODE_HANDLE", "", false},
-		{"array", []any{"cmd", "NODE_X"}, "", false},
+		{"number", map[string]any{"cmd": 1}, "", false},
+		{"no such key", map[string]any{"id": 1, "op": "echo", "payload": "x"}, "", false},
+		{"nested only", map[string]any{"a": map[string]any{"cmd": "x"}}, "", false},
+		{"string", "cmd", "", false},
+		{"array elements", []any{"cmd", "NODE_X"}, "", false},
 		{"array with prop", &jsvalue.Array{Length: 1, Elements: map[uint32]any{0: 1}, Props: map[string]any{"cmd": "NODE_Y"}}, "NODE_Y", true},
+		{"latin1", map[string]any{"cmd": "café"}, "café", true},
 		{"two-byte", map[string]any{"cmd": "NODE_€"}, "NODE_€", true},
 		{"nested values", map[string]any{"a": &jsvalue.Map{Entries: []jsvalue.MapEntry{{Key: 1, Value: &jsvalue.Set{Values: []any{jsvalue.Buffer("x"), jsvalue.RegExp{Source: "a", Flags: "g"}, &jsvalue.Error{Message: "m", Cause: 1}}}}}}, "b": []any{jsvalue.Hole{}, big.NewInt(5), time.Now(), jsvalue.Boxed{Value: "s"}, jsvalue.ArrayBuffer{1}}, "cmd": "NODE_Z"}, "NODE_Z", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := appendV8(nil, tt.in)
+			b, err := Marshal(tt.in)
 			if err != nil {
 				t.Fatal(err)
 			}
-			cmd, ok := v8InternalCmd(b)
-			if cmd != tt.cmd || ok != tt.ok {
-				t.Errorf("v8InternalCmd(% x) = %q, %v; want %q, %v", b, cmd, ok, tt.cmd, tt.ok)
+			got, ok := AppendStringProperty([]byte("prefix:"), b, "cmd")
+			if string(got) != "prefix:"+tt.want || ok != tt.ok {
+				t.Errorf("AppendStringProperty(% x) = %q, %v; want %q, %v", b, got, ok, "prefix:"+tt.want, tt.ok)
 			}
 		})
 	}
-	for _, bad := range []string{"", "FF", "FF0F", "FF0F 6F", "FF0F 6F 2203 636D64", "FF0F 6F 2203 636D64 5E", "FF0F 5C 01 6F 2203 636D64 2206 4E4F44455F41 7B01", "FF0F 6F 63 02 7A"} {
-		cmd, ok := v8InternalCmd(h(bad))
-		if bad == "FF0F 5C 01 6F 2203 636D64 2206 4E4F44455F41 7B01" {
-			if !ok || cmd != "NODE_A" {
-				t.Errorf("v8InternalCmd(host object) = %q, %v; want NODE_A", cmd, ok)
-			}
-			continue
+	keyed, err := Marshal(map[string]any{"é€": "v", "ü": "w"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"é€": "v", "ü": "w", "u": ""} {
+		if got, ok := AppendStringProperty(nil, keyed, key); string(got) != want || ok != (want != "") {
+			t.Errorf("AppendStringProperty(%q) = %q, %v; want %q", key, got, ok, want)
 		}
-		if ok {
-			t.Errorf("v8InternalCmd(%s) = %q, true; want false", bad, cmd)
+	}
+	for _, bad := range []string{"", "FF", "FF0F", "FF0F 6F", "FF0F 6F 2203 636D64", "FF0F 6F 2203 636D64 5E", "FF0F 6F 63 02 7A"} {
+		if got, ok := AppendStringProperty(nil, h(bad), "cmd"); ok {
+			t.Errorf("AppendStringProperty(%s) = %q, true; want false", bad, got)
+		}
+	}
+	// Node's host-object wrapper around a plain object.
+	if got, ok := AppendStringProperty(nil, h("FF0F 5C 01 6F 2203 636D64 2206 4E4F44455F41 7B01"), "cmd"); !ok || string(got) != "NODE_A" {
+		t.Errorf("AppendStringProperty(host object) = %q, %v; want NODE_A", got, ok)
+	}
+}
+
+func TestAppendStringPropertyAllocs(t *testing.T) {
+	without, err := Marshal(map[string]any{"id": 1, "op": "echo", "payload": strings.Repeat("x", 1000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	with, err := Marshal(map[string]any{"cmd": "echo", "payload": strings.Repeat("x", 1000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf [16]byte
+	for _, b := range [][]byte{without, with} {
+		if n := testing.AllocsPerRun(100, func() { AppendStringProperty(buf[:0], b, "cmd") }); n != 0 {
+			t.Errorf("AppendStringProperty allocates %v times", n)
 		}
 	}
 }
 
-func TestV8InternalCmdAllocs(t *testing.T) {
-	b, err := appendV8(nil, map[string]any{"id": 1, "op": "echo", "payload": strings.Repeat("x", 1000)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := testing.AllocsPerRun(100, func() { v8InternalCmd(b) }); n != 0 {
-		t.Errorf("v8InternalCmd allocates %v times for a user message", n)
-	}
+// isError reports whether err is an *Error.
+func isError(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
 }
 
 // v8Fixtures loads the payloads captured from real Node by
 // js/v8-capture.js.
 func v8Fixtures(t testing.TB) map[string]map[string][]byte {
-	files, err := filepath.Glob("testdata/v8/node*.json")
+	files, err := filepath.Glob("testdata/node*.json")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fixtures: %v", err)
 	}
@@ -1209,9 +1230,9 @@ func TestV8Fixtures(t *testing.T) {
 				} else if !sameV8(v, want) {
 					t.Fatalf("decoded %#v; want %#v", v, want)
 				}
-				b, err := appendV8(nil, v)
+				b, err := Append(nil, v)
 				if name == "float16array" {
-					if !errors.Is(err, ErrInvalidMessage) {
+					if !isError(err) {
 						t.Fatalf("re-encoding a Float16Array: %v; want ErrInvalidMessage", err)
 					}
 					return
@@ -1247,9 +1268,9 @@ func TestV8RoundTrip(t *testing.T) {
 		jsvalue.RegExp{Source: "ü+", Flags: "dgimsuy"},
 	}
 	for _, v := range values {
-		b, err := appendV8(nil, v)
+		b, err := Append(nil, v)
 		if err != nil {
-			t.Fatalf("appendV8(%#v) = %v", v, err)
+			t.Fatalf("Append(%#v) = %v", v, err)
 		}
 		if got := mustDecode(t, b); !sameV8(got, v) {
 			t.Errorf("round trip of %#v = %#v", v, got)
@@ -1334,9 +1355,9 @@ func TestV8NodeRoundTrip(t *testing.T) {
 		}
 		pairs := map[string][2]string{}
 		for i, v := range goValues() {
-			b, err := appendV8(nil, v)
+			b, err := Append(nil, v)
 			if err != nil {
-				t.Fatalf("appendV8(%#v): %v", v, err)
+				t.Fatalf("Append(%#v): %v", v, err)
 			}
 			pairs[fmt.Sprintf("go_%d_%T", i, v)] = [2]string{"", hex.EncodeToString(b)}
 		}
@@ -1344,7 +1365,7 @@ func TestV8NodeRoundTrip(t *testing.T) {
 			if name == "float16array" {
 				continue
 			}
-			b, err := appendV8(nil, mustDecode(t, payload))
+			b, err := Append(nil, mustDecode(t, payload))
 			if err != nil {
 				t.Fatalf("%s: re-encoding: %v", name, err)
 			}
@@ -1354,7 +1375,7 @@ func TestV8NodeRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(bin, "--expose-internals", filepath.Join("..", "js", "v8-capture.js"), "--verify")
+		cmd := exec.Command(bin, "--expose-internals", filepath.Join("..", "..", "js", "v8-capture.js"), "--verify")
 		cmd.Stdin = bytes.NewReader(in)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -1366,5 +1387,50 @@ func TestV8NodeRoundTrip(t *testing.T) {
 		if want := fmt.Sprintf("verified %d of %d", len(pairs), len(pairs)); !strings.Contains(string(out), want) {
 			t.Errorf("%s: %s; want %s", version, out, want)
 		}
+	}
+}
+
+// Every value captured from real Node survives advanced -> JSON view ->
+// advanced, except cycles, which JSON cannot hold.
+func TestJSONViewRoundTripsNodeFixtures(t *testing.T) {
+	n := 0
+	for version, values := range v8Fixtures(t) {
+		for name, payload := range values {
+			text, err := jsvalue.AppendJSON(nil, mustDecode(t, payload))
+			if err != nil {
+				t.Fatalf("%s/%s: AppendJSON: %v", version, name, err)
+			}
+			if !json.Valid(text) {
+				t.Fatalf("%s/%s: AppendJSON wrote invalid JSON %s", version, name, text)
+			}
+			back, err := jsvalue.FromJSON(text)
+			if strings.Contains(string(text), `{"$js":"circular"}`) {
+				if !errors.Is(err, jsvalue.ErrInvalidJSON) {
+					t.Errorf("%s/%s: a circular view parsed: %v", version, name, err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s/%s: FromJSON(%s): %v", version, name, text, err)
+			}
+			orig := mustDecode(t, payload)
+			if name == "float16array" {
+				if !sameV8(back, orig) {
+					t.Errorf("%s/%s: %#v; want %#v", version, name, back, orig)
+				}
+				continue
+			}
+			enc, err := Append(nil, back)
+			if err != nil {
+				t.Fatalf("%s/%s: encoding %#v: %v", version, name, back, err)
+			}
+			if again := mustDecode(t, enc); !sameV8(again, orig) {
+				t.Errorf("%s/%s: via JSON %s\n got %#v\nwant %#v", version, name, text, again, orig)
+			}
+			n++
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d fixtures checked", n)
 	}
 }

@@ -1,4 +1,4 @@
-package nodeipc
+package v8
 
 // Encoding of Go values as V8 ValueSerializer data, the way Node's
 // advanced serialization writes them (see PROTOCOL.md §3).
@@ -44,8 +44,8 @@ type v8KV struct {
 	rv  reflect.Value
 }
 
-// v8Encoder holds the state of one appendV8 call.
-type v8Encoder struct {
+// v8Encoder holds the state of one Append call.
+type encoder struct {
 	buf    []byte
 	base   int // offset of the FF header in buf
 	nextID uint32
@@ -54,40 +54,51 @@ type v8Encoder struct {
 	kvs    []v8KV
 }
 
-var v8EncoderPool = sync.Pool{New: func() any { return new(v8Encoder) }}
+var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
 
-// appendV8 appends the V8 serialization of v, header FF 0F included,
-// without the 4-byte length prefix.
-func appendV8(dst []byte, v any) ([]byte, error) {
-	e := v8EncoderPool.Get().(*v8Encoder)
+// Marshal returns the V8 serialization of v, as Node's v8.serialize()
+// writes the JavaScript value that v stands for: the version header FF 0F,
+// then the value, with Node's host objects for Buffers and typed arrays.
+// The package documentation says which Go values stand for which
+// JavaScript values. A value that cannot be serialized, or that Node could
+// not read back, is an *Error.
+func Marshal(v any) ([]byte, error) { return Append(nil, v) }
+
+// Append appends the V8 serialization of v (see Marshal) to dst and returns
+// the extended slice; on error it returns dst unchanged. It keeps no
+// reference to dst or v, and reuses its own working memory from one call to
+// the next, so a caller that reuses dst encodes without allocating for
+// most values.
+func Append(dst []byte, v any) ([]byte, error) {
+	e := encoderPool.Get().(*encoder)
 	base := len(dst)
 	e.base = base
 	e.buf = append(dst, tagVersion, v8Version)
 	err := e.encode(v)
 	out := e.buf
 	if err == nil && len(out)-base > v8MaxPayload {
-		err = fmt.Errorf("nodeipc: V8 payload of %d bytes is over the 2 GiB limit: %w", len(out)-base, ErrMessageTooLarge)
+		err = &Error{Op: "marshal", Offset: -1, Reason: fmt.Sprintf("a value of %d bytes (the limit is 2 GiB - 1)", len(out)-base), Err: ErrTooLarge}
 	}
 	e.reset()
-	v8EncoderPool.Put(e)
+	encoderPool.Put(e)
 	if err != nil {
 		return dst[:base], err
 	}
 	return out, nil
 }
 
-func (e *v8Encoder) reset() {
+func (e *encoder) reset() {
 	clear(e.seen)
 	if len(e.seen) > 0 || cap(e.kvs) > 4096 {
 		e.seen, e.kvs = nil, nil
 	}
 	clear(e.kvs[:cap(e.kvs)])
-	*e = v8Encoder{seen: e.seen, kvs: e.kvs[:0]}
+	*e = encoder{seen: e.seen, kvs: e.kvs[:0]}
 }
 
 // encErr reports a value that cannot be sent.
 func encErr(format string, args ...any) error {
-	return fmt.Errorf("nodeipc: cannot send %s: %w", fmt.Sprintf(format, args...), ErrInvalidMessage)
+	return &Error{Op: "marshal", Offset: -1, Reason: fmt.Sprintf(format, args...)}
 }
 
 // ---- primitives ----
@@ -109,19 +120,19 @@ func varintLen(v uint64) int {
 	return n
 }
 
-func (e *v8Encoder) int32(i int32) {
+func (e *encoder) int32(i int32) {
 	e.buf = append(e.buf, tagInt32)
 	e.buf = appendVarint(e.buf, uint64(uint32(i<<1)^uint32(i>>31)))
 }
 
-func (e *v8Encoder) double(tag byte, f float64) {
+func (e *encoder) double(tag byte, f float64) {
 	e.buf = append(e.buf, tag)
 	e.buf = binary.NativeEndian.AppendUint64(e.buf, math.Float64bits(f))
 }
 
 // number writes a JavaScript number: 'I' for integers in int32 range
 // (V8's Smis on 64-bit Node), 'N' for the rest, -0 included.
-func (e *v8Encoder) number(f float64) {
+func (e *encoder) number(f float64) {
 	if f >= math.MinInt32 && f <= math.MaxInt32 && f == math.Trunc(f) && (f != 0 || !math.Signbit(f)) {
 		e.int32(int32(f))
 		return
@@ -131,7 +142,7 @@ func (e *v8Encoder) number(f float64) {
 
 // integer writes a Go integer; it must be exactly representable as a
 // JavaScript number.
-func (e *v8Encoder) integer(i int64) error {
+func (e *encoder) integer(i int64) error {
 	if i >= math.MinInt32 && i <= math.MaxInt32 {
 		e.int32(int32(i))
 		return nil
@@ -144,7 +155,7 @@ func (e *v8Encoder) integer(i int64) error {
 	return nil
 }
 
-func (e *v8Encoder) unsigned(u uint64) error {
+func (e *encoder) unsigned(u uint64) error {
 	if u <= math.MaxInt32 {
 		e.int32(int32(u))
 		return nil
@@ -159,7 +170,7 @@ func (e *v8Encoder) unsigned(u uint64) error {
 
 // bigInt writes a BigInt's bitfield (sign, byte length) and its 64-bit
 // little-endian digits.
-func (e *v8Encoder) bigInt(tag byte, x *big.Int) error {
+func (e *encoder) bigInt(tag byte, x *big.Int) error {
 	if x.BitLen() > 1<<30 {
 		return encErr("a BigInt of %d bits (V8's limit is 2^30)", x.BitLen())
 	}
@@ -219,7 +230,7 @@ func nextUnit(s string, i int) (rune, int) {
 
 // str writes a string value: one-byte (Latin-1) when every character is
 // at most U+00FF, otherwise two-byte UTF-16, padded as V8 pads it.
-func (e *v8Encoder) str(s string) error {
+func (e *encoder) str(s string) error {
 	if isASCIIString(s) {
 		if len(s) > v8MaxStringUnits {
 			return encErr("a string of %d characters (V8's limit is %d)", len(s), v8MaxStringUnits)
@@ -280,7 +291,7 @@ func (e *v8Encoder) str(s string) error {
 // keyBytes pre-encodes an ASCII property key (struct field names).
 func keyBytes(name string) []byte {
 	if idx := arrayIndex(name); idx >= 0 {
-		e := v8Encoder{}
+		e := encoder{}
 		e.key(name, idx)
 		return e.buf
 	}
@@ -291,7 +302,7 @@ func keyBytes(name string) []byte {
 
 // key writes a property key. Array indices are written as numbers, as V8
 // does.
-func (e *v8Encoder) key(k string, idx int64) error {
+func (e *encoder) key(k string, idx int64) error {
 	if idx < 0 {
 		return e.str(k)
 	}
@@ -306,7 +317,7 @@ func (e *v8Encoder) key(k string, idx int64) error {
 // ---- objects ----
 
 // enter counts one level of nesting.
-func (e *v8Encoder) enter() error {
+func (e *encoder) enter() error {
 	e.depth++
 	if e.depth > v8MaxEncodeDepth {
 		return encErr("a value nested deeper than %d levels (Node's deserializer overflows its stack)", v8MaxEncodeDepth)
@@ -316,7 +327,7 @@ func (e *v8Encoder) enter() error {
 
 // ref writes a reference and returns true if the object k was written
 // before; otherwise it gives k the next object id.
-func (e *v8Encoder) ref(k v8Ident) (bool, error) {
+func (e *encoder) ref(k v8Ident) (bool, error) {
 	if e.seen == nil {
 		e.seen = make(map[v8Ident]v8Seen)
 	}
@@ -345,7 +356,7 @@ var (
 // t: a nil one (p nil) is written as null and one written before as a back
 // reference, and done is set; otherwise it is recorded under the returned
 // identity and one level of nesting is entered.
-func (e *v8Encoder) open(p unsafe.Pointer, t reflect.Type) (k v8Ident, done bool, err error) {
+func (e *encoder) open(p unsafe.Pointer, t reflect.Type) (k v8Ident, done bool, err error) {
 	if p == nil {
 		e.buf = append(e.buf, tagNull)
 		return k, true, nil
@@ -359,10 +370,10 @@ func (e *v8Encoder) open(p unsafe.Pointer, t reflect.Type) (k v8Ident, done bool
 
 // object counts an object that is never referenced twice (Go values that
 // are copied, such as structs and time.Time).
-func (e *v8Encoder) object() { e.nextID++ }
+func (e *encoder) object() { e.nextID++ }
 
 // encode writes v. Common types are handled without reflection.
-func (e *v8Encoder) encode(v any) error {
+func (e *encoder) encode(v any) error {
 	switch x := v.(type) {
 	case nil:
 		e.buf = append(e.buf, tagNull)
@@ -461,7 +472,7 @@ func (e *v8Encoder) encode(v any) error {
 }
 
 // mapAny writes a map[string]any as a plain object.
-func (e *v8Encoder) mapAny(m map[string]any) error {
+func (e *encoder) mapAny(m map[string]any) error {
 	if _, done, err := e.open(reflect.ValueOf(m).UnsafePointer(), mapAnyType); done || err != nil {
 		return err
 	}
@@ -475,7 +486,7 @@ func (e *v8Encoder) mapAny(m map[string]any) error {
 
 // objectBody writes the properties collected in e.kvs[start:], in V8's
 // order, then ends the object and its level of nesting.
-func (e *v8Encoder) objectBody(start int) error {
+func (e *encoder) objectBody(start int) error {
 	end := len(e.kvs)
 	sortKVs(e.kvs[start:end])
 	for i := start; i < end; i++ {
@@ -529,7 +540,7 @@ func sliceIdent(rv reflect.Value) (v8Ident, bool) {
 }
 
 // sliceAny writes a []any: a dense array, or a sparse one if it has holes.
-func (e *v8Encoder) sliceAny(s []any) error {
+func (e *encoder) sliceAny(s []any) error {
 	if s == nil {
 		e.buf = append(e.buf, tagNull)
 		return nil
@@ -586,7 +597,7 @@ func (e *v8Encoder) sliceAny(s []any) error {
 }
 
 // array writes an *Array: dense if it has every element, else sparse.
-func (e *v8Encoder) array(a *jsvalue.Array) error {
+func (e *encoder) array(a *jsvalue.Array) error {
 	if _, done, err := e.open(unsafe.Pointer(a), arrayType); done || err != nil {
 		return err
 	}
@@ -652,7 +663,7 @@ func (e *v8Encoder) array(a *jsvalue.Array) error {
 	return nil
 }
 
-func (e *v8Encoder) regexp(r jsvalue.RegExp) error {
+func (e *encoder) regexp(r jsvalue.RegExp) error {
 	var flags uint32
 	for i := 0; i < len(r.Flags); i++ {
 		bit := uint32(0)
@@ -678,7 +689,7 @@ func (e *v8Encoder) regexp(r jsvalue.RegExp) error {
 	return nil
 }
 
-func (e *v8Encoder) boxed(b jsvalue.Boxed) error {
+func (e *encoder) boxed(b jsvalue.Boxed) error {
 	switch x := b.Value.(type) {
 	case bool:
 		e.object()
@@ -721,7 +732,7 @@ func (e *v8Encoder) boxed(b jsvalue.Boxed) error {
 	return encErr("a Boxed holding a nil *big.Int")
 }
 
-func (e *v8Encoder) jsMap(m *jsvalue.Map) error {
+func (e *encoder) jsMap(m *jsvalue.Map) error {
 	if _, done, err := e.open(unsafe.Pointer(m), jsMapType); done || err != nil {
 		return err
 	}
@@ -740,7 +751,7 @@ func (e *v8Encoder) jsMap(m *jsvalue.Map) error {
 	return nil
 }
 
-func (e *v8Encoder) jsSet(s *jsvalue.Set) error {
+func (e *encoder) jsSet(s *jsvalue.Set) error {
 	if _, done, err := e.open(unsafe.Pointer(s), jsSetType); done || err != nil {
 		return err
 	}
@@ -762,7 +773,7 @@ var errorTags = map[string]byte{
 	"SyntaxError": errSyntax, "TypeError": errType, "URIError": errURI,
 }
 
-func (e *v8Encoder) jsError(x *jsvalue.Error) error {
+func (e *encoder) jsError(x *jsvalue.Error) error {
 	k, done, err := e.open(unsafe.Pointer(x), jsErrorType)
 	if done || err != nil {
 		return err
@@ -812,7 +823,7 @@ var (
 )
 
 // bytesRef is ref for a byte slice of type t, or object if it is empty.
-func (e *v8Encoder) bytesRef(t reflect.Type, b []byte) (bool, error) {
+func (e *encoder) bytesRef(t reflect.Type, b []byte) (bool, error) {
 	if cap(b) == 0 {
 		e.object()
 		return false, nil
@@ -822,7 +833,7 @@ func (e *v8Encoder) bytesRef(t reflect.Type, b []byte) (bool, error) {
 
 // host writes one of Node's typed-array host objects: 5C 00 type length
 // bytes. t tells the Go type of b, for references to the same view.
-func (e *v8Encoder) host(kind int, t reflect.Type, b []byte) error {
+func (e *encoder) host(kind int, t reflect.Type, b []byte) error {
 	if done, err := e.bytesRef(t, b); done || err != nil {
 		return err
 	}
@@ -837,7 +848,7 @@ func (e *v8Encoder) host(kind int, t reflect.Type, b []byte) error {
 }
 
 // sliceRef is ref for a slice, or object for an empty one.
-func (e *v8Encoder) sliceRef(rv reflect.Value) (bool, error) {
+func (e *encoder) sliceRef(rv reflect.Value) (bool, error) {
 	k, ok := sliceIdent(rv)
 	if !ok {
 		e.object()
@@ -846,7 +857,7 @@ func (e *v8Encoder) sliceRef(rv reflect.Value) (bool, error) {
 	return e.ref(k)
 }
 
-func (e *v8Encoder) arrayBuffer(b []byte, max uint32, resizable bool) error {
+func (e *encoder) arrayBuffer(b []byte, max uint32, resizable bool) error {
 	if done, err := e.bytesRef(abType, b); done || err != nil {
 		return err
 	}
@@ -870,7 +881,7 @@ func (e *v8Encoder) arrayBuffer(b []byte, max uint32, resizable bool) error {
 
 // typedSlice writes a slice of fixed-size numbers as the matching typed
 // array, elements in host byte order.
-func (e *v8Encoder) typedSlice(rv reflect.Value) error {
+func (e *encoder) typedSlice(rv reflect.Value) error {
 	if rv.IsNil() {
 		e.buf = append(e.buf, tagNull)
 		return nil
@@ -933,7 +944,7 @@ func init() {
 
 // reflectValue writes any other Go value: named basic types, structs
 // (json tags), maps, slices, arrays and pointers.
-func (e *v8Encoder) reflectValue(rv reflect.Value) error {
+func (e *encoder) reflectValue(rv reflect.Value) error {
 	if !rv.IsValid() {
 		e.buf = append(e.buf, tagNull)
 		return nil
@@ -984,7 +995,7 @@ func (e *v8Encoder) reflectValue(rv reflect.Value) error {
 	return encErr("a Go %s", rt)
 }
 
-func (e *v8Encoder) pointer(rv reflect.Value) error {
+func (e *encoder) pointer(rv reflect.Value) error {
 	if rv.IsNil() {
 		e.buf = append(e.buf, tagNull)
 		return nil
@@ -1009,7 +1020,7 @@ func (e *v8Encoder) pointer(rv reflect.Value) error {
 
 // structBody writes a struct's fields as a plain object; its id is
 // already assigned.
-func (e *v8Encoder) structBody(rv reflect.Value) error {
+func (e *encoder) structBody(rv reflect.Value) error {
 	if err := e.enter(); err != nil {
 		return err
 	}
@@ -1052,7 +1063,7 @@ func isEmptyValue(v reflect.Value) bool {
 }
 
 // goMap writes a map with string or integer keys as a plain object.
-func (e *v8Encoder) goMap(rv reflect.Value) error {
+func (e *encoder) goMap(rv reflect.Value) error {
 	if rv.IsNil() {
 		e.buf = append(e.buf, tagNull)
 		return nil
@@ -1092,7 +1103,7 @@ func (e *v8Encoder) goMap(rv reflect.Value) error {
 
 // goSlice writes a slice: bytes as a Buffer, fixed-size numbers as typed
 // arrays, anything else as an array.
-func (e *v8Encoder) goSlice(rv reflect.Value) error {
+func (e *encoder) goSlice(rv reflect.Value) error {
 	if rv.IsNil() {
 		e.buf = append(e.buf, tagNull)
 		return nil
@@ -1112,7 +1123,7 @@ func (e *v8Encoder) goSlice(rv reflect.Value) error {
 
 // denseBody writes a slice or array as a dense array; its id is already
 // assigned.
-func (e *v8Encoder) denseBody(rv reflect.Value) error {
+func (e *encoder) denseBody(rv reflect.Value) error {
 	n := rv.Len()
 	if n > v8MaxArrayLength {
 		return encErr("an array of %d elements", n)

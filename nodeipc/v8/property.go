@@ -1,46 +1,40 @@
-package nodeipc
+package v8
 
-// Recognising Node's internal messages in advanced mode without decoding
-// them.
+// Reading one property of a serialized value without decoding it.
 
 import (
 	"bytes"
 	"encoding/binary"
-	"strings"
 )
 
-// The key "cmd" as one-byte (or UTF-8) and as host-order UTF-16 bytes.
-var (
-	cmdLatin1 = []byte("cmd")
-	cmdUTF16  = binary.NativeEndian.AppendUint16(binary.NativeEndian.AppendUint16(binary.NativeEndian.AppendUint16(nil, 'c'), 'm'), 'd')
-)
-
-// v8InternalCmd reports whether payload's top-level value is an object
-// whose "cmd" property is a string longer than 5 characters starting with
-// "NODE_" (Node's isInternal rule), and returns it. It walks the payload
-// without building values, so it is cheap for ordinary messages, and it
-// never panics on bad input (which is simply not internal).
-func v8InternalCmd(payload []byte) (cmd string, ok bool) {
-	// Most messages never spell "cmd" at all (in Latin-1, UTF-8 or
-	// UTF-16): a substring search rules them out without walking them.
-	if !bytes.Contains(payload, cmdLatin1) && !bytes.Contains(payload, cmdUTF16) {
-		return "", false
+// AppendStringProperty looks in the serialized value data for the
+// property key of its top-level object (or array, or the object Node wraps
+// in a host object), and if that property holds a string, appends it to dst
+// in UTF-8 and returns the extended slice and true. Otherwise, and for data
+// that is not valid, it returns dst and false. It reads data without
+// building values: data that does not spell key at all costs one substring
+// search, and it allocates nothing unless the string outgrows dst. This is
+// how a receiver can route or filter a message, as Node's channel does by
+// its "cmd" property, before (or without) decoding it.
+func AppendStringProperty(dst, data []byte, key string) ([]byte, bool) {
+	if !mayContainKey(data, key) {
+		return dst, false
 	}
-	d := v8Decoder{buf: payload}
+	d := decoder{buf: data}
 	if d.header() != nil {
-		return "", false
+		return dst, false
 	}
 	t, _, err := d.valueTag()
 	if err != nil {
-		return "", false
+		return dst, false
 	}
 	if t == tagHostObject {
 		// Node's "other host object" wraps a plain object: 5C 01 value.
 		if sub, err := d.varint32(); err != nil || sub != hostOther {
-			return "", false
+			return dst, false
 		}
 		if t, _, err = d.valueTag(); err != nil {
-			return "", false
+			return dst, false
 		}
 	}
 	end := byte(tagEndObject)
@@ -48,68 +42,88 @@ func v8InternalCmd(payload []byte) (cmd string, ok bool) {
 	case tagBeginObject:
 	case tagBeginSparse:
 		if _, err := d.varint32(); err != nil {
-			return "", false
+			return dst, false
 		}
 		end = tagEndSparse
 	case tagBeginDense:
-		// Arrays are objects too: a "cmd" property follows the elements.
+		// Arrays are objects too: named properties follow the elements.
 		n, err := d.varint32()
 		if err != nil {
-			return "", false
+			return dst, false
 		}
 		for i := uint32(0); i < n; i++ {
 			if t, next := d.peek(); next >= 0 && t == tagHole {
 				d.pos = next
 			} else if d.skipValue() != nil {
-				return "", false
+				return dst, false
 			}
 		}
 		end = tagEndDense
 	default:
-		return "", false
+		return dst, false
 	}
 	for {
 		t, next := d.peek()
 		if next < 0 || t == end {
-			return "", false
+			return dst, false
 		}
-		isCmd, err := d.keyIsCmd()
+		match, err := d.keyIs(key)
 		if err != nil {
-			return "", false
+			return dst, false
 		}
-		if !isCmd {
+		if !match {
 			if d.skipValue() != nil {
-				return "", false
+				return dst, false
 			}
 			continue
 		}
-		// V8 rejects duplicate keys, so the first "cmd" decides.
+		// V8 rejects duplicate keys, so the first match decides.
 		t, _, err = d.valueTag()
-		if err != nil || (t != tagOneByteString && t != tagTwoByteString && t != tagUTF8String) {
-			return "", false
+		if err != nil {
+			return dst, false
 		}
-		if t == tagOneByteString {
-			// Check the raw bytes first, so a user's cmd costs nothing.
+		switch t {
+		case tagOneByteString:
 			n, err := d.varint32()
 			if err != nil {
-				return "", false
+				return dst, false
 			}
 			b, err := d.raw(n)
-			if err != nil || len(b) <= 5 || !bytes.HasPrefix(b, []byte("NODE_")) {
-				return "", false
+			if err != nil {
+				return dst, false
 			}
-			return latin1String(b), true
+			return appendLatin1(dst, b), true
+		case tagTwoByteString, tagUTF8String:
+			s, err := d.stringBody(t)
+			if err != nil {
+				return dst, false
+			}
+			return append(dst, s...), true
 		}
-		s, err := d.stringBody(t)
-		if err != nil || len(s) <= 5 || !strings.HasPrefix(s, "NODE_") {
-			return "", false
-		}
-		return s, true
+		return dst, false
 	}
 }
 
-// keyIsCmd reads a property key and reports whether it is "cmd".
-func (d *v8Decoder) keyIsCmd() (bool, error) {
+// mayContainKey reports whether data may hold the property name key: for
+// an ASCII key, whether data contains it as one-byte (or UTF-8) or as
+// host-order UTF-16 bytes.
+func mayContainKey(data []byte, key string) bool {
+	if !isASCIIString(key) || len(key) > 32 {
+		return true
+	}
+	if bytes.Contains(data, []byte(key)) {
+		return true
+	}
+	var buf [64]byte
+	k := buf[:0]
+	for i := 0; i < len(key); i++ {
+		k = binary.NativeEndian.AppendUint16(k, uint16(key[i]))
+	}
+	return bytes.Contains(data, k)
+}
+
+// keyIs reads a property key and reports whether it is key.
+func (d *decoder) keyIs(key string) (bool, error) {
 	t, next := d.peek()
 	if next >= 0 && t == tagOneByteString {
 		d.pos = next
@@ -118,14 +132,41 @@ func (d *v8Decoder) keyIsCmd() (bool, error) {
 			return false, err
 		}
 		b, err := d.raw(n)
-		return string(b) == "cmd", err
+		return latin1Equal(b, key), err
 	}
 	k, err := d.key()
-	return err == nil && k.hasS && k.s == "cmd", err
+	return err == nil && k.hasS && k.s == key, err
+}
+
+// latin1Equal reports whether the Latin-1 bytes b spell the UTF-8 string s.
+func latin1Equal(b []byte, s string) bool {
+	if isASCII(b) {
+		return string(b) == s
+	}
+	j := 0
+	for _, r := range s {
+		if j >= len(b) || r > 0xFF || rune(b[j]) != r {
+			return false
+		}
+		j++
+	}
+	return j == len(b)
+}
+
+// appendLatin1 appends the Latin-1 bytes b to dst in UTF-8.
+func appendLatin1(dst, b []byte) []byte {
+	for _, c := range b {
+		if c < 0x80 {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, 0xC0|c>>6, 0x80|c&0x3F)
+		}
+	}
+	return dst
 }
 
 // skipValue steps over one value without building it.
-func (d *v8Decoder) skipValue() error {
+func (d *decoder) skipValue() error {
 	d.depth++
 	if d.depth > v8MaxDepth {
 		return d.errAt(d.pos, "nesting deeper than %d levels", v8MaxDepth)
@@ -135,7 +176,7 @@ func (d *v8Decoder) skipValue() error {
 	return err
 }
 
-func (d *v8Decoder) skipTagged() error {
+func (d *decoder) skipTagged() error {
 	t, off, err := d.valueTag()
 	if err != nil {
 		return err
@@ -247,7 +288,7 @@ func (d *v8Decoder) skipTagged() error {
 }
 
 // skipBytes steps over a varint length and that many bytes.
-func (d *v8Decoder) skipBytes() error {
+func (d *decoder) skipBytes() error {
 	n, err := d.varint32()
 	if err == nil {
 		_, err = d.raw(n)
@@ -255,7 +296,7 @@ func (d *v8Decoder) skipBytes() error {
 	return err
 }
 
-func (d *v8Decoder) bigIntBytes() ([]byte, error) {
+func (d *decoder) bigIntBytes() ([]byte, error) {
 	bits, err := d.varint32()
 	if err != nil {
 		return nil, err
@@ -265,7 +306,7 @@ func (d *v8Decoder) bigIntBytes() ([]byte, error) {
 
 // skipPairs steps over key/value pairs up to end and the nCounts varints
 // after it.
-func (d *v8Decoder) skipPairs(end byte, nCounts int) error {
+func (d *decoder) skipPairs(end byte, nCounts int) error {
 	err := d.until(end, func() error {
 		if err := d.skipValue(); err != nil {
 			return err

@@ -1,4 +1,4 @@
-package nodeipc
+package v8
 
 import (
 	"strings"
@@ -53,33 +53,33 @@ func benchMediumValue() benchMedium {
 
 // toAny converts a benchmark value to its generic form via the codec.
 func toAny(b *testing.B, v any) any {
-	p, err := appendV8(nil, v)
+	p, err := Append(nil, v)
 	if err != nil {
 		b.Fatal(err)
 	}
 	var out any
-	if err := decodeV8(p, &out); err != nil {
+	if err := Unmarshal(p, &out); err != nil {
 		b.Fatal(err)
 	}
 	return out
 }
 
 func benchEncode(b *testing.B, v any) {
-	buf, err := appendV8(nil, v)
+	buf, err := Append(nil, v)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if buf, err = appendV8(buf[:0], v); err != nil {
+		if buf, err = Append(buf[:0], v); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func benchDecode[T any](b *testing.B, v any) {
-	p, err := appendV8(nil, v)
+	p, err := Append(nil, v)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func benchDecode[T any](b *testing.B, v any) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var out T
-		if err := decodeV8(p, &out); err != nil {
+		if err := Unmarshal(p, &out); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -107,22 +107,23 @@ func BenchmarkV8DecodeMediumStruct(b *testing.B) { benchDecode[benchMedium](b, b
 func BenchmarkV8DecodeMediumAny(b *testing.B)    { benchDecode[any](b, benchMediumValue()) }
 func BenchmarkV8DecodeLarge(b *testing.B)        { benchDecode[string](b, largeString) }
 
-func BenchmarkV8InternalCmd(b *testing.B) {
+func BenchmarkAppendStringProperty(b *testing.B) {
 	// The medium shape with a "cmd" property, last and not internal, so
 	// the whole message is walked.
 	type withCmd struct {
 		benchMedium
 		Cmd string `json:"cmd"`
 	}
-	p, err := appendV8(nil, withCmd{benchMediumValue(), "user"})
+	p, err := Append(nil, withCmd{benchMediumValue(), "user"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, ok := v8InternalCmd(p); ok {
-		b.Fatal("internal")
+	var buf [16]byte
+	if got, ok := AppendStringProperty(buf[:0], p, "cmd"); !ok || string(got) != "user" {
+		b.Fatalf("AppendStringProperty = %q, %v", got, ok)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		v8InternalCmd(p)
+		AppendStringProperty(buf[:0], p, "cmd")
 	}
 }

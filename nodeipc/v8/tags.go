@@ -1,4 +1,4 @@
-package nodeipc
+package v8
 
 // The constants of V8's ValueSerializer format used by advanced
 // serialization (see PROTOCOL.md §3).

@@ -1,4 +1,4 @@
-package nodeipc
+package v8
 
 import (
 	"errors"
@@ -11,10 +11,10 @@ import (
 	"nodeipc.dev/nodeipc/jsvalue"
 )
 
-// FuzzV8Decode checks that any input either decodes or fails with a
-// *ProtocolError, and that whatever decodes re-encodes to a payload that
-// decodes to the same value. v8InternalCmd must agree with the decoder.
-func FuzzV8Decode(f *testing.F) {
+// FuzzUnmarshal checks that any input either decodes or fails with an
+// *Error, and that whatever decodes re-encodes to a payload that decodes to
+// the same value. AppendStringProperty must agree with the decoder.
+func FuzzUnmarshal(f *testing.F) {
 	for _, values := range v8Fixtures(f) {
 		for _, p := range values {
 			f.Add(p)
@@ -32,14 +32,14 @@ func FuzzV8Decode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var v any
-		err := decodeV8(data, &v)
-		cmd, isCmd := v8InternalCmd(data)
+		err := Unmarshal(data, &v)
+		cmd, isCmd := AppendStringProperty(nil, data, "cmd")
 		if err != nil {
-			var pe *ProtocolError
-			if !errors.As(err, &pe) || !errors.Is(err, ErrInvalidMessage) || pe.Op != "decode" {
-				t.Fatalf("decodeV8 error %v is not a decode *ProtocolError", err)
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Op != "unmarshal" {
+				t.Fatalf("Unmarshal error %v is not an unmarshal *Error", err)
 			}
-			if pe.Offset < 0 || pe.Offset > int64(len(data)) {
+			if pe.Offset < 0 || pe.Offset > len(data) {
 				t.Fatalf("error offset %d outside the %d-byte payload", pe.Offset, len(data))
 			}
 			return
@@ -51,13 +51,12 @@ func FuzzV8Decode(f *testing.F) {
 		case *jsvalue.Array:
 			props = x.Props
 		}
-		want, _ := props["cmd"].(string)
-		wantOK := len(want) > 5 && strings.HasPrefix(want, "NODE_")
-		if isCmd != wantOK || isCmd && cmd != want {
-			t.Fatalf("v8InternalCmd = %q, %v; the decoded value says %q, %v", cmd, isCmd, want, wantOK)
+		want, wantOK := props["cmd"].(string)
+		if isCmd != wantOK || string(cmd) != want {
+			t.Fatalf("AppendStringProperty = %q, %v; the decoded value says %q, %v", cmd, isCmd, want, wantOK)
 		}
 
-		b, err := appendV8(nil, v)
+		b, err := Append(nil, v)
 		if err != nil {
 			if strings.Contains(err.Error(), "Float16Array") || strings.Contains(err.Error(), "cause contains the Error itself") ||
 				strings.Contains(err.Error(), "nested deeper") {
@@ -66,7 +65,7 @@ func FuzzV8Decode(f *testing.F) {
 			t.Fatalf("re-encoding %#v: %v", v, err)
 		}
 		var again any
-		if err := decodeV8(b, &again); err != nil {
+		if err := Unmarshal(b, &again); err != nil {
 			t.Fatalf("decoding the re-encoded % x: %v", b, err)
 		}
 		if !sameV8(v, again) {
@@ -74,11 +73,11 @@ func FuzzV8Decode(f *testing.F) {
 		}
 
 		// Typed decoding must fail cleanly or succeed, never panic.
-		if err := decodeV8(data, new(fuzzTarget)); err != nil && !errors.Is(err, ErrInvalidMessage) {
+		if err := Unmarshal(data, new(fuzzTarget)); err != nil && !isError(err) {
 			t.Fatalf("typed decode: %v", err)
 		}
 		var list []fuzzTarget
-		if err := decodeV8(data, &list); err != nil && !errors.Is(err, ErrInvalidMessage) {
+		if err := Unmarshal(data, &list); err != nil && !isError(err) {
 			t.Fatalf("typed decode into a slice: %v", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package nodeipc
+package v8
 
 // Decoding into typed Go values, and the per-type information shared with
 // the encoder (struct fields follow encoding/json's rules).
@@ -161,7 +161,7 @@ var specialTypes = map[reflect.Type]bool{
 func isSpecialType(t reflect.Type) bool { return specialTypes[t] }
 
 // value decodes the next value into rv, which must be settable.
-func (d *v8Decoder) value(rv reflect.Value) error {
+func (d *decoder) value(rv reflect.Value) error {
 	if err := d.enter(); err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func (d *v8Decoder) value(rv reflect.Value) error {
 	return err
 }
 
-func (d *v8Decoder) typeErr(off int, t byte, rt reflect.Type) error {
+func (d *decoder) typeErr(off int, t byte, rt reflect.Type) error {
 	return d.errAt(off, "cannot decode %s into Go %s", v8TagName(t), rt)
 }
 
@@ -209,7 +209,7 @@ func v8TagName(t byte) string {
 }
 
 // typed decodes a value whose tag t, at off, has been consumed, into rv.
-func (d *v8Decoder) typed(t byte, off int, rv reflect.Value) error {
+func (d *decoder) typed(t byte, off int, rv reflect.Value) error {
 	rt := rv.Type()
 	kind := rt.Kind()
 	if t == tagNull || t == tagUndefined {
@@ -289,7 +289,7 @@ func (d *v8Decoder) typed(t byte, off int, rv reflect.Value) error {
 }
 
 // generic decodes into an any and assigns the result to rv.
-func (d *v8Decoder) generic(t byte, off int, rv reflect.Value) error {
+func (d *decoder) generic(t byte, off int, rv reflect.Value) error {
 	v, err := d.anyTagged(t, off)
 	if err != nil {
 		return err
@@ -300,7 +300,7 @@ func (d *v8Decoder) generic(t byte, off int, rv reflect.Value) error {
 // assign stores a decoded value in rv, converting where the Go types
 // agree: *T into T or T into *T, and byte or typed slices into named
 // types with the same element type.
-func (d *v8Decoder) assign(off int, t byte, v any, rv reflect.Value) error {
+func (d *decoder) assign(off int, t byte, v any, rv reflect.Value) error {
 	rt := rv.Type()
 	if v == nil {
 		rv.SetZero()
@@ -330,7 +330,7 @@ func (d *v8Decoder) assign(off int, t byte, v any, rv reflect.Value) error {
 // typedRef resolves a '^' reference into rv: the Go pointer, map or slice
 // the object was decoded into if the types match, otherwise the object is
 // decoded again into rv's type.
-func (d *v8Decoder) typedRef(off int, rv reflect.Value) error {
+func (d *decoder) typedRef(off int, rv reflect.Value) error {
 	id, err := d.refID(off)
 	if err != nil {
 		return err
@@ -359,7 +359,7 @@ func (d *v8Decoder) typedRef(off int, rv reflect.Value) error {
 
 // typedNumber decodes a number (or a BigInt, into integers) into rv,
 // exactly: an integer field only takes an integral value in its range.
-func (d *v8Decoder) typedNumber(t byte, off int, rv reflect.Value) error {
+func (d *decoder) typedNumber(t byte, off int, rv reflect.Value) error {
 	rt := rv.Type()
 	var f float64
 	switch t {
@@ -440,7 +440,7 @@ func (si *v8Struct) fieldFor(name []byte) int {
 
 // structKey reads a property key and returns the matching field, or -1.
 // ASCII keys, the common case, are matched without allocating.
-func (d *v8Decoder) structKey(si *v8Struct) (int, error) {
+func (d *decoder) structKey(si *v8Struct) (int, error) {
 	t, next := d.peek()
 	if next >= 0 && t == tagOneByteString {
 		save := d.pos
@@ -485,12 +485,12 @@ func fieldValue(rv reflect.Value, index []int, alloc bool) reflect.Value {
 }
 
 // skip decodes and drops a value, still assigning its object ids.
-func (d *v8Decoder) skip() error {
+func (d *decoder) skip() error {
 	_, err := d.anyValue()
 	return err
 }
 
-func (d *v8Decoder) typedStruct(off int, rv reflect.Value) error {
+func (d *decoder) typedStruct(off int, rv reflect.Value) error {
 	si := structInfo(rv.Type())
 	id := d.newID(off)
 	d.setReady(id, nil)
@@ -517,7 +517,7 @@ func (d *v8Decoder) typedStruct(off int, rv reflect.Value) error {
 }
 
 // mapKey converts a property key to a Go map key of type kt.
-func (d *v8Decoder) mapKey(off int, k *v8Key, kt reflect.Type) (reflect.Value, error) {
+func (d *decoder) mapKey(off int, k *v8Key, kt reflect.Type) (reflect.Value, error) {
 	kv := reflect.New(kt).Elem()
 	s := k.str()
 	switch kt.Kind() {
@@ -540,7 +540,7 @@ func (d *v8Decoder) mapKey(off int, k *v8Key, kt reflect.Type) (reflect.Value, e
 	return kv, d.errAt(off, "cannot use property %q as a Go %s map key", s, kt)
 }
 
-func (d *v8Decoder) typedObjectMap(off int, rv reflect.Value) error {
+func (d *decoder) typedObjectMap(off int, rv reflect.Value) error {
 	rt := d.beginMap(off, rv)
 	n := uint32(0)
 	err := d.until(tagEndObject, func() error {
@@ -569,7 +569,7 @@ func (d *v8Decoder) typedObjectMap(off int, rv reflect.Value) error {
 
 // beginMap makes the Go map rv (if it is nil) for the object or Map at
 // off, and registers it for back references.
-func (d *v8Decoder) beginMap(off int, rv reflect.Value) reflect.Type {
+func (d *decoder) beginMap(off int, rv reflect.Value) reflect.Type {
 	rt := rv.Type()
 	if rv.IsNil() {
 		rv.Set(reflect.MakeMap(rt))
@@ -582,7 +582,7 @@ func (d *v8Decoder) beginMap(off int, rv reflect.Value) reflect.Type {
 	return rt
 }
 
-func (d *v8Decoder) typedJSMap(off int, rv reflect.Value) error {
+func (d *decoder) typedJSMap(off int, rv reflect.Value) error {
 	rt := d.beginMap(off, rv)
 	n := uint32(0)
 	err := d.until(tagEndMap, func() error {
@@ -606,7 +606,7 @@ func (d *v8Decoder) typedJSMap(off int, rv reflect.Value) error {
 
 // typedArray decodes a dense or sparse array into a slice or Go array.
 // Holes become zero values, and named properties are dropped.
-func (d *v8Decoder) typedArray(t byte, off int, rv reflect.Value) error {
+func (d *decoder) typedArray(t byte, off int, rv reflect.Value) error {
 	rt := rv.Type()
 	n, err := d.varint32()
 	if err != nil {
@@ -686,7 +686,7 @@ func (d *v8Decoder) typedArray(t byte, off int, rv reflect.Value) error {
 	return d.endArray(nprops, n)
 }
 
-func (d *v8Decoder) typedSet(off int, rv reflect.Value) error {
+func (d *decoder) typedSet(off int, rv reflect.Value) error {
 	rt := rv.Type()
 	if rt.Kind() != reflect.Slice {
 		return d.typeErr(off, tagBeginSet, rt)

@@ -1,4 +1,4 @@
-package nodeipc
+package v8
 
 // Decoding of V8 ValueSerializer data (advanced serialization).
 //
@@ -32,8 +32,8 @@ type v8Ref struct {
 	ready bool          // V8 registers some objects only once they are complete
 }
 
-// v8Decoder holds the state of one decodeV8 call.
-type v8Decoder struct {
+// v8Decoder holds the state of one Unmarshal call.
+type decoder struct {
 	buf   []byte
 	pos   int
 	ver   uint32
@@ -85,21 +85,27 @@ func number(f float64) any {
 	return f
 }
 
-var v8DecoderPool = sync.Pool{New: func() any { return new(v8Decoder) }}
+var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
 
-// decodeV8 decodes one V8-serialized payload (starting at the FF header)
-// into v, a non-nil pointer, using the same struct field tags as
-// encoding/json. Errors are *ProtocolError with Op "decode", Offset the byte
-// offset in payload, and Err wrapping ErrInvalidMessage.
-func decodeV8(payload []byte, v any) error {
+// Unmarshal decodes payload, one value as Node's v8.serialize() writes it
+// (from the FF version header; format versions 13 to 15), into v, which must
+// be a non-nil pointer. Decoding into an *any gives the values listed in
+// package jsvalue; decoding into other Go types follows the package
+// documentation, with encoding/json's struct field tags. Byte slices and
+// strings are copied out of payload, so the caller may reuse it.
+//
+// An invalid payload, or a value that does not fit v, is an *Error with
+// the offset of the problem; a payload of 2 GiB or more is an *Error
+// wrapping ErrTooLarge.
+func Unmarshal(payload []byte, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return fmt.Errorf("nodeipc: decode needs a non-nil pointer, not %T", v)
+		return fmt.Errorf("v8: Unmarshal needs a non-nil pointer, not %T", v)
 	}
 	if len(payload) > v8MaxPayload {
-		return protoErr("decode", 0, payload, ErrMessageTooLarge, "payload of %d bytes is over the 2 GiB limit", len(payload))
+		return &Error{Op: "unmarshal", Offset: 0, Reason: fmt.Sprintf("payload of %d bytes is over the 2 GiB limit", len(payload)), Err: ErrTooLarge}
 	}
-	d := v8DecoderPool.Get().(*v8Decoder)
+	d := decoderPool.Get().(*decoder)
 	d.buf = payload
 	d.holes = 4096 + 4*len(payload)
 	err := d.header()
@@ -114,30 +120,30 @@ func decodeV8(payload []byte, v any) error {
 		}
 	}
 	d.reset()
-	v8DecoderPool.Put(d)
+	decoderPool.Put(d)
 	return err
 }
 
 // reset clears d for reuse, dropping every reference to decoded values.
-func (d *v8Decoder) reset() {
+func (d *decoder) reset() {
 	clear(d.ids)
 	ids := d.ids[:0]
 	if cap(ids) > 1024 {
 		ids = nil
 	}
-	*d = v8Decoder{ids: ids, replaying: d.replaying[:0], keys: d.keys}
+	*d = decoder{ids: ids, replaying: d.replaying[:0], keys: d.keys}
 }
 
-func (d *v8Decoder) errAt(off int, format string, args ...any) error {
-	return protoErr("decode", int64(off), d.buf, ErrInvalidMessage, format, args...)
+func (d *decoder) errAt(off int, format string, args ...any) error {
+	return &Error{Op: "unmarshal", Offset: off, Reason: fmt.Sprintf(format, args...)}
 }
 
-func (d *v8Decoder) truncated() error {
+func (d *decoder) truncated() error {
 	return d.errAt(len(d.buf), "truncated: the value runs past the end of the %d-byte payload", len(d.buf))
 }
 
 // header reads FF and the format version; V8 accepts 13 to 15 here.
-func (d *v8Decoder) header() error {
+func (d *decoder) header() error {
 	if len(d.buf) == 0 || d.buf[0] != tagVersion {
 		return d.errAt(0, "missing the FF version header")
 	}
@@ -154,7 +160,7 @@ func (d *v8Decoder) header() error {
 }
 
 // varint32 reads an unsigned LEB128 number of at most 5 bytes.
-func (d *v8Decoder) varint32() (uint32, error) {
+func (d *decoder) varint32() (uint32, error) {
 	var v uint32
 	start := d.pos
 	for shift := 0; shift < 35; shift += 7 {
@@ -171,12 +177,12 @@ func (d *v8Decoder) varint32() (uint32, error) {
 	return 0, d.errAt(start, "varint longer than 5 bytes")
 }
 
-func (d *v8Decoder) zigzag32() (int32, error) {
+func (d *decoder) zigzag32() (int32, error) {
 	u, err := d.varint32()
 	return int32(u>>1) ^ -int32(u&1), err
 }
 
-func (d *v8Decoder) double() (float64, error) {
+func (d *decoder) double() (float64, error) {
 	if len(d.buf)-d.pos < 8 {
 		return 0, d.truncated()
 	}
@@ -192,7 +198,7 @@ func (d *v8Decoder) double() (float64, error) {
 var jsNaN = math.Float64frombits(0x7FF8000000000000)
 
 // raw returns the next n bytes of the payload, without copying.
-func (d *v8Decoder) raw(n uint32) ([]byte, error) {
+func (d *decoder) raw(n uint32) ([]byte, error) {
 	if uint64(n) > uint64(len(d.buf)-d.pos) {
 		return nil, d.errAt(d.pos, "length %d is more than the %d bytes left", n, len(d.buf)-d.pos)
 	}
@@ -203,7 +209,7 @@ func (d *v8Decoder) raw(n uint32) ([]byte, error) {
 
 // peek returns the next tag, skipping padding, and the offset after it,
 // without consuming it. next is -1 at the end of the payload.
-func (d *v8Decoder) peek() (tag byte, next int) {
+func (d *decoder) peek() (tag byte, next int) {
 	for p := d.pos; p < len(d.buf); p++ {
 		if d.buf[p] != tagPadding {
 			return d.buf[p], p + 1
@@ -214,7 +220,7 @@ func (d *v8Decoder) peek() (tag byte, next int) {
 
 // until calls f for each element up to the end tag, then consumes the tag.
 // A payload that ends first is an error.
-func (d *v8Decoder) until(end byte, f func() error) error {
+func (d *decoder) until(end byte, f func() error) error {
 	for {
 		t, next := d.peek()
 		if next < 0 {
@@ -232,7 +238,7 @@ func (d *v8Decoder) until(end byte, f func() error) error {
 
 // valueTag reads the tag of the next value, skipping padding and
 // verify-count tags, and returns it with its offset.
-func (d *v8Decoder) valueTag() (tag byte, off int, err error) {
+func (d *decoder) valueTag() (tag byte, off int, err error) {
 	for {
 		t, next := d.peek()
 		if next < 0 {
@@ -249,7 +255,7 @@ func (d *v8Decoder) valueTag() (tag byte, off int, err error) {
 }
 
 // enter counts one level of nesting.
-func (d *v8Decoder) enter() error {
+func (d *decoder) enter() error {
 	d.depth++
 	if d.depth > v8MaxDepth {
 		return d.errAt(d.pos, "nesting deeper than %d levels", v8MaxDepth)
@@ -265,7 +271,7 @@ func (d *v8Decoder) enter() error {
 
 // newID assigns the next object id, recording off and the pending Go
 // pointer. It returns -1 while replaying, when ids are not assigned.
-func (d *v8Decoder) newID(off int) int {
+func (d *decoder) newID(off int) int {
 	p := d.pendingPtr
 	d.pendingPtr = reflect.Value{}
 	if d.replay > 0 {
@@ -276,7 +282,7 @@ func (d *v8Decoder) newID(off int) int {
 }
 
 // setReady records the value of object id and makes it referable.
-func (d *v8Decoder) setReady(id int, v any) {
+func (d *decoder) setReady(id int, v any) {
 	if id >= 0 {
 		d.ids[id].val = v
 		d.ids[id].ready = true
@@ -284,7 +290,7 @@ func (d *v8Decoder) setReady(id int, v any) {
 }
 
 // refID reads the id after a '^' tag and checks it.
-func (d *v8Decoder) refID(off int) (int, error) {
+func (d *decoder) refID(off int) (int, error) {
 	id, err := d.varint32()
 	if err != nil {
 		return 0, err
@@ -298,7 +304,7 @@ func (d *v8Decoder) refID(off int) (int, error) {
 // ---- strings ----
 
 // stringBody reads a string whose tag t has been consumed.
-func (d *v8Decoder) stringBody(t byte) (string, error) {
+func (d *decoder) stringBody(t byte) (string, error) {
 	n, err := d.varint32()
 	if err != nil {
 		return "", err
@@ -320,7 +326,7 @@ func (d *v8Decoder) stringBody(t byte) (string, error) {
 }
 
 // str reads a value that must be a string (RegExp source, Error message).
-func (d *v8Decoder) str() (string, error) {
+func (d *decoder) str() (string, error) {
 	t, off, err := d.valueTag()
 	if err != nil {
 		return "", err
@@ -434,7 +440,7 @@ func utf8String(b []byte) string {
 
 // ---- numbers ----
 
-func (d *v8Decoder) bigInt() (*big.Int, error) {
+func (d *decoder) bigInt() (*big.Int, error) {
 	bits, err := d.varint32()
 	if err != nil {
 		return nil, err
@@ -541,7 +547,7 @@ func arrayIndex(s string) int64 {
 
 // internedKey reads a short ASCII one-byte key through the key cache. If
 // the key is not short ASCII it reports !ok and leaves the position alone.
-func (d *v8Decoder) internedKey() (string, bool, error) {
+func (d *decoder) internedKey() (string, bool, error) {
 	save := d.pos
 	n, err := d.varint32()
 	if err != nil {
@@ -567,7 +573,7 @@ func (d *v8Decoder) internedKey() (string, bool, error) {
 }
 
 // key reads a property key: a string or a number, as V8 accepts.
-func (d *v8Decoder) key() (v8Key, error) {
+func (d *decoder) key() (v8Key, error) {
 	t, off, err := d.valueTag()
 	if err != nil {
 		return v8Key{}, err
@@ -612,7 +618,7 @@ func (d *v8Decoder) key() (v8Key, error) {
 
 // anyValue decodes the next value into the Go value that stands for it
 // (see PROTOCOL.md §3 for the mapping).
-func (d *v8Decoder) anyValue() (any, error) {
+func (d *decoder) anyValue() (any, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
@@ -627,7 +633,7 @@ func (d *v8Decoder) anyValue() (any, error) {
 
 // anyTagged decodes a value whose tag t, at off, has been consumed. An
 // ArrayBuffer followed by a view tag becomes the view, as in V8.
-func (d *v8Decoder) anyTagged(t byte, off int) (any, error) {
+func (d *decoder) anyTagged(t byte, off int) (any, error) {
 	v, err := d.anyTaggedNoView(t, off)
 	if err != nil {
 		return nil, err
@@ -647,12 +653,12 @@ func (d *v8Decoder) anyTagged(t byte, off int) (any, error) {
 	return v, nil
 }
 
-func (d *v8Decoder) viewFollows() (int, bool) {
+func (d *decoder) viewFollows() (int, bool) {
 	t, next := d.peek()
 	return next, next >= 0 && t == tagView
 }
 
-func (d *v8Decoder) anyTaggedNoView(t byte, off int) (any, error) {
+func (d *decoder) anyTaggedNoView(t byte, off int) (any, error) {
 	switch t {
 	case tagUndefined:
 		return jsvalue.Undefined{}, nil
@@ -706,7 +712,7 @@ func (d *v8Decoder) anyTaggedNoView(t byte, off int) (any, error) {
 }
 
 // anyRef resolves a '^' reference for an any.
-func (d *v8Decoder) anyRef(off int) (any, error) {
+func (d *decoder) anyRef(off int) (any, error) {
 	id, err := d.refID(off)
 	if err != nil {
 		return nil, err
@@ -726,7 +732,7 @@ func (d *v8Decoder) anyRef(off int) (any, error) {
 
 // replayAt decodes the object at off again, with f, guarding against
 // cycles.
-func (d *v8Decoder) replayAt(off int, f func() error) error {
+func (d *decoder) replayAt(off int, f func() error) error {
 	for _, o := range d.replaying {
 		if o == off {
 			return d.errAt(off, "cyclic reference to object at offset %d cannot be decoded into this Go type", off)
@@ -743,7 +749,7 @@ func (d *v8Decoder) replayAt(off int, f func() error) error {
 	return err
 }
 
-func (d *v8Decoder) anyObject(off int) (any, error) {
+func (d *decoder) anyObject(off int) (any, error) {
 	id := d.newID(off)
 	m := make(map[string]any)
 	d.setReady(id, m)
@@ -771,7 +777,7 @@ func (d *v8Decoder) anyObject(off int) (any, error) {
 }
 
 // endCount reads the property count after an end tag and checks it.
-func (d *v8Decoder) endCount(n uint32) error {
+func (d *decoder) endCount(n uint32) error {
 	off := d.pos
 	c, err := d.varint32()
 	if err == nil && c != n {
@@ -781,7 +787,7 @@ func (d *v8Decoder) endCount(n uint32) error {
 }
 
 // endArray reads the property count and length after an array's end tag.
-func (d *v8Decoder) endArray(n, length uint32) error {
+func (d *decoder) endArray(n, length uint32) error {
 	if err := d.endCount(n); err != nil {
 		return err
 	}
@@ -830,7 +836,7 @@ func arrayFromSlice(s []any) *jsvalue.Array {
 	return a
 }
 
-func (d *v8Decoder) anyDense(off int) (any, error) {
+func (d *decoder) anyDense(off int) (any, error) {
 	n, err := d.varint32()
 	if err != nil {
 		return nil, err
@@ -858,7 +864,7 @@ func (d *v8Decoder) anyDense(off int) (any, error) {
 	return d.arrayRest(tagEndDense, id, arr, nil, false, n)
 }
 
-func (d *v8Decoder) anySparse(off int) (any, error) {
+func (d *decoder) anySparse(off int) (any, error) {
 	length, err := d.varint32()
 	if err != nil {
 		return nil, err
@@ -884,7 +890,7 @@ func (d *v8Decoder) anySparse(off int) (any, error) {
 // With fill (a sparse array kept as a slice), index keys fill arr's holes;
 // any other property turns the array into an *Array (ex), which is then
 // the result.
-func (d *v8Decoder) arrayRest(end byte, id int, arr []any, ex *jsvalue.Array, fill bool, length uint32) (any, error) {
+func (d *decoder) arrayRest(end byte, id int, arr []any, ex *jsvalue.Array, fill bool, length uint32) (any, error) {
 	nprops := uint32(0)
 	err := d.until(end, func() error {
 		koff := d.pos
@@ -927,7 +933,7 @@ func (d *v8Decoder) arrayRest(end byte, id int, arr []any, ex *jsvalue.Array, fi
 }
 
 // date reads a Date's time value, clipped as JavaScript's TimeClip does.
-func (d *v8Decoder) date(off int) (any, error) {
+func (d *decoder) date(off int) (any, error) {
 	ms, err := d.double()
 	if err != nil {
 		return nil, err
@@ -941,7 +947,7 @@ func (d *v8Decoder) date(off int) (any, error) {
 	return v, nil
 }
 
-func (d *v8Decoder) boxed(t byte, off int) (any, error) {
+func (d *decoder) boxed(t byte, off int) (any, error) {
 	id := d.newID(off)
 	var b jsvalue.Boxed
 	var err error
@@ -964,7 +970,7 @@ func (d *v8Decoder) boxed(t byte, off int) (any, error) {
 	return b, nil
 }
 
-func (d *v8Decoder) regexp(off int) (any, error) {
+func (d *decoder) regexp(off int) (any, error) {
 	id := d.newID(off)
 	src, err := d.str()
 	if err != nil {
@@ -1001,7 +1007,7 @@ func regexpFlagsString(bits uint32) (string, bool) {
 	return string(b[:n]), true
 }
 
-func (d *v8Decoder) anyMap(off int) (any, error) {
+func (d *decoder) anyMap(off int) (any, error) {
 	id := d.newID(off)
 	m := &jsvalue.Map{}
 	d.setReady(id, m)
@@ -1023,7 +1029,7 @@ func (d *v8Decoder) anyMap(off int) (any, error) {
 	return m, d.endCount(uint32(2 * len(m.Entries)))
 }
 
-func (d *v8Decoder) anySet(off int) (any, error) {
+func (d *decoder) anySet(off int) (any, error) {
 	id := d.newID(off)
 	s := &jsvalue.Set{}
 	d.setReady(id, s)
@@ -1042,7 +1048,7 @@ func (d *v8Decoder) anySet(off int) (any, error) {
 }
 
 // arrayBuffer reads 'B' (ArrayBuffer) or '~' (resizable ArrayBuffer).
-func (d *v8Decoder) arrayBuffer(t byte, off int) (any, error) {
+func (d *decoder) arrayBuffer(t byte, off int) (any, error) {
 	id := d.newID(off)
 	n, err := d.varint32()
 	if err != nil {
@@ -1072,7 +1078,7 @@ func (d *v8Decoder) arrayBuffer(t byte, off int) (any, error) {
 }
 
 // view reads a native view ('V') of buf, which was just decoded.
-func (d *v8Decoder) view(buf []byte, resizable bool) (any, error) {
+func (d *decoder) view(buf []byte, resizable bool) (any, error) {
 	off := d.pos - 1
 	sub, err := d.varint32()
 	if err != nil {
@@ -1195,7 +1201,7 @@ func nativeSlice[T int8 | int16 | uint16 | int32 | uint32 | float32 | float64 | 
 }
 
 // hostObject reads Node's host object: 0 and a view, or 1 and a value.
-func (d *v8Decoder) hostObject(off int) (any, error) {
+func (d *decoder) hostObject(off int) (any, error) {
 	id := d.newID(off)
 	sub, err := d.varint32()
 	if err != nil {
@@ -1248,7 +1254,7 @@ func isObjectValue(v any) bool {
 	return true
 }
 
-func (d *v8Decoder) jsError(off int) (any, error) {
+func (d *decoder) jsError(off int) (any, error) {
 	id := d.newID(off)
 	e := &jsvalue.Error{Name: "Error"}
 	for {
