@@ -13,6 +13,7 @@ import (
 
 	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/pool"
 )
 
 // poolGoWorker is the Go worker of the pool tests: the same program runs
@@ -32,7 +33,7 @@ func poolGoWorker() int {
 		fmt.Fprintln(os.Stderr, "FromEnv:", err)
 		return 3
 	}
-	err = nodeipc.Serve(context.Background(), ch, goWorkerHandlers(), nil)
+	err = pool.Serve(context.Background(), ch, goWorkerHandlers(), nil)
 	if cerr := ch.Close(); err == nil {
 		err = cerr
 	}
@@ -50,21 +51,21 @@ func poolGoWorker() int {
 	return 0
 }
 
-func goWorkerHandlers() map[string]nodeipc.Handler {
-	return map[string]nodeipc.Handler{
-		"add": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+func goWorkerHandlers() map[string]pool.Handler {
+	return map[string]pool.Handler{
+		"add": func(ctx context.Context, req *pool.Request) (any, error) {
 			var a, b float64
 			err := req.Params(&a, &b)
 			return a + b, err
 		},
-		"echo": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"echo": func(ctx context.Context, req *pool.Request) (any, error) {
 			var v json.RawMessage
 			err := req.Params(&v)
 			return v, err
 		},
-		"pid":  func(context.Context, *nodeipc.Request) (any, error) { return os.Getpid(), nil },
-		"kind": func(context.Context, *nodeipc.Request) (any, error) { return "go", nil },
-		"sleep": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"pid":  func(context.Context, *pool.Request) (any, error) { return os.Getpid(), nil },
+		"kind": func(context.Context, *pool.Request) (any, error) { return "go", nil },
+		"sleep": func(ctx context.Context, req *pool.Request) (any, error) {
 			var ms int
 			var v json.RawMessage
 			if err := req.Params(&ms, &v); err != nil {
@@ -79,13 +80,13 @@ func goWorkerHandlers() map[string]nodeipc.Handler {
 				return nil, ctx.Err()
 			}
 		},
-		"fail": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"fail": func(ctx context.Context, req *pool.Request) (any, error) {
 			var msg string
 			req.Params(&msg)
-			return nil, &nodeipc.CallError{Name: "TypeError", Message: msg,
+			return nil, &pool.CallError{Name: "TypeError", Message: msg,
 				Data: map[string]json.RawMessage{"code": json.RawMessage(`"E_BAD"`)}}
 		},
-		"progress": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"progress": func(ctx context.Context, req *pool.Request) (any, error) {
 			var n int
 			req.Params(&n)
 			for i := range n {
@@ -97,7 +98,7 @@ func goWorkerHandlers() map[string]nodeipc.Handler {
 		},
 		// block reports its pid, waits until the call is cancelled and
 		// records that in the marker file.
-		"block": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"block": func(ctx context.Context, req *pool.Request) (any, error) {
 			var marker string
 			req.Params(&marker)
 			if err := req.Emit(ctx, map[string]any{"pid": os.Getpid(), "kind": "go"}); err != nil {
@@ -109,12 +110,12 @@ func goWorkerHandlers() map[string]nodeipc.Handler {
 			}
 			return nil, ctx.Err()
 		},
-		"crash": func(context.Context, *nodeipc.Request) (any, error) {
+		"crash": func(context.Context, *pool.Request) (any, error) {
 			fmt.Fprintln(os.Stderr, "go worker crashing")
 			os.Exit(3)
 			return nil, nil
 		},
-		"default": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"default": func(ctx context.Context, req *pool.Request) (any, error) {
 			return "default:" + strconv.Itoa(req.NumParams()), nil
 		},
 	}
@@ -143,7 +144,7 @@ func goWorkerCmd(trace string) *exec.Cmd {
 // killed.
 func poolParent() int {
 	node := os.Getenv("NODEIPC_PARENT_NODE")
-	p, err := nodeipc.NewPool(nodeipc.PoolOptions{
+	p, err := pool.New(pool.Options{
 		Size: 2,
 		Command: func(slot int) *exec.Cmd {
 			if slot == 0 {
@@ -160,7 +161,7 @@ func poolParent() int {
 	var mu sync.Mutex
 	both := make(chan struct{})
 	for range 2 {
-		go p.Do(context.Background(), &nodeipc.Call{Method: "block", Params: []any{""}, Progress: func(e nodeipc.Event) {
+		go p.Do(context.Background(), &pool.Call{Method: "block", Params: []any{""}, Progress: func(e pool.Event) {
 			var v struct {
 				Pid  int
 				Kind string

@@ -21,6 +21,7 @@ import (
 
 	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/pool"
 )
 
 // gone reports whether pid no longer runs: it does not exist, or it is a
@@ -78,7 +79,7 @@ type blockInfo struct {
 // blockAll starts one "block" call per worker (the pool is idle, so the
 // least-loaded dispatch gives each worker one) and returns, once every
 // call runs, what each reported, its cancel function and its result.
-func blockAll(t *testing.T, ctx context.Context, p *nodeipc.Pool, n int, dir string) ([]blockInfo, []context.CancelFunc, []chan error, []string) {
+func blockAll(t *testing.T, ctx context.Context, p *pool.Pool, n int, dir string) ([]blockInfo, []context.CancelFunc, []chan error, []string) {
 	t.Helper()
 	infos := make([]blockInfo, n)
 	cancels := make([]context.CancelFunc, n)
@@ -93,7 +94,7 @@ func blockAll(t *testing.T, ctx context.Context, p *nodeipc.Pool, n int, dir str
 		markers[i] = filepath.Join(dir, fmt.Sprintf("marker-%d-%d", time.Now().UnixNano(), i))
 		var once sync.Once
 		go func() {
-			results[i] <- p.Do(cctx, &nodeipc.Call{Method: "block", Params: []any{markers[i]}, Progress: func(e nodeipc.Event) {
+			results[i] <- p.Do(cctx, &pool.Call{Method: "block", Params: []any{markers[i]}, Progress: func(e pool.Event) {
 				once.Do(func() {
 					if err := e.Decode(&infos[i]); err != nil {
 						t.Error(err)
@@ -125,7 +126,7 @@ func TestPoolMixedNodeAndGo(t *testing.T) {
 	nodetest.ForEach(t, func(t *testing.T, node string) {
 		dir := t.TempDir()
 		out := &nodetest.SyncBuffer{}
-		p, err := nodeipc.NewPool(nodeipc.PoolOptions{
+		p, err := pool.New(pool.Options{
 			Size:         4,
 			Concurrency:  4,
 			QueueSize:    64,
@@ -164,7 +165,7 @@ func TestPoolMixedNodeAndGo(t *testing.T) {
 					}
 					ms := []int{0, 0, 0, 0, 1, 3}[i%6]
 					var got struct{ I int }
-					err := p.Do(ctx, &nodeipc.Call{Method: "sleep", Params: []any{ms, map[string]int{"i": i}}, Result: &got})
+					err := p.Do(ctx, &pool.Call{Method: "sleep", Params: []any{ms, map[string]int{"i": i}}, Result: &got})
 					if err != nil {
 						errs <- fmt.Errorf("call %d: %w", i, err)
 						return
@@ -236,7 +237,7 @@ func TestPoolMixedNodeAndGo(t *testing.T) {
 				continue
 			}
 			err := <-results[i]
-			var we *nodeipc.WorkerError
+			var we *pool.WorkerError
 			if !errors.As(err, &we) || we.Reason != "signal: killed" || !strings.Contains(we.Worker, "pid "+strconv.Itoa(infos[i].Pid)) {
 				t.Errorf("call on killed %+v = %v; want a WorkerError naming it, with signal: killed", infos[i], err)
 			}
@@ -259,7 +260,7 @@ func TestPoolMixedNodeAndGo(t *testing.T) {
 		waitFor(t, "replacement workers", func() bool { s := p.Stats(); return s.Ready == 4 && s.Restarts == 2 })
 		for i := range 200 {
 			var sum float64
-			if err := p.Do(ctx, &nodeipc.Call{Method: "add", Params: []any{i, 1}, Result: &sum}); err != nil || sum != float64(i+1) {
+			if err := p.Do(ctx, &pool.Call{Method: "add", Params: []any{i, 1}, Result: &sum}); err != nil || sum != float64(i+1) {
 				t.Fatalf("after the kills: add(%d, 1) = %v, %v", i, sum, err)
 			}
 		}
@@ -301,7 +302,7 @@ func TestPoolMixedNodeAndGo(t *testing.T) {
 func TestPoolDrivesWorkerpoolWorker(t *testing.T) {
 	nodetest.RequireModule(t, "workerpool")
 	nodetest.ForEach(t, func(t *testing.T, node string) {
-		p, err := nodeipc.NewPool(nodeipc.PoolOptions{
+		p, err := pool.New(pool.Options{
 			Size: 2,
 			Command: func(int) *exec.Cmd {
 				return nodeipc.NodeCommand(node, nil, nodetest.JS("pool/wp-worker.js"))
@@ -314,17 +315,17 @@ func TestPoolDrivesWorkerpoolWorker(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		var sum float64
-		if err := p.Do(ctx, &nodeipc.Call{Method: "add", Params: []any{40, 2}, Result: &sum}); err != nil || sum != 42 {
+		if err := p.Do(ctx, &pool.Call{Method: "add", Params: []any{40, 2}, Result: &sum}); err != nil || sum != 42 {
 			t.Errorf("add = %v, %v", sum, err)
 		}
-		err = p.Do(ctx, &nodeipc.Call{Method: "fail", Params: []any{"boom"}})
-		var ce *nodeipc.CallError
+		err = p.Do(ctx, &pool.Call{Method: "fail", Params: []any{"boom"}})
+		var ce *pool.CallError
 		if !errors.As(err, &ce) || ce.Name != "TypeError" || ce.Message != "boom" || string(ce.Data["code"]) != `"E_BAD"` || !strings.Contains(ce.Stack, "wp-worker.js") {
 			t.Errorf("fail = %#v; want the TypeError with its code and stack", err)
 		}
 		var steps []string
 		var res string
-		err = p.Do(ctx, &nodeipc.Call{Method: "progress", Params: []any{3}, Result: &res, Progress: func(e nodeipc.Event) {
+		err = p.Do(ctx, &pool.Call{Method: "progress", Params: []any{3}, Result: &res, Progress: func(e pool.Event) {
 			steps = append(steps, e.String())
 		}})
 		if err != nil || res != "done" || strings.Join(steps, ",") != `{"step":0},{"step":1},{"step":2}` {
@@ -333,7 +334,7 @@ func TestPoolDrivesWorkerpoolWorker(t *testing.T) {
 		var pids []int
 		for range 4 {
 			var pid int
-			if err := p.Do(ctx, &nodeipc.Call{Method: "pid", Result: &pid}); err != nil {
+			if err := p.Do(ctx, &pool.Call{Method: "pid", Result: &pid}); err != nil {
 				t.Fatal(err)
 			}
 			pids = append(pids, pid)
@@ -344,13 +345,13 @@ func TestPoolDrivesWorkerpoolWorker(t *testing.T) {
 		// a fresh one.
 		cctx, ccancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		defer ccancel()
-		if err := p.Do(cctx, &nodeipc.Call{Method: "sleep", Params: []any{60000, nil}}); !errors.Is(err, context.DeadlineExceeded) {
+		if err := p.Do(cctx, &pool.Call{Method: "sleep", Params: []any{60000, nil}}); !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("cancelled sleep = %v", err)
 		}
 		waitFor(t, "the worker to be retired and replaced", func() bool { s := p.Stats(); return s.Recycled == 1 && s.Ready == 2 && s.Workers == 2 })
 		for range 4 {
 			var pid int
-			if err := p.Do(ctx, &nodeipc.Call{Method: "pid", Result: &pid}); err != nil {
+			if err := p.Do(ctx, &pool.Call{Method: "pid", Result: &pid}); err != nil {
 				t.Fatal(err)
 			}
 			pids = append(pids, pid)

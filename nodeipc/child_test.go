@@ -111,7 +111,7 @@ func fcntlGetFD(fd int) (int, error) {
 }
 
 // Go child helpers, run by the test binary itself (see helper_test.go).
-var _ = registerHelper("echo", func() int {
+var _ = nodetest.RegisterHelper("echo", func() int {
 	ch, err := nodeipc.FromEnv(nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -141,7 +141,7 @@ var _ = registerHelper("echo", func() int {
 
 // "envcheck" reports its channel variables, its open fds, and what a
 // grandchild it starts sees.
-var _ = registerHelper("envcheck", func() int {
+var _ = nodetest.RegisterHelper("envcheck", func() int {
 	ch, err := nodeipc.FromEnv(nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -166,7 +166,7 @@ var _ = registerHelper("envcheck", func() int {
 	return 0
 })
 
-var _ = registerHelper("grandchild", nodetest.ReportInherited)
+var _ = nodetest.RegisterHelper("grandchild", nodetest.ReportInherited)
 
 func boolExit(ok bool) int {
 	if ok {

@@ -116,11 +116,6 @@ func (m *Message) AppendJSON(dst []byte) ([]byte, error) {
 // jsonObject is how the library builds its own internal messages.
 type jsonObject = map[string]any
 
-// unmarshalJSON and marshalJSON are the JSON codec of the pool envelopes.
-func unmarshalJSON(b []byte, v any) error { return jsontext.Unmarshal(b, v) }
-
-func marshalJSON(v any) ([]byte, error) { return jsontext.Marshal(v) }
-
 // appendV8 appends the V8 serialization of v (header included, no length
 // prefix). Errors wrap ErrInvalidMessage, or ErrMessageTooLarge for a value
 // of 2 GiB or more.

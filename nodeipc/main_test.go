@@ -4,11 +4,11 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"nodeipc.dev/internal/nodetest"
 )
 
 func TestMain(m *testing.M) {
-	if runHelper() {
-		return
-	}
+	nodetest.RunHelper()
 	goleak.VerifyTestMain(m)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/pool"
 )
 
 // Exit statuses of nodeipc pool.
@@ -34,7 +35,7 @@ func poolCommand() *cli.Command {
 		Usage:     "run calls read from stdin on a pool of worker processes",
 		ArgsUsage: "-- COMMAND [ARGS...]",
 		Description: `Starts --workers copies of COMMAND, each with an IPC channel at fd 3 (a Go
-program using nodeipc.Serve, or a Node script using js/nodeipc-worker.js or
+program using pool.Serve, or a Node script using js/nodeipc-worker.js or
 workerpool.worker()). Reads one call per line on stdin:
 
    {"method": "add", "params": [1, 2]}        (optional "id", echoed back)
@@ -132,7 +133,7 @@ func runPool(ctx context.Context, cfg poolConfig, stdin io.Reader, stdout, stder
 		return poolExitSetup
 	}
 	errOut := &lockedWriter{w: stderr} // the pool, the progress line and the summary write to it
-	pool, err := nodeipc.NewPool(nodeipc.PoolOptions{
+	p, err := pool.New(pool.Options{
 		Size:        cfg.Workers,
 		Concurrency: cfg.Concurrency,
 		MaxCalls:    cfg.MaxCalls,
@@ -183,7 +184,7 @@ func runPool(ctx context.Context, cfg poolConfig, stdin io.Reader, stdout, stder
 
 	stopProgress := func() {}
 	if isTerminal(stderr) {
-		stopProgress = poolProgress(errOut, pool, &total, &done, &failed)
+		stopProgress = poolProgress(errOut, p, &total, &done, &failed)
 	}
 
 	sc := bufio.NewScanner(stdin)
@@ -232,7 +233,7 @@ func runPool(ctx context.Context, cfg poolConfig, stdin io.Reader, stdout, stder
 				defer c()
 			}
 			var result json.RawMessage
-			err := pool.Do(cctx, &nodeipc.Call{Method: in.Method, Params: in.Params, Result: &result, Idempotent: cfg.Retry})
+			err := p.Do(cctx, &pool.Call{Method: in.Method, Params: in.Params, Result: &result, Idempotent: cfg.Retry})
 			res := poolResult{ID: in.ID}
 			if err != nil {
 				failed.Add(1)
@@ -250,8 +251,8 @@ func runPool(ctx context.Context, cfg poolConfig, stdin io.Reader, stdout, stder
 	readErr := sc.Err()
 	wg.Wait()
 	stopProgress()
-	stats := pool.Stats()
-	closeErr := pool.Close()
+	stats := p.Stats()
+	closeErr := p.Close()
 
 	fmt.Fprintf(errOut, "nodeipc pool: %d calls, %d ok, %d failed; %d worker restarts, %d recycled; latency p50 %v p90 %v p99 %v\n",
 		total.Load(), total.Load()-failed.Load(), failed.Load(), stats.Restarts, stats.Recycled,
@@ -271,8 +272,8 @@ func runPool(ctx context.Context, cfg poolConfig, stdin io.Reader, stdout, stder
 
 // poolErrorJSON is the "error" of a failed call.
 func poolErrorJSON(err error) any {
-	var ce *nodeipc.CallError
-	var we *nodeipc.WorkerError
+	var ce *pool.CallError
+	var we *pool.WorkerError
 	switch {
 	case errors.As(err, &ce):
 		return ce
@@ -303,7 +304,7 @@ func poolLineJSON(v poolResult) []byte {
 }
 
 // poolProgress rewrites one status line on the terminal w until stopped.
-func poolProgress(w io.Writer, pool *nodeipc.Pool, total, done, failed *atomic.Int64) (stop func()) {
+func poolProgress(w io.Writer, p *pool.Pool, total, done, failed *atomic.Int64) (stop func()) {
 	quit := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -316,7 +317,7 @@ func poolProgress(w io.Writer, pool *nodeipc.Pool, total, done, failed *atomic.I
 				fmt.Fprint(w, "\r\033[K")
 				return
 			case <-t.C:
-				s := pool.Stats()
+				s := p.Stats()
 				fmt.Fprintf(w, "\r\033[K%d/%d done, %d failed, %d running, %d queued, %d workers",
 					done.Load(), total.Load(), failed.Load(), s.InFlight, s.Queued, s.Ready)
 			}

@@ -18,6 +18,7 @@ import (
 
 	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/pool"
 )
 
 // The test binary doubles as the pool's Go worker when
@@ -34,13 +35,13 @@ func poolTestWorker() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	err = nodeipc.Serve(context.Background(), ch, map[string]nodeipc.Handler{
-		"add": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	err = pool.Serve(context.Background(), ch, map[string]pool.Handler{
+		"add": func(ctx context.Context, req *pool.Request) (any, error) {
 			var a, b float64
 			err := req.Params(&a, &b)
 			return a + b, err
 		},
-		"sleep": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"sleep": func(ctx context.Context, req *pool.Request) (any, error) {
 			var ms int
 			var v any
 			req.Params(&ms, &v)
@@ -51,10 +52,10 @@ func poolTestWorker() int {
 				return nil, ctx.Err()
 			}
 		},
-		"fail": func(ctx context.Context, req *nodeipc.Request) (any, error) {
-			return nil, &nodeipc.CallError{Name: "RangeError", Message: "out of range"}
+		"fail": func(ctx context.Context, req *pool.Request) (any, error) {
+			return nil, &pool.CallError{Name: "RangeError", Message: "out of range"}
 		},
-		"crash": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"crash": func(ctx context.Context, req *pool.Request) (any, error) {
 			fmt.Fprintln(os.Stderr, "worker crashing")
 			os.Exit(3)
 			return nil, nil

@@ -1375,7 +1375,7 @@ func TestV8NodeRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(bin, "--expose-internals", filepath.Join("..", "..", "js", "v8-capture.js"), "--verify")
+		cmd := exec.Command(bin, "--expose-internals", nodetest.JS("v8-capture.js"), "--verify")
 		cmd.Stdin = bytes.NewReader(in)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr

@@ -47,7 +47,7 @@ func (b *bench) note(format string, args ...any) {
 // started is a configuration with its running pool.
 type started struct {
 	cfg *config
-	p   pool
+	p   runningPool
 	err error
 }
 

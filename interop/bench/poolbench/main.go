@@ -1,5 +1,5 @@
 // Command poolbench measures calls per second through worker pools: the Go
-// nodeipc.Pool with Go workers and with Node workers, against workerpool
+// pool.Pool with Go workers and with Node workers, against workerpool
 // (npm) with Node workers, on the same machine in the same run.
 //
 // Run it from the repository root:
@@ -15,11 +15,11 @@
 //	                   js/bench/pool/driver.js, workers js/bench/pool/wp-worker.js
 //	                   (workerpool.worker())
 //	workerpool>go      the same driver, workers the Go worker (forkOpts.execPath)
-//	Pool>node          nodeipc.Pool in this process, workers wp-worker.js: the very
+//	Pool>node          pool.Pool in this process, workers wp-worker.js: the very
 //	                   file of the baseline, so only the parent differs
-//	Pool>node-helper   nodeipc.Pool, workers js/bench/pool/helper-worker.js
+//	Pool>node-helper   pool.Pool, workers js/bench/pool/helper-worker.js
 //	                   (js/nodeipc-worker.js instead of workerpool.worker())
-//	Pool>go            nodeipc.Pool, workers the Go worker (nodeipc.Serve), built
+//	Pool>go            pool.Pool, workers the Go worker (pool.Serve), built
 //	                   from interop/bench/poolbench/worker
 //	Pool>go/p1         the same, the Go workers run with GOMAXPROCS=1
 //	Pool>go/c8         the same with PoolOptions.Concurrency 8: up to 8 calls in
@@ -41,7 +41,7 @@
 // any runs the next, in an order rotated per repetition and per test. So
 // start-up is excluded from calls/s, and all configurations see the machine
 // in the same state. During each test the CPU time of the parent (the Node
-// driver, or this process for nodeipc.Pool) and of the workers is read from
+// driver, or this process for pool.Pool) and of the workers is read from
 // /proc, to show where the time goes.
 //
 // It prints medians with [min–max] over the repetitions and each
@@ -78,7 +78,7 @@ type options struct {
 	only    *regexp.Regexp
 	verbose bool
 	// cpuprofile is a directory for CPU profiles of this process (the
-	// nodeipc.Pool parent) and of every Go worker.
+	// pool.Pool parent) and of every Go worker.
 	cpuprofile string
 }
 
@@ -94,7 +94,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "docs/bench/pool.md", "write the results page to `file` (relative to the module root; empty: write nothing)")
 	flag.StringVar(&only, "only", "", "run only the configurations matching this `regexp` (workerpool>node always runs)")
 	flag.BoolVar(&o.verbose, "v", false, "log every test to stderr")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write CPU profiles of this process (pool.pprof: the nodeipc.Pool parent, callers included) and of every Go worker (worker-PID.pprof) into `dir`")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write CPU profiles of this process (pool.pprof: the pool.Pool parent, callers included) and of every Go worker (worker-PID.pprof) into `dir`")
 	flag.Parse()
 	if o.n <= 0 || o.reps <= 0 || o.callers <= 0 || o.warmup < 0 {
 		fatalf("-n, -reps and -callers must be positive, -warmup not negative")

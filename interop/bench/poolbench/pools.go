@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/pool"
 )
 
 // poolSize is the number of workers in every pool.
@@ -31,11 +32,11 @@ type config struct {
 
 	// start starts the pool and returns it warmed up, with every worker
 	// ready.
-	start func(ctx context.Context, b *bench) (pool, error) `json:"-"`
+	start func(ctx context.Context, b *bench) (runningPool, error) `json:"-"`
 }
 
-// pool is a started configuration.
-type pool interface {
+// runningPool is a started configuration.
+type runningPool interface {
 	// firstAnswer is the time from creating the pool to the first answer.
 	firstAnswer() time.Duration
 	// pids are the parent's and the workers' process ids, for CPU time.
@@ -51,31 +52,31 @@ type pool interface {
 func allConfigs() []*config {
 	return []*config{
 		{Name: "workerpool>node", Pool: "workerpool (js/bench/pool/driver.js)", Workers: "Node, workerpool.worker() (js/bench/pool/wp-worker.js)", Baseline: true,
-			start: func(ctx context.Context, b *bench) (pool, error) { return startDriver(ctx, b, "node") }},
-		{Name: "workerpool>go", Pool: "workerpool (js/bench/pool/driver.js)", Workers: "Go, nodeipc.Serve (forkOpts.execPath)",
-			start: func(ctx context.Context, b *bench) (pool, error) { return startDriver(ctx, b, "go") }},
-		{Name: "Pool>node", Pool: "nodeipc.Pool", Workers: "Node, workerpool.worker() (js/bench/pool/wp-worker.js)",
-			start: func(ctx context.Context, b *bench) (pool, error) {
+			start: func(ctx context.Context, b *bench) (runningPool, error) { return startDriver(ctx, b, "node") }},
+		{Name: "workerpool>go", Pool: "workerpool (js/bench/pool/driver.js)", Workers: "Go, pool.Serve (forkOpts.execPath)",
+			start: func(ctx context.Context, b *bench) (runningPool, error) { return startDriver(ctx, b, "go") }},
+		{Name: "Pool>node", Pool: "pool.Pool", Workers: "Node, workerpool.worker() (js/bench/pool/wp-worker.js)",
+			start: func(ctx context.Context, b *bench) (runningPool, error) {
 				return startGoPool(ctx, b, 1, b.nodeCommand("wp-worker.js"))
 			}},
-		{Name: "Pool>node-helper", Pool: "nodeipc.Pool", Workers: "Node, js/nodeipc-worker.js (js/bench/pool/helper-worker.js)",
-			start: func(ctx context.Context, b *bench) (pool, error) {
+		{Name: "Pool>node-helper", Pool: "pool.Pool", Workers: "Node, js/nodeipc-worker.js (js/bench/pool/helper-worker.js)",
+			start: func(ctx context.Context, b *bench) (runningPool, error) {
 				return startGoPool(ctx, b, 1, b.nodeCommand("helper-worker.js"))
 			}},
-		{Name: "Pool>go", Pool: "nodeipc.Pool", Workers: "Go, nodeipc.Serve",
-			start: func(ctx context.Context, b *bench) (pool, error) {
+		{Name: "Pool>go", Pool: "pool.Pool", Workers: "Go, pool.Serve",
+			start: func(ctx context.Context, b *bench) (runningPool, error) {
 				return startGoPool(ctx, b, 1, func() *exec.Cmd { return exec.Command(b.goWorker) })
 			}},
-		{Name: "Pool>go/p1", Pool: "nodeipc.Pool", Workers: "Go, nodeipc.Serve, GOMAXPROCS=1",
-			start: func(ctx context.Context, b *bench) (pool, error) {
+		{Name: "Pool>go/p1", Pool: "pool.Pool", Workers: "Go, pool.Serve, GOMAXPROCS=1",
+			start: func(ctx context.Context, b *bench) (runningPool, error) {
 				return startGoPool(ctx, b, 1, func() *exec.Cmd {
 					cmd := exec.Command(b.goWorker)
 					cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 					return cmd
 				})
 			}},
-		{Name: "Pool>go/c8", Pool: "nodeipc.Pool, Concurrency 8", Workers: "Go, nodeipc.Serve",
-			start: func(ctx context.Context, b *bench) (pool, error) {
+		{Name: "Pool>go/c8", Pool: "pool.Pool, Concurrency 8", Workers: "Go, pool.Serve",
+			start: func(ctx context.Context, b *bench) (runningPool, error) {
 				return startGoPool(ctx, b, 8, func() *exec.Cmd { return exec.Command(b.goWorker) })
 			}},
 	}
@@ -101,7 +102,7 @@ type driver struct {
 
 // startDriver starts driver.js with Node workers (kind "node") or Go
 // workers ("go") and waits until it is warmed up.
-func startDriver(ctx context.Context, b *bench, kind string) (pool, error) {
+func startDriver(ctx context.Context, b *bench, kind string) (runningPool, error) {
 	args := []string{filepath.Join(b.root, "js", "bench", "pool", "driver.js"), kind}
 	if kind == "go" {
 		args = append(args, b.goWorker)
@@ -211,9 +212,9 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// goPool is a nodeipc.Pool in this process.
+// goPool is a pool.Pool in this process.
 type goPool struct {
-	p       *nodeipc.Pool
+	p       *pool.Pool
 	callers int
 	first   time.Duration
 
@@ -232,13 +233,13 @@ type payload struct {
 // filler is the echo payload's string.
 var filler = strings.Repeat("x", 20)
 
-// startGoPool starts a nodeipc.Pool of poolSize workers made by newCmd,
+// startGoPool starts a pool.Pool of poolSize workers made by newCmd,
 // with concurrency calls per worker, times its first answer, warms it up and
 // waits until every worker is ready.
-func startGoPool(ctx context.Context, b *bench, concurrency int, newCmd func() *exec.Cmd) (pool, error) {
+func startGoPool(ctx context.Context, b *bench, concurrency int, newCmd func() *exec.Cmd) (runningPool, error) {
 	g := &goPool{callers: b.o.callers}
 	t0 := time.Now()
-	p, err := nodeipc.NewPool(nodeipc.PoolOptions{
+	p, err := pool.New(pool.Options{
 		Size:        poolSize,
 		Concurrency: concurrency,
 		Command: func(int) *exec.Cmd {
@@ -255,7 +256,7 @@ func startGoPool(ctx context.Context, b *bench, concurrency int, newCmd func() *
 	}
 	g.p = p
 	var sum float64
-	if err := p.Do(ctx, &nodeipc.Call{Method: "add", Params: []any{1, 1}, Result: &sum}); err != nil {
+	if err := p.Do(ctx, &pool.Call{Method: "add", Params: []any{1, 1}, Result: &sum}); err != nil {
 		return nil, g.abort(err)
 	}
 	g.first = time.Since(t0)
@@ -331,7 +332,7 @@ func (g *goPool) call(ctx context.Context, method string, i int) error {
 	switch method {
 	case "add":
 		var sum float64
-		if err := g.p.Do(ctx, &nodeipc.Call{Method: "add", Params: []any{i, 1}, Result: &sum}); err != nil {
+		if err := g.p.Do(ctx, &pool.Call{Method: "add", Params: []any{i, 1}, Result: &sum}); err != nil {
 			return err
 		}
 		if sum != float64(i+1) {
@@ -339,7 +340,7 @@ func (g *goPool) call(ctx context.Context, method string, i int) error {
 		}
 	case "echo":
 		var r payload
-		if err := g.p.Do(ctx, &nodeipc.Call{Method: "echo", Params: []any{payload{ID: i, Op: "echo", Payload: filler}}, Result: &r}); err != nil {
+		if err := g.p.Do(ctx, &pool.Call{Method: "echo", Params: []any{payload{ID: i, Op: "echo", Payload: filler}}, Result: &r}); err != nil {
 			return err
 		}
 		if r.ID != i || r.Op != "echo" || r.Payload != filler {

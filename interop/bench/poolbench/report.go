@@ -149,7 +149,7 @@ const findingsHeading = "## Findings"
 func (r *report) markdown() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	w("# Pool benchmark: nodeipc.Pool vs workerpool\n\n")
+	w("# Pool benchmark: pool.Pool vs workerpool\n\n")
 	w("`%s`, %s, took %s. %d repetitions, order rotated each time.\n\n", r.Command, r.Date, r.Duration, r.Reps)
 	w("Machine: %d vCPU, %s, Linux %s; Node %s; Go %s; workerpool %s. Load average (1/5/15 min) %s at the start, %s at the end.\n\n",
 		r.Machine.NProc, r.Machine.CPU, r.Machine.Kernel, r.Machine.Node, r.Machine.Go, r.Machine.Workerpool, r.Machine.LoadBefore, r.Machine.LoadAfter)
@@ -169,7 +169,7 @@ func (r *report) markdown() string {
 	w("calls/s is the number of calls over the time from the first submission to the last answer. ")
 	w("Each repetition starts every pool afresh, times its first answer (from creating the pool, process start-up included), warms it up with %d calls of each method and waits until both workers are ready; start-up is not in calls/s. ", r.Warmup)
 	w("Then the tests run interleaved: every configuration runs a test before any runs the next, in an order rotated per repetition and per test, so all see the machine in the same state. ")
-	w("During each test the CPU time (user+system, 10 ms ticks) of the parent — the Node driver, or the `poolbench` process that hosts `nodeipc.Pool` — and of the workers is read from `/proc/PID/stat`.\n\n")
+	w("During each test the CPU time (user+system, 10 ms ticks) of the parent — the Node driver, or the `poolbench` process that hosts `pool.Pool` — and of the workers is read from `/proc/PID/stat`.\n\n")
 	w("## Results\n\n")
 	w("%s", r.table())
 	return b.String()

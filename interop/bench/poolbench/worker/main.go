@@ -1,5 +1,5 @@
 // Command worker is the Go worker of the pool benchmark
-// (interop/bench/poolbench): nodeipc.Serve with two methods, add and echo,
+// (interop/bench/poolbench): pool.Serve with two methods, add and echo,
 // the same as js/bench/pool/wp-worker.js. It runs unmodified under a nodeipc
 // Pool and under workerpool (forkOpts.execPath), and ignores its arguments.
 // With POOLBENCH_CPUPROFILE=DIR in its environment it writes a CPU profile
@@ -15,6 +15,7 @@ import (
 	"strconv"
 
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/pool"
 )
 
 // payload is the echo call's parameter and result:
@@ -27,13 +28,13 @@ type payload struct {
 
 // handlers are the worker's methods. echo decodes into a typed struct and
 // encodes it again, as a real Go worker would.
-var handlers = map[string]nodeipc.Handler{
-	"add": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+var handlers = map[string]pool.Handler{
+	"add": func(ctx context.Context, req *pool.Request) (any, error) {
 		var a, b float64
 		err := req.Params(&a, &b)
 		return a + b, err
 	},
-	"echo": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	"echo": func(ctx context.Context, req *pool.Request) (any, error) {
 		var v payload
 		err := req.Params(&v)
 		return v, err
@@ -62,7 +63,7 @@ func serve() error {
 	if err != nil {
 		return err
 	}
-	err = nodeipc.Serve(context.Background(), ch, handlers, nil)
+	err = pool.Serve(context.Background(), ch, handlers, nil)
 	if cerr := ch.Close(); err == nil {
 		err = cerr
 	}

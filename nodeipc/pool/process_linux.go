@@ -1,4 +1,4 @@
-package nodeipc
+package pool
 
 import "syscall"
 

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package nodeipc
+package pool
 
 import "os/exec"
 

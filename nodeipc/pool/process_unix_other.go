@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package nodeipc
+package pool
 
 import "syscall"
 

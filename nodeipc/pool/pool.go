@@ -1,4 +1,4 @@
-package nodeipc
+package pool
 
 import (
 	"bytes"
@@ -15,28 +15,31 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"nodeipc.dev/internal/jsontext"
+	"nodeipc.dev/nodeipc"
 )
 
-// Defaults used when a PoolOptions field is zero.
+// Defaults used when an Options field is zero.
 const (
-	DefaultPoolQueueSize      = 1024
-	DefaultPoolStartTimeout   = 30 * time.Second
-	DefaultPoolCleanupTimeout = time.Second
-	DefaultPoolStopTimeout    = time.Second
-	DefaultPoolKillTimeout    = time.Second
-	DefaultPoolRestartDelay   = 100 * time.Millisecond
-	DefaultPoolStderrLines    = 20
+	DefaultQueueSize      = 1024
+	DefaultStartTimeout   = 30 * time.Second
+	DefaultCleanupTimeout = time.Second
+	DefaultStopTimeout    = time.Second
+	DefaultKillTimeout    = time.Second
+	DefaultRestartDelay   = 100 * time.Millisecond
+	DefaultStderrLines    = 20
 )
 
-// PoolOptions configure a Pool. Command is required.
-type PoolOptions struct {
+// Options configure a Pool. Command is required.
+type Options struct {
 	// Size is the number of workers. Zero means runtime.NumCPU().
 	Size int
 
 	// Command returns a new, unstarted command for the worker in slot
 	// (0 to Size-1); it is called again for every replacement. Slots may run
 	// different programs, so one pool can hold Node scripts
-	// (NodeCommand(...)) and Go binaries side by side. A worker speaks the
+	// (nodeipc.NodeCommand(...)) and Go binaries side by side. A worker speaks the
 	// envelope of PROTOCOL.md §10: a Go program using Serve, a Node script
 	// using js/nodeipc-worker.js, or one written with workerpool.worker().
 	//
@@ -48,7 +51,7 @@ type PoolOptions struct {
 
 	// Channel are the options of each worker's channel (serialization,
 	// message size). Nil means the defaults.
-	Channel *Options
+	Channel *nodeipc.Options
 
 	// Concurrency is how many calls a worker runs at once. Zero means 1,
 	// which is what workerpool.worker() scripts expect.
@@ -56,7 +59,7 @@ type PoolOptions struct {
 
 	// QueueSize bounds the calls waiting for a free worker; beyond it Do
 	// blocks until there is room or its context is done. Zero means
-	// DefaultPoolQueueSize.
+	// DefaultQueueSize.
 	QueueSize int
 
 	// MaxCalls recycles a worker after it has been given this many calls:
@@ -73,22 +76,22 @@ type PoolOptions struct {
 	Retries int
 
 	// StartTimeout is how long a new worker has to send "ready" before it
-	// is killed and replaced. Zero means DefaultPoolStartTimeout.
+	// is killed and replaced. Zero means DefaultStartTimeout.
 	StartTimeout time.Duration
 	// CleanupTimeout is how long a worker has to confirm that it cleaned up
 	// a cancelled call before the pool considers it hung, kills it and
-	// replaces it. Zero means DefaultPoolCleanupTimeout.
+	// replaces it. Zero means DefaultCleanupTimeout.
 	CleanupTimeout time.Duration
 	// StopTimeout and KillTimeout are the steps of the shutdown ladder: the
 	// terminate message, then SIGTERM to the worker's process group after
 	// StopTimeout, then SIGKILL after KillTimeout more. Zero means
-	// DefaultPoolStopTimeout and DefaultPoolKillTimeout.
+	// DefaultStopTimeout and DefaultKillTimeout.
 	StopTimeout time.Duration
 	KillTimeout time.Duration
 	// RestartDelay is the delay before a crashed worker is replaced; it
 	// doubles with each consecutive failure of the slot (up to 64 times)
 	// and resets when the slot's worker completes a call. Zero means
-	// DefaultPoolRestartDelay.
+	// DefaultRestartDelay.
 	RestartDelay time.Duration
 
 	// Output receives the workers' stdout and stderr, line by line, each
@@ -96,7 +99,7 @@ type PoolOptions struct {
 	// "[worker N pid P stderr] ". Nil discards them. Writes are serialized.
 	Output io.Writer
 	// StderrLines is how many of a worker's last stderr lines a
-	// WorkerError keeps. Zero means DefaultPoolStderrLines.
+	// WorkerError keeps. Zero means DefaultStderrLines.
 	StderrLines int
 }
 
@@ -114,7 +117,7 @@ type Call struct {
 	// is never called after Do has returned.
 	Progress func(Event)
 	// Idempotent allows the pool to run the call again on another worker
-	// when the worker running it dies (see PoolOptions.Retries).
+	// when the worker running it dies (see Options.Retries).
 	Idempotent bool
 }
 
@@ -134,9 +137,9 @@ type WorkerError struct {
 
 var _ error = (*WorkerError)(nil)
 
-// Error returns "nodeipc: <worker> failed: <reason>; stderr: <lines>".
+// Error returns "pool: <worker> failed: <reason>; stderr: <lines>".
 func (e *WorkerError) Error() string {
-	s := "nodeipc: " + e.Worker + " failed: " + e.Reason
+	s := "pool: " + e.Worker + " failed: " + e.Reason
 	if len(e.Stderr) > 0 {
 		s += "; stderr: " + strings.Join(e.Stderr, " | ")
 	}
@@ -146,8 +149,8 @@ func (e *WorkerError) Error() string {
 // Unwrap returns Err.
 func (e *WorkerError) Unwrap() error { return e.Err }
 
-// PoolStats is a snapshot of a pool's counters.
-type PoolStats struct {
+// Stats is a snapshot of a pool's counters.
+type Stats struct {
 	Workers  int // worker processes alive (including ones being stopped)
 	Ready    int // workers ready for calls
 	Queued   int // calls waiting for a worker
@@ -171,7 +174,7 @@ type PoolStats struct {
 // Do is safe for concurrent use. Close must be called to stop the workers
 // and join the pool's goroutines.
 type Pool struct {
-	o        PoolOptions
+	o        Options
 	queueSem chan struct{}
 	stopc    chan struct{}
 	outMu    sync.Mutex
@@ -190,7 +193,7 @@ type Pool struct {
 	slots    []*worker // the current worker of each slot, nil while restarting
 	fails    []int     // consecutive failures per slot
 	live     map[*worker]struct{}
-	stats    PoolStats
+	stats    Stats
 	lat      []time.Duration
 	latNext  int
 }
@@ -218,7 +221,7 @@ type worker struct {
 	slot       int
 	name       string
 	cmd        *exec.Cmd
-	ch         *Channel
+	ch         *nodeipc.Channel
 	pid        atomic.Int64
 	started    time.Time
 	exited     chan struct{} // closed when Wait has returned
@@ -238,13 +241,13 @@ type worker struct {
 	reason     string // why the pool killed it
 }
 
-// NewPool starts the workers of a pool. It returns an error, and starts
+// New starts the workers of a pool. It returns an error, and starts
 // nothing, if a worker cannot be started. Calls queue until workers are
 // ready.
-func NewPool(opts PoolOptions) (*Pool, error) {
+func New(opts Options) (*Pool, error) {
 	o := opts
 	if o.Command == nil {
-		return nil, errors.New("nodeipc: NewPool: Command is nil")
+		return nil, errors.New("pool: New: Command is nil")
 	}
 	if o.Size <= 0 {
 		o.Size = runtime.NumCPU()
@@ -253,7 +256,7 @@ func NewPool(opts PoolOptions) (*Pool, error) {
 		o.Concurrency = 1
 	}
 	if o.QueueSize <= 0 {
-		o.QueueSize = DefaultPoolQueueSize
+		o.QueueSize = DefaultQueueSize
 	}
 	if o.Retries == 0 {
 		o.Retries = 1
@@ -263,13 +266,13 @@ func NewPool(opts PoolOptions) (*Pool, error) {
 			*d = v
 		}
 	}
-	def(&o.StartTimeout, DefaultPoolStartTimeout)
-	def(&o.CleanupTimeout, DefaultPoolCleanupTimeout)
-	def(&o.StopTimeout, DefaultPoolStopTimeout)
-	def(&o.KillTimeout, DefaultPoolKillTimeout)
-	def(&o.RestartDelay, DefaultPoolRestartDelay)
+	def(&o.StartTimeout, DefaultStartTimeout)
+	def(&o.CleanupTimeout, DefaultCleanupTimeout)
+	def(&o.StopTimeout, DefaultStopTimeout)
+	def(&o.KillTimeout, DefaultKillTimeout)
+	def(&o.RestartDelay, DefaultRestartDelay)
 	if o.StderrLines <= 0 {
-		o.StderrLines = DefaultPoolStderrLines
+		o.StderrLines = DefaultStderrLines
 	}
 	p := &Pool{
 		o:        o,
@@ -315,7 +318,7 @@ func NewPool(opts PoolOptions) (*Pool, error) {
 func (p *Pool) startLocked(slot int) (*worker, error) {
 	cmd := p.o.Command(slot)
 	if cmd == nil {
-		return nil, fmt.Errorf("nodeipc: pool: Command(%d) returned nil", slot)
+		return nil, fmt.Errorf("pool: Command(%d) returned nil", slot)
 	}
 	w := &worker{
 		slot:     slot,
@@ -332,9 +335,9 @@ func (p *Pool) startLocked(slot int) (*worker, error) {
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = time.Second
 	}
-	ch, err := Start(cmd, p.o.Channel)
+	ch, err := nodeipc.Start(cmd, p.o.Channel)
 	if err != nil {
-		return nil, fmt.Errorf("nodeipc: pool: start worker %d: %w", slot, err)
+		return nil, fmt.Errorf("pool: start worker %d: %w", slot, err)
 	}
 	w.ch = ch
 	w.pid.Store(int64(cmd.Process.Pid))
@@ -374,7 +377,7 @@ func (p *Pool) run(w *worker) {
 		for {
 			m, err := w.ch.Recv(context.Background())
 			if err != nil {
-				var pe *ProtocolError
+				var pe *nodeipc.ProtocolError
 				if errors.As(err, &pe) {
 					continue
 				}
@@ -407,7 +410,7 @@ func (p *Pool) run(w *worker) {
 }
 
 // handle processes one message from a worker.
-func (p *Pool) handle(w *worker, m *Message) {
+func (p *Pool) handle(w *worker, m *nodeipc.Message) {
 	raw, err := messageJSON(m)
 	if err != nil {
 		return
@@ -415,7 +418,7 @@ func (p *Pool) handle(w *worker, m *Message) {
 	switch jsonKind(raw) {
 	case '"':
 		var s string
-		unmarshalJSON(raw, &s)
+		jsontext.Unmarshal(raw, &s)
 		if s == wpReady {
 			p.mu.Lock()
 			w.ready = true
@@ -428,11 +431,11 @@ func (p *Pool) handle(w *worker, m *Message) {
 		return
 	}
 	var env envelope
-	if unmarshalJSON(raw, &env) != nil {
+	if jsontext.Unmarshal(raw, &env) != nil {
 		return
 	}
 	var id int64
-	if unmarshalJSON(env.ID, &id) != nil {
+	if jsontext.Unmarshal(env.ID, &id) != nil {
 		return
 	}
 	if env.Method != nil && *env.Method == wpCleanup {
@@ -476,7 +479,7 @@ func (p *Pool) handle(w *worker, m *Message) {
 	p.fails[w.slot] = 0
 	if !isNull(env.Error) {
 		ce := new(CallError)
-		if err := unmarshalJSON(env.Error, ce); err != nil {
+		if err := jsontext.Unmarshal(env.Error, ce); err != nil {
 			ce = &CallError{Name: "Error", Message: string(env.Error)}
 		}
 		p.finishLocked(pc, nil, ce)
@@ -740,7 +743,7 @@ func (p *Pool) flushLocked() {
 				req.Params = []any{}
 			}
 			if err := sendValue(pc.ctx, w.ch, req); err != nil && pc.ctx.Err() == nil {
-				if errors.Is(err, ErrInvalidMessage) {
+				if errors.Is(err, nodeipc.ErrInvalidMessage) {
 					p.mu.Lock()
 					if w.inflight[pc.id] == pc {
 						delete(w.inflight, pc.id)
@@ -758,7 +761,7 @@ func (p *Pool) flushLocked() {
 }
 
 // Do runs c on a worker and waits for its answer. It blocks while the
-// queue is full (PoolOptions.QueueSize) until there is room or ctx is done.
+// queue is full (Options.QueueSize) until there is room or ctx is done.
 //
 // If ctx is done first, Do returns ctx.Err() at once; a call already
 // running is cancelled on its worker (workerpool's cleanup message), whose
@@ -769,12 +772,12 @@ func (p *Pool) flushLocked() {
 // returns an error wrapping net.ErrClosed.
 func (p *Pool) Do(ctx context.Context, c *Call) error {
 	if c == nil {
-		return errors.New("nodeipc: pool: Do: nil Call")
+		return errors.New("pool: Do: nil Call")
 	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return fmt.Errorf("nodeipc: pool: %w", net.ErrClosed)
+		return fmt.Errorf("pool: %w", net.ErrClosed)
 	}
 	p.calls.Add(1)
 	p.mu.Unlock()
@@ -822,8 +825,8 @@ func (p *Pool) Do(ctx context.Context, c *Call) error {
 		return pc.err
 	}
 	if c.Result != nil {
-		if err := unmarshalJSON(pc.result, c.Result); err != nil {
-			return fmt.Errorf("nodeipc: pool: %s: decode result: %w", c.Method, err)
+		if err := jsontext.Unmarshal(pc.result, c.Result); err != nil {
+			return fmt.Errorf("pool: %s: decode result: %w", c.Method, err)
 		}
 	}
 	return nil
@@ -882,7 +885,7 @@ func (p *Pool) cancel(pc *pending) bool {
 }
 
 // Stats returns a snapshot of the pool's counters.
-func (p *Pool) Stats() PoolStats {
+func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	s := p.stats
 	s.Workers = len(p.live)

@@ -1,4 +1,4 @@
-package nodeipc
+package pool
 
 import (
 	"context"
@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+
+	"nodeipc.dev/internal/jsontext"
+	"nodeipc.dev/nodeipc"
 )
 
 // Handler serves one method of a worker. ctx is cancelled when the caller
@@ -39,8 +42,8 @@ func (r *Request) Params(v ...any) error {
 		if p == nil {
 			continue
 		}
-		if err := unmarshalJSON(r.params[i], p); err != nil {
-			return fmt.Errorf("nodeipc: %s: param %d: %w", r.Method, i, err)
+		if err := jsontext.Unmarshal(r.params[i], p); err != nil {
+			return fmt.Errorf("pool: %s: param %d: %w", r.Method, i, err)
 		}
 	}
 	return nil
@@ -65,7 +68,7 @@ const (
 // ServeOptions tune Serve. A nil *ServeOptions means the defaults.
 type ServeOptions struct {
 	// Dialect is the parent's message shape: DialectWorkerpool (also what a
-	// nodeipc Pool and js/nodeipc-worker.js speak), DialectJestWorker or
+	// Pool and js/nodeipc-worker.js speak), DialectJestWorker or
 	// DialectWorkerFarm. Empty means detect it from the first message the
 	// parent sends (see PROTOCOL.md §10).
 	Dialect string
@@ -82,10 +85,10 @@ type ServeOptions struct {
 //
 //	ch, err := nodeipc.FromEnv(nil)
 //	...
-//	err = nodeipc.Serve(ctx, ch, handlers, nil)
+//	err = pool.Serve(ctx, ch, handlers, nil)
 //	ch.Close()
 //
-// The same program runs unmodified under a nodeipc Pool, workerpool
+// The same program runs unmodified under a Pool of this package, workerpool
 // (workerType 'process', forkOpts.execPath), worker-farm
 // (workerOptions.execPath) and jest-worker (forkOptions.execPath with
 // serialization 'json'); it ignores the arguments those pools pass it.
@@ -99,7 +102,7 @@ type ServeOptions struct {
 // Before returning it cancels the handlers still running and waits for
 // them. The caller still owns ch and must Close it, which flushes the last
 // replies.
-func Serve(ctx context.Context, ch *Channel, handlers map[string]Handler, opts *ServeOptions) error {
+func Serve(ctx context.Context, ch *nodeipc.Channel, handlers map[string]Handler, opts *ServeOptions) error {
 	var o ServeOptions
 	if opts != nil {
 		o = *opts
@@ -107,7 +110,7 @@ func Serve(ctx context.Context, ch *Channel, handlers map[string]Handler, opts *
 	switch o.Dialect {
 	case "", DialectWorkerpool, DialectJestWorker, DialectWorkerFarm:
 	default:
-		return fmt.Errorf("nodeipc: Serve: unknown dialect %q", o.Dialect)
+		return fmt.Errorf("pool: Serve: unknown dialect %q", o.Dialect)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &server{
@@ -128,7 +131,7 @@ func Serve(ctx context.Context, ch *Channel, handlers map[string]Handler, opts *
 }
 
 type server struct {
-	ch       *Channel
+	ch       *nodeipc.Channel
 	handlers map[string]Handler
 	dialect  string
 	ctx      context.Context
@@ -157,7 +160,7 @@ func (s *server) loop() error {
 	for {
 		m, err := s.ch.Recv(s.ctx)
 		if err != nil {
-			var pe *ProtocolError
+			var pe *nodeipc.ProtocolError
 			if errors.As(err, &pe) {
 				continue
 			}
@@ -191,7 +194,7 @@ func (s *server) loop() error {
 }
 
 func ignoreDisconnect(err error) error {
-	if errors.Is(err, ErrDisconnected) {
+	if errors.Is(err, nodeipc.ErrDisconnected) {
 		return nil
 	}
 	return err
@@ -209,7 +212,7 @@ func detectDialect(raw json.RawMessage) string {
 		var f struct {
 			Owner string `json:"owner"`
 		}
-		if unmarshalJSON(raw, &f) == nil && f.Owner == "farm" {
+		if jsontext.Unmarshal(raw, &f) == nil && f.Owner == "farm" {
 			return DialectWorkerFarm
 		}
 	}
@@ -254,7 +257,7 @@ func (s *server) workerpool(raw json.RawMessage) error {
 	switch jsonKind(raw) {
 	case '"':
 		var str string
-		unmarshalJSON(raw, &str)
+		jsontext.Unmarshal(raw, &str)
 		if str == wpTerminate {
 			return errStop
 		}
@@ -264,7 +267,7 @@ func (s *server) workerpool(raw json.RawMessage) error {
 		return nil
 	}
 	var env envelope
-	if err := unmarshalJSON(raw, &env); err != nil || env.Method == nil {
+	if err := jsontext.Unmarshal(raw, &env); err != nil || env.Method == nil {
 		return nil
 	}
 	id := env.ID
@@ -367,11 +370,11 @@ func (s *server) cleanup(id json.RawMessage) {
 // jest serves jest-worker's child-process protocol (PROTOCOL.md §10.4).
 func (s *server) jest(raw json.RawMessage) error {
 	var msg []json.RawMessage
-	if unmarshalJSON(raw, &msg) != nil || len(msg) == 0 {
+	if jsontext.Unmarshal(raw, &msg) != nil || len(msg) == 0 {
 		return nil
 	}
 	var tag int
-	unmarshalJSON(msg[0], &tag)
+	jsontext.Unmarshal(msg[0], &tag)
 	switch tag {
 	case 0: // CHILD_MESSAGE_INITIALIZE [0, false, workerPath, setupArgs]
 		return nil
@@ -381,8 +384,8 @@ func (s *server) jest(raw json.RawMessage) error {
 		}
 		var method string
 		var params []json.RawMessage
-		unmarshalJSON(msg[2], &method)
-		unmarshalJSON(msg[3], &params)
+		jsontext.Unmarshal(msg[2], &method)
+		jsontext.Unmarshal(msg[3], &params)
 		emit := func(ctx context.Context, payload any) error {
 			return s.send([]any{3, payload}) // PARENT_MESSAGE_CUSTOM
 		}
@@ -428,7 +431,7 @@ func (s *server) farm(raw json.RawMessage) error {
 		Method *string           `json:"method"`
 		Args   []json.RawMessage `json:"args"`
 	}
-	if unmarshalJSON(raw, &msg) != nil || msg.Owner != "farm" {
+	if jsontext.Unmarshal(raw, &msg) != nil || msg.Owner != "farm" {
 		return nil
 	}
 	if msg.Event == "die" {
@@ -442,7 +445,7 @@ func (s *server) farm(raw json.RawMessage) error {
 		method = *msg.Method
 	}
 	emit := func(context.Context, any) error {
-		return fmt.Errorf("nodeipc: worker-farm has no progress events: %w", errors.ErrUnsupported)
+		return fmt.Errorf("pool: worker-farm has no progress events: %w", errors.ErrUnsupported)
 	}
 	s.run(s.ctx, method, msg.Args, emit, nil, func(result any, err error) {
 		var args []any

@@ -1,13 +1,16 @@
-package nodeipc
+package pool
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
+
+	"nodeipc.dev/internal/jsontext"
+	"nodeipc.dev/nodeipc"
 )
 
 // The request/response envelope shared by Serve and Pool is workerpool's
@@ -69,13 +72,7 @@ func (e *CallError) MarshalJSON() ([]byte, error) {
 		stack = name + ": " + e.Message + "\n    at <go worker>"
 	}
 	put("stack", stack)
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+	return jsontext.Append(nil, m)
 }
 
 // UnmarshalJSON decodes a flat error object; properties other than name,
@@ -83,18 +80,18 @@ func (e *CallError) MarshalJSON() ([]byte, error) {
 func (e *CallError) UnmarshalJSON(b []byte) error {
 	*e = CallError{}
 	var s string
-	if unmarshalJSON(b, &s) == nil {
+	if jsontext.Unmarshal(b, &s) == nil {
 		e.Name, e.Message = "Error", s
 		return nil
 	}
 	var m map[string]json.RawMessage
-	if err := unmarshalJSON(b, &m); err != nil {
+	if err := jsontext.Unmarshal(b, &m); err != nil {
 		return err
 	}
 	str := func(k string) string {
 		var v string
 		if raw, ok := m[k]; ok {
-			unmarshalJSON(raw, &v)
+			jsontext.Unmarshal(raw, &v)
 			delete(m, k)
 		}
 		return v
@@ -136,7 +133,7 @@ func isIdent(s string) bool {
 // toCallError turns a handler's error into the error sent on the wire.
 func toCallError(err error) *CallError {
 	var ce *CallError
-	if !asCallError(err, &ce) || ce == nil {
+	if !errors.As(err, &ce) || ce == nil {
 		return &CallError{Name: "Error", Message: err.Error()}
 	}
 	if ce.Name == "" {
@@ -147,29 +144,6 @@ func toCallError(err error) *CallError {
 	return ce
 }
 
-func asCallError(err error, target **CallError) bool {
-	for err != nil {
-		if ce, ok := err.(*CallError); ok {
-			*target = ce
-			return true
-		}
-		switch u := err.(type) {
-		case interface{ Unwrap() error }:
-			err = u.Unwrap()
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				if asCallError(e, target) {
-					return true
-				}
-			}
-			return false
-		default:
-			return false
-		}
-	}
-	return false
-}
-
 // Event is a progress event a worker emitted while serving a call
 // (workerpool's {id, isEvent: true, payload}).
 type Event struct {
@@ -178,7 +152,7 @@ type Event struct {
 
 // Decode decodes the event's payload into v, a non-nil pointer, with
 // encoding/json's rules.
-func (e Event) Decode(v any) error { return unmarshalJSON(e.payload, v) }
+func (e Event) Decode(v any) error { return jsontext.Unmarshal(e.payload, v) }
 
 // String returns the payload as JSON text.
 func (e Event) String() string { return string(e.payload) }
@@ -197,29 +171,29 @@ type envelope struct {
 
 // messageJSON returns m as JSON text whatever the channel's serialization:
 // the bytes themselves in json mode, the decoded value re-encoded otherwise.
-func messageJSON(m *Message) (json.RawMessage, error) {
-	if m.Serialization() == JSON {
+func messageJSON(m *nodeipc.Message) (json.RawMessage, error) {
+	if m.Serialization() == nodeipc.JSON {
 		return m.Raw(), nil
 	}
 	var v any
 	if err := m.Decode(&v); err != nil {
 		return nil, err
 	}
-	return marshalJSON(v)
+	return jsontext.Marshal(v)
 }
 
 // sendValue sends v, which may contain json.RawMessage fields, on ch in the
 // channel's serialization.
-func sendValue(ctx context.Context, ch *Channel, v any) error {
-	if ch.Serialization() == JSON {
+func sendValue(ctx context.Context, ch *nodeipc.Channel, v any) error {
+	if ch.Serialization() == nodeipc.JSON {
 		return ch.Send(ctx, v)
 	}
-	b, err := marshalJSON(v)
+	b, err := jsontext.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("nodeipc: %w: %v", ErrInvalidMessage, err)
+		return fmt.Errorf("%w: %v", nodeipc.ErrInvalidMessage, err)
 	}
 	var x any
-	if err := unmarshalJSON(b, &x); err != nil {
+	if err := jsontext.Unmarshal(b, &x); err != nil {
 		return err
 	}
 	return ch.Send(ctx, x)
@@ -227,15 +201,16 @@ func sendValue(ctx context.Context, ch *Channel, v any) error {
 
 // jsonKind returns the first byte of a JSON text: '{', '[', '"', ...
 func jsonKind(b []byte) byte {
-	b = bytes.TrimLeft(b, " \t\r\n")
+	b = jsontext.TrimSpace(b)
 	if len(b) == 0 {
 		return 0
 	}
 	return b[0]
 }
 
+// isNull reports whether b is JSON null, or absent.
 func isNull(b json.RawMessage) bool {
-	b = bytes.TrimSpace(b)
+	b = jsontext.TrimSpace(b)
 	return len(b) == 0 || string(b) == "null"
 }
 
@@ -248,12 +223,8 @@ func sortedNames(m map[string]Handler) []string {
 	return names
 }
 
-func quote(s string) string {
-	if strings.ContainsAny(s, "\"\\\n") {
-		return fmt.Sprintf("%q", s)
-	}
-	return `"` + s + `"`
-}
+// quote returns s as a JSON string.
+func quote(s string) string { return string(jsontext.AppendString(nil, s)) }
 
 // runReusing runs f on an idle goroutine waiting on tasks, or starts one
 // (counted in wg) that runs f and then takes one task after another until

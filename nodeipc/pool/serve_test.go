@@ -1,4 +1,4 @@
-package nodeipc_test
+package pool_test
 
 import (
 	"context"
@@ -10,35 +10,36 @@ import (
 	"time"
 
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/pool"
 )
 
 // testHandlers are the methods of the Go test workers.
-func testHandlers(state map[string]string) map[string]nodeipc.Handler {
-	return map[string]nodeipc.Handler{
-		"add": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+func testHandlers(state map[string]string) map[string]pool.Handler {
+	return map[string]pool.Handler{
+		"add": func(ctx context.Context, req *pool.Request) (any, error) {
 			var a, b float64
 			if err := req.Params(&a, &b); err != nil {
 				return nil, err
 			}
 			return a + b, nil
 		},
-		"echo": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"echo": func(ctx context.Context, req *pool.Request) (any, error) {
 			var v any
 			err := req.Params(&v)
 			return v, err
 		},
-		"fail": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"fail": func(ctx context.Context, req *pool.Request) (any, error) {
 			var msg string
 			req.Params(&msg)
-			return nil, fmt.Errorf("wrapped: %w", &nodeipc.CallError{
+			return nil, fmt.Errorf("wrapped: %w", &pool.CallError{
 				Name: "TypeError", Message: msg,
 				Data: map[string]json.RawMessage{"code": json.RawMessage(`"E_BAD"`)},
 			})
 		},
-		"plainfail": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"plainfail": func(ctx context.Context, req *pool.Request) (any, error) {
 			return nil, errors.New("plain failure")
 		},
-		"progress": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"progress": func(ctx context.Context, req *pool.Request) (any, error) {
 			var n int
 			req.Params(&n)
 			for i := range n {
@@ -49,7 +50,7 @@ func testHandlers(state map[string]string) map[string]nodeipc.Handler {
 			return "done", nil
 		},
 		// wait blocks until cancelled and records that it was.
-		"wait": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"wait": func(ctx context.Context, req *pool.Request) (any, error) {
 			var key string
 			req.Params(&key)
 			req.Emit(ctx, "started")
@@ -59,12 +60,12 @@ func testHandlers(state map[string]string) map[string]nodeipc.Handler {
 			}
 			return nil, ctx.Err()
 		},
-		"state": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"state": func(ctx context.Context, req *pool.Request) (any, error) {
 			var key string
 			req.Params(&key)
 			return state[key], nil
 		},
-		"default": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+		"default": func(ctx context.Context, req *pool.Request) (any, error) {
 			return "default:" + fmt.Sprint(req.NumParams()), nil
 		},
 	}
@@ -72,7 +73,7 @@ func testHandlers(state map[string]string) map[string]nodeipc.Handler {
 
 // serveOnPipe runs Serve on one end of a Pipe and returns the other end,
 // and a function that returns Serve's result.
-func serveOnPipe(t *testing.T, opts *nodeipc.ServeOptions, state map[string]string) (*nodeipc.Channel, func() error) {
+func serveOnPipe(t *testing.T, opts *pool.ServeOptions, state map[string]string) (*nodeipc.Channel, func() error) {
 	t.Helper()
 	parent, child, err := nodeipc.Pipe(nil)
 	if err != nil {
@@ -80,7 +81,7 @@ func serveOnPipe(t *testing.T, opts *nodeipc.ServeOptions, state map[string]stri
 	}
 	errc := make(chan error, 1)
 	go func() {
-		errc <- nodeipc.Serve(context.Background(), child, testHandlers(state), opts)
+		errc <- pool.Serve(context.Background(), child, testHandlers(state), opts)
 		child.Close()
 	}()
 	wait := func() error {
@@ -223,7 +224,7 @@ func TestServeWorkerFarm(t *testing.T) {
 		{`{"owner":"farm","idx":0,"child":1,"method":"add","args":[1,2]}`, `{"owner":"farm","idx":0,"child":1,"args":[null,3]}`},
 		{`{"owner":"farm","idx":1,"child":1,"method":null,"args":["a"]}`, `{"owner":"farm","idx":1,"child":1,"args":[null,"default:1"]}`},
 		{`{"owner":"farm","idx":2,"child":1,"method":"fail","args":["no"]}`, `{"owner":"farm","idx":2,"child":1,"args":[{"$error":"$error","code":"E_BAD","message":"no","stack":"TypeError: no\n    at <go worker>","type":"TypeError"}]}`},
-		{`{"owner":"farm","idx":3,"child":1,"method":"progress","args":[1]}`, `{"owner":"farm","idx":3,"child":1,"args":[{"$error":"$error","message":"nodeipc: worker-farm has no progress events: unsupported operation","stack":"Error: nodeipc: worker-farm has no progress events: unsupported operation\n    at <go worker>","type":"Error"}]}`},
+		{`{"owner":"farm","idx":3,"child":1,"method":"progress","args":[1]}`, `{"owner":"farm","idx":3,"child":1,"args":[{"$error":"$error","message":"pool: worker-farm has no progress events: unsupported operation","stack":"Error: pool: worker-farm has no progress events: unsupported operation\n    at <go worker>","type":"Error"}]}`},
 	}
 	for _, tt := range tests {
 		send(t, ch, tt.req)
@@ -238,7 +239,7 @@ func TestServeWorkerFarm(t *testing.T) {
 }
 
 func TestServeExplicitDialectAndDisconnect(t *testing.T) {
-	ch, wait := serveOnPipe(t, &nodeipc.ServeOptions{Dialect: nodeipc.DialectJestWorker}, nil)
+	ch, wait := serveOnPipe(t, &pool.ServeOptions{Dialect: pool.DialectJestWorker}, nil)
 	// No "ready" in an explicit jest-worker dialect: the first message is
 	// the reply.
 	send(t, ch, `[1,false,"add",[1,1]]`)
@@ -263,18 +264,18 @@ func TestServeContextAndBadDialect(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer child.Close()
-	if err := nodeipc.Serve(context.Background(), child, nil, &nodeipc.ServeOptions{Dialect: "cluster"}); err == nil {
+	if err := pool.Serve(context.Background(), child, nil, &pool.ServeOptions{Dialect: "cluster"}); err == nil {
 		t.Error("Serve with an unknown dialect = nil; want an error")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := nodeipc.Serve(ctx, child, nil, nil); !errors.Is(err, context.Canceled) {
+	if err := pool.Serve(ctx, child, nil, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("Serve(cancelled ctx) = %v; want context.Canceled", err)
 	}
 }
 
 func TestServeConcurrencyLimit(t *testing.T) {
-	ch, wait := serveOnPipe(t, &nodeipc.ServeOptions{Concurrency: 1}, map[string]string{})
+	ch, wait := serveOnPipe(t, &pool.ServeOptions{Concurrency: 1}, map[string]string{})
 	recv(t, ch)
 	// With one handler at a time, a second call waits behind a blocked one
 	// and still runs after the first is cleaned up.
@@ -296,7 +297,7 @@ func TestServeConcurrencyLimit(t *testing.T) {
 }
 
 func TestCallErrorJSON(t *testing.T) {
-	var ce nodeipc.CallError
+	var ce pool.CallError
 	if err := json.Unmarshal([]byte(`{"name":"RangeError","message":"m","stack":"s","code":7}`), &ce); err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +325,7 @@ func TestCallErrorNameFromStack(t *testing.T) {
 		{`{"name":"Custom","message":"boom","stack":"TypeError: boom"}`, "Custom"},
 	}
 	for _, tt := range tests {
-		var ce nodeipc.CallError
+		var ce pool.CallError
 		if err := json.Unmarshal([]byte(tt.in), &ce); err != nil || ce.Name != tt.name {
 			t.Errorf("Unmarshal(%s).Name = %q, %v; want %q", tt.in, ce.Name, err, tt.name)
 		}

@@ -1,4 +1,4 @@
-package nodeipc_test
+package pool_test
 
 import (
 	"bytes"
@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/pool"
 )
 
 // goWorker is the test binary as a Go pool worker.
@@ -28,8 +30,8 @@ func goWorker() int {
 	state := map[string]string{}
 	var mu sync.Mutex
 	h := testHandlers(state)
-	locked := func(f nodeipc.Handler) nodeipc.Handler {
-		return func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	locked := func(f pool.Handler) pool.Handler {
+		return func(ctx context.Context, req *pool.Request) (any, error) {
 			if req.Method != "wait" {
 				mu.Lock()
 				defer mu.Unlock()
@@ -41,7 +43,7 @@ func goWorker() int {
 		h[k] = locked(f)
 	}
 	wait := h["wait"]
-	h["wait"] = func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	h["wait"] = func(ctx context.Context, req *pool.Request) (any, error) {
 		var key string
 		req.Params(&key)
 		req.Emit(ctx, "started")
@@ -52,15 +54,15 @@ func goWorker() int {
 		_ = wait
 		return nil, ctx.Err()
 	}
-	h["pid"] = func(context.Context, *nodeipc.Request) (any, error) { return os.Getpid(), nil }
-	h["crash"] = func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	h["pid"] = func(context.Context, *pool.Request) (any, error) { return os.Getpid(), nil }
+	h["crash"] = func(ctx context.Context, req *pool.Request) (any, error) {
 		fmt.Fprintln(os.Stderr, "about to crash")
 		fmt.Fprintln(os.Stderr, "crashing now")
 		os.Exit(3)
 		return nil, nil
 	}
 	// crashonce crashes unless the file it names exists, and creates it.
-	h["crashonce"] = func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	h["crashonce"] = func(ctx context.Context, req *pool.Request) (any, error) {
 		var path string
 		req.Params(&path)
 		if _, err := os.Stat(path); err == nil {
@@ -70,11 +72,11 @@ func goWorker() int {
 		os.Exit(4)
 		return nil, nil
 	}
-	h["hang"] = func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	h["hang"] = func(ctx context.Context, req *pool.Request) (any, error) {
 		req.Emit(ctx, "hanging")
 		select {} // ignores cancellation
 	}
-	h["sleep"] = func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	h["sleep"] = func(ctx context.Context, req *pool.Request) (any, error) {
 		var ms int
 		var v any
 		req.Params(&ms, &v)
@@ -86,7 +88,7 @@ func goWorker() int {
 		}
 	}
 	// spawn starts a grandchild that would run for a minute.
-	h["spawn"] = func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	h["spawn"] = func(ctx context.Context, req *pool.Request) (any, error) {
 		cmd := exec.Command("sleep", "60")
 		if err := cmd.Start(); err != nil {
 			return nil, err
@@ -94,14 +96,14 @@ func goWorker() int {
 		go cmd.Wait()
 		return cmd.Process.Pid, nil
 	}
-	h["print"] = func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	h["print"] = func(ctx context.Context, req *pool.Request) (any, error) {
 		var s string
 		req.Params(&s)
 		fmt.Println("out:", s)
 		fmt.Fprintln(os.Stderr, "err:", s)
 		return nil, nil
 	}
-	err = nodeipc.Serve(context.Background(), ch, h, nil)
+	err = pool.Serve(context.Background(), ch, h, nil)
 	ch.Close()
 	if os.Getenv("STUBBORN") != "" {
 		// Ignores the terminate message and SIGTERM: only SIGKILL ends it.
@@ -115,10 +117,10 @@ func goWorker() int {
 	return 0
 }
 
-var _ = registerHelper("pool-worker", goWorker)
+var _ = nodetest.RegisterHelper("pool-worker", goWorker)
 
 // silent never sends "ready".
-var _ = registerHelper("silent", func() int {
+var _ = nodetest.RegisterHelper("silent", func() int {
 	time.Sleep(time.Minute)
 	return 0
 })
@@ -133,12 +135,12 @@ func workerCmd(env ...string) func(int) *exec.Cmd {
 	}
 }
 
-func newPool(t *testing.T, o nodeipc.PoolOptions) *nodeipc.Pool {
+func newPool(t *testing.T, o pool.Options) *pool.Pool {
 	t.Helper()
 	if o.Command == nil {
 		o.Command = workerCmd()
 	}
-	p, err := nodeipc.NewPool(o)
+	p, err := pool.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +182,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestPoolCalls(t *testing.T) {
-	p := newPool(t, nodeipc.PoolOptions{Size: 3, Concurrency: 4})
+	p := newPool(t, pool.Options{Size: 3, Concurrency: 4})
 	ctx := ctxT(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 600)
@@ -189,7 +191,7 @@ func TestPoolCalls(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var sum float64
-			if err := p.Do(ctx, &nodeipc.Call{Method: "add", Params: []any{i, 1000}, Result: &sum}); err != nil {
+			if err := p.Do(ctx, &pool.Call{Method: "add", Params: []any{i, 1000}, Result: &sum}); err != nil {
 				errs <- err
 				return
 			}
@@ -204,15 +206,15 @@ func TestPoolCalls(t *testing.T) {
 		t.Error(err)
 	}
 	// A worker's error comes back as a *CallError with its properties.
-	err := p.Do(ctx, &nodeipc.Call{Method: "fail", Params: []any{"bad input"}})
-	var ce *nodeipc.CallError
+	err := p.Do(ctx, &pool.Call{Method: "fail", Params: []any{"bad input"}})
+	var ce *pool.CallError
 	if !errors.As(err, &ce) || ce.Name != "TypeError" || ce.Message != "bad input" || string(ce.Data["code"]) != `"E_BAD"` {
 		t.Errorf("Do(fail) = %#v; want a TypeError CallError with code E_BAD", err)
 	}
 	// Progress events reach the caller in order, before the result.
 	var steps []int
 	var res string
-	err = p.Do(ctx, &nodeipc.Call{Method: "progress", Params: []any{5}, Result: &res, Progress: func(e nodeipc.Event) {
+	err = p.Do(ctx, &pool.Call{Method: "progress", Params: []any{5}, Result: &res, Progress: func(e pool.Event) {
 		var v struct{ Step int }
 		if err := e.Decode(&v); err != nil {
 			t.Error(err)
@@ -232,14 +234,14 @@ func TestPoolCalls(t *testing.T) {
 func TestPoolCrash(t *testing.T) {
 	var out bytes.Buffer
 	var outMu sync.Mutex
-	p := newPool(t, nodeipc.PoolOptions{Size: 2, Concurrency: 2, Output: lockedWriter{&outMu, &out}, RestartDelay: time.Millisecond})
+	p := newPool(t, pool.Options{Size: 2, Concurrency: 2, Output: lockedWriter{&outMu, &out}, RestartDelay: time.Millisecond})
 	ctx := ctxT(t)
 	var pid int
-	if err := p.Do(ctx, &nodeipc.Call{Method: "pid", Result: &pid}); err != nil {
+	if err := p.Do(ctx, &pool.Call{Method: "pid", Result: &pid}); err != nil {
 		t.Fatal(err)
 	}
-	err := p.Do(ctx, &nodeipc.Call{Method: "crash"})
-	var we *nodeipc.WorkerError
+	err := p.Do(ctx, &pool.Call{Method: "crash"})
+	var we *pool.WorkerError
 	if !errors.As(err, &we) {
 		t.Fatalf("Do(crash) = %v; want a *WorkerError", err)
 	}
@@ -255,7 +257,7 @@ func TestPoolCrash(t *testing.T) {
 	eventually(t, "a replacement worker", func() bool { s := p.Stats(); return s.Ready == 2 && s.Restarts == 1 })
 	for i := range 20 {
 		var sum float64
-		if err := p.Do(ctx, &nodeipc.Call{Method: "add", Params: []any{i, 1}, Result: &sum}); err != nil || sum != float64(i+1) {
+		if err := p.Do(ctx, &pool.Call{Method: "add", Params: []any{i, 1}, Result: &sum}); err != nil || sum != float64(i+1) {
 			t.Fatalf("after crash: add = %v, %v", sum, err)
 		}
 	}
@@ -280,13 +282,13 @@ func (l lockedWriter) Write(b []byte) (int, error) {
 func TestPoolOutputPrefix(t *testing.T) {
 	var out bytes.Buffer
 	var mu sync.Mutex
-	p := newPool(t, nodeipc.PoolOptions{Size: 1, Output: lockedWriter{&mu, &out}})
+	p := newPool(t, pool.Options{Size: 1, Output: lockedWriter{&mu, &out}})
 	var pid int
 	ctx := ctxT(t)
-	if err := p.Do(ctx, &nodeipc.Call{Method: "pid", Result: &pid}); err != nil {
+	if err := p.Do(ctx, &pool.Call{Method: "pid", Result: &pid}); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Do(ctx, &nodeipc.Call{Method: "print", Params: []any{"hello"}}); err != nil {
+	if err := p.Do(ctx, &pool.Call{Method: "print", Params: []any{"hello"}}); err != nil {
 		t.Fatal(err)
 	}
 	p.Close()
@@ -303,11 +305,11 @@ func TestPoolOutputPrefix(t *testing.T) {
 }
 
 func TestPoolIdempotentRetry(t *testing.T) {
-	p := newPool(t, nodeipc.PoolOptions{Size: 2, RestartDelay: time.Millisecond})
+	p := newPool(t, pool.Options{Size: 2, RestartDelay: time.Millisecond})
 	ctx := ctxT(t)
 	marker := t.TempDir() + "/crashed"
 	var pid int
-	if err := p.Do(ctx, &nodeipc.Call{Method: "crashonce", Params: []any{marker}, Result: &pid, Idempotent: true}); err != nil {
+	if err := p.Do(ctx, &pool.Call{Method: "crashonce", Params: []any{marker}, Result: &pid, Idempotent: true}); err != nil {
 		t.Fatalf("idempotent call after a crash = %v; want it retried", err)
 	}
 	if pid == 0 {
@@ -315,18 +317,18 @@ func TestPoolIdempotentRetry(t *testing.T) {
 	}
 	// Not marked idempotent: the caller sees the crash.
 	marker2 := t.TempDir() + "/crashed"
-	err := p.Do(ctx, &nodeipc.Call{Method: "crashonce", Params: []any{marker2}})
-	var we *nodeipc.WorkerError
+	err := p.Do(ctx, &pool.Call{Method: "crashonce", Params: []any{marker2}})
+	var we *pool.WorkerError
 	if !errors.As(err, &we) || we.Reason != "exit status 4" {
 		t.Errorf("Do(crashonce) = %v; want a WorkerError with exit status 4", err)
 	}
 }
 
 func TestPoolCancel(t *testing.T) {
-	p := newPool(t, nodeipc.PoolOptions{Size: 1})
+	p := newPool(t, pool.Options{Size: 1})
 	ctx := ctxT(t)
 	cctx, cancel := context.WithCancel(ctx)
-	err := p.Do(cctx, &nodeipc.Call{Method: "wait", Params: []any{"k1"}, Progress: func(e nodeipc.Event) {
+	err := p.Do(cctx, &pool.Call{Method: "wait", Params: []any{"k1"}, Progress: func(e pool.Event) {
 		cancel() // cancel once the handler runs
 	}})
 	if !errors.Is(err, context.Canceled) {
@@ -335,7 +337,7 @@ func TestPoolCancel(t *testing.T) {
 	// The next call on the (only) worker runs after the cleanup was
 	// confirmed, so the handler's cancellation is visible.
 	var state string
-	if err := p.Do(ctx, &nodeipc.Call{Method: "state", Params: []any{"k1"}, Result: &state}); err != nil {
+	if err := p.Do(ctx, &pool.Call{Method: "state", Params: []any{"k1"}, Result: &state}); err != nil {
 		t.Fatal(err)
 	}
 	if state != "cancelled: context canceled" {
@@ -344,10 +346,10 @@ func TestPoolCancel(t *testing.T) {
 	// A deadline works the same way.
 	dctx, dcancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer dcancel()
-	if err := p.Do(dctx, &nodeipc.Call{Method: "wait", Params: []any{"k2"}}); !errors.Is(err, context.DeadlineExceeded) {
+	if err := p.Do(dctx, &pool.Call{Method: "wait", Params: []any{"k2"}}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Do(deadline) = %v; want DeadlineExceeded", err)
 	}
-	if err := p.Do(ctx, &nodeipc.Call{Method: "state", Params: []any{"k2"}, Result: &state}); err != nil || state != "cancelled: context canceled" {
+	if err := p.Do(ctx, &pool.Call{Method: "state", Params: []any{"k2"}, Result: &state}); err != nil || state != "cancelled: context canceled" {
 		t.Errorf("worker state = %q, %v", state, err)
 	}
 	if s := p.Stats(); s.Canceled != 2 || s.Restarts != 0 {
@@ -356,42 +358,42 @@ func TestPoolCancel(t *testing.T) {
 }
 
 func TestPoolHungWorker(t *testing.T) {
-	p := newPool(t, nodeipc.PoolOptions{Size: 1, Concurrency: 2, CleanupTimeout: 100 * time.Millisecond, RestartDelay: time.Millisecond})
+	p := newPool(t, pool.Options{Size: 1, Concurrency: 2, CleanupTimeout: 100 * time.Millisecond, RestartDelay: time.Millisecond})
 	ctx := ctxT(t)
 	var pid int
-	if err := p.Do(ctx, &nodeipc.Call{Method: "pid", Result: &pid}); err != nil {
+	if err := p.Do(ctx, &pool.Call{Method: "pid", Result: &pid}); err != nil {
 		t.Fatal(err)
 	}
 	// A call in flight on the worker that hangs.
 	other := make(chan error, 1)
 	go func() {
-		other <- p.Do(ctx, &nodeipc.Call{Method: "sleep", Params: []any{60000, nil}})
+		other <- p.Do(ctx, &pool.Call{Method: "sleep", Params: []any{60000, nil}})
 	}()
 	hctx, cancel := context.WithCancel(ctx)
-	err := p.Do(hctx, &nodeipc.Call{Method: "hang", Progress: func(nodeipc.Event) { cancel() }})
+	err := p.Do(hctx, &pool.Call{Method: "hang", Progress: func(pool.Event) { cancel() }})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Do(hang) = %v", err)
 	}
 	err = <-other
-	var we *nodeipc.WorkerError
+	var we *pool.WorkerError
 	if !errors.As(err, &we) || !strings.Contains(we.Reason, "killed by the pool: did not confirm the cleanup") {
 		t.Fatalf("other call = %v; want a WorkerError naming the hang", err)
 	}
 	eventually(t, "the hung worker to be gone", func() bool { return !alive(pid) })
 	var pid2 int
-	if err := p.Do(ctx, &nodeipc.Call{Method: "pid", Result: &pid2}); err != nil || pid2 == pid {
+	if err := p.Do(ctx, &pool.Call{Method: "pid", Result: &pid2}); err != nil || pid2 == pid {
 		t.Errorf("after hang: pid %d (was %d), %v", pid2, pid, err)
 	}
 }
 
 func TestPoolRecycle(t *testing.T) {
-	p := newPool(t, nodeipc.PoolOptions{Size: 1, MaxCalls: 3})
+	p := newPool(t, pool.Options{Size: 1, MaxCalls: 3})
 	ctx := ctxT(t)
 	pids := map[int]int{}
 	var order []int
 	for range 9 {
 		var pid int
-		if err := p.Do(ctx, &nodeipc.Call{Method: "pid", Result: &pid}); err != nil {
+		if err := p.Do(ctx, &pool.Call{Method: "pid", Result: &pid}); err != nil {
 			t.Fatal(err)
 		}
 		pids[pid]++
@@ -417,36 +419,36 @@ func TestPoolRecycle(t *testing.T) {
 }
 
 func TestPoolLifetime(t *testing.T) {
-	p := newPool(t, nodeipc.PoolOptions{Size: 1, MaxLifetime: 100 * time.Millisecond})
+	p := newPool(t, pool.Options{Size: 1, MaxLifetime: 100 * time.Millisecond})
 	ctx := ctxT(t)
 	var first int
-	if err := p.Do(ctx, &nodeipc.Call{Method: "pid", Result: &first}); err != nil {
+	if err := p.Do(ctx, &pool.Call{Method: "pid", Result: &first}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "a recycled worker", func() bool { return p.Stats().Recycled >= 1 && !alive(first) })
 	var pid int
-	if err := p.Do(ctx, &nodeipc.Call{Method: "pid", Result: &pid}); err != nil || pid == first {
+	if err := p.Do(ctx, &pool.Call{Method: "pid", Result: &pid}); err != nil || pid == first {
 		t.Errorf("pid %d (first %d), %v", pid, first, err)
 	}
 }
 
 func TestPoolQueueBackpressure(t *testing.T) {
-	p := newPool(t, nodeipc.PoolOptions{Size: 1, QueueSize: 1})
+	p := newPool(t, pool.Options{Size: 1, QueueSize: 1})
 	ctx := ctxT(t)
 	started := make(chan struct{})
 	bctx, release := context.WithCancel(ctx)
 	done := make(chan error, 2)
 	go func() {
-		done <- p.Do(bctx, &nodeipc.Call{Method: "wait", Params: []any{"b"}, Progress: func(nodeipc.Event) { close(started) }})
+		done <- p.Do(bctx, &pool.Call{Method: "wait", Params: []any{"b"}, Progress: func(pool.Event) { close(started) }})
 	}()
 	<-started
-	go func() { done <- p.Do(ctx, &nodeipc.Call{Method: "add", Params: []any{1, 1}}) }()
+	go func() { done <- p.Do(ctx, &pool.Call{Method: "add", Params: []any{1, 1}}) }()
 	eventually(t, "a queued call", func() bool { return p.Stats().Queued == 1 })
 	// The queue is full: a third call waits for room until its context
 	// ends.
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	if err := p.Do(sctx, &nodeipc.Call{Method: "add", Params: []any{1, 1}}); !errors.Is(err, context.DeadlineExceeded) {
+	if err := p.Do(sctx, &pool.Call{Method: "add", Params: []any{1, 1}}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Do with a full queue = %v; want DeadlineExceeded", err)
 	}
 	release()
@@ -459,7 +461,7 @@ func TestPoolQueueBackpressure(t *testing.T) {
 }
 
 func TestPoolCloseLadder(t *testing.T) {
-	p := newPool(t, nodeipc.PoolOptions{
+	p := newPool(t, pool.Options{
 		Size: 2, Command: workerCmd("STUBBORN=1"),
 		StopTimeout: 50 * time.Millisecond, KillTimeout: 50 * time.Millisecond,
 	})
@@ -467,7 +469,7 @@ func TestPoolCloseLadder(t *testing.T) {
 	pids := map[int]bool{}
 	for range 10 {
 		var pid int
-		if err := p.Do(ctx, &nodeipc.Call{Method: "pid", Result: &pid}); err != nil {
+		if err := p.Do(ctx, &pool.Call{Method: "pid", Result: &pid}); err != nil {
 			t.Fatal(err)
 		}
 		pids[pid] = true
@@ -483,7 +485,7 @@ func TestPoolCloseLadder(t *testing.T) {
 			t.Errorf("worker %d survived Close", pid)
 		}
 	}
-	if err := p.Do(ctx, &nodeipc.Call{Method: "pid"}); !errors.Is(err, net.ErrClosed) {
+	if err := p.Do(ctx, &pool.Call{Method: "pid"}); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Do after Close = %v; want net.ErrClosed", err)
 	}
 }
@@ -494,13 +496,13 @@ func TestPoolKillsGrandchildren(t *testing.T) {
 	if _, err := exec.LookPath("sleep"); err != nil {
 		t.Skip("no sleep command")
 	}
-	p := newPool(t, nodeipc.PoolOptions{Size: 1})
+	p := newPool(t, pool.Options{Size: 1})
 	var pid, grandchild int
 	ctx := ctxT(t)
-	if err := p.Do(ctx, &nodeipc.Call{Method: "pid", Result: &pid}); err != nil {
+	if err := p.Do(ctx, &pool.Call{Method: "pid", Result: &pid}); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Do(ctx, &nodeipc.Call{Method: "spawn", Result: &grandchild}); err != nil {
+	if err := p.Do(ctx, &pool.Call{Method: "spawn", Result: &grandchild}); err != nil {
 		t.Fatal(err)
 	}
 	if !alive(grandchild) {
@@ -511,7 +513,7 @@ func TestPoolKillsGrandchildren(t *testing.T) {
 }
 
 func TestPoolStartTimeout(t *testing.T) {
-	p := newPool(t, nodeipc.PoolOptions{
+	p := newPool(t, pool.Options{
 		Size: 1, StartTimeout: 50 * time.Millisecond, RestartDelay: time.Millisecond,
 		Command: func(int) *exec.Cmd {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -522,16 +524,16 @@ func TestPoolStartTimeout(t *testing.T) {
 	eventually(t, "silent workers to be replaced", func() bool { return p.Stats().Restarts >= 2 })
 	ctx, cancel := context.WithTimeout(ctxT(t), 20*time.Millisecond)
 	defer cancel()
-	if err := p.Do(ctx, &nodeipc.Call{Method: "pid"}); !errors.Is(err, context.DeadlineExceeded) {
+	if err := p.Do(ctx, &pool.Call{Method: "pid"}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Do on a pool without ready workers = %v", err)
 	}
 }
 
 func TestNewPoolErrors(t *testing.T) {
-	if _, err := nodeipc.NewPool(nodeipc.PoolOptions{}); err == nil {
+	if _, err := pool.New(pool.Options{}); err == nil {
 		t.Error("NewPool without Command = nil error")
 	}
-	_, err := nodeipc.NewPool(nodeipc.PoolOptions{Size: 2, Command: func(slot int) *exec.Cmd {
+	_, err := pool.New(pool.Options{Size: 2, Command: func(slot int) *exec.Cmd {
 		if slot == 1 {
 			return exec.Command("/nonexistent/worker")
 		}
@@ -545,7 +547,7 @@ func TestNewPoolErrors(t *testing.T) {
 // TestPoolRecycleConcurrent: with several calls in flight per worker, a
 // worker still gets exactly MaxCalls calls.
 func TestPoolRecycleConcurrent(t *testing.T) {
-	p := newPool(t, nodeipc.PoolOptions{Size: 2, Concurrency: 4, MaxCalls: 5})
+	p := newPool(t, pool.Options{Size: 2, Concurrency: 4, MaxCalls: 5})
 	ctx := ctxT(t)
 	var mu sync.Mutex
 	pids := map[int]int{}
@@ -555,7 +557,7 @@ func TestPoolRecycleConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var pid int
-			if err := p.Do(ctx, &nodeipc.Call{Method: "pid", Result: &pid}); err != nil {
+			if err := p.Do(ctx, &pool.Call{Method: "pid", Result: &pid}); err != nil {
 				t.Error(err)
 				return
 			}
