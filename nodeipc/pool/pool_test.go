@@ -529,9 +529,9 @@ func TestPoolStartTimeout(t *testing.T) {
 	}
 }
 
-func TestNewPoolErrors(t *testing.T) {
+func TestNewErrors(t *testing.T) {
 	if _, err := pool.New(pool.Options{}); err == nil {
-		t.Error("NewPool without Command = nil error")
+		t.Error("New without Command = nil error")
 	}
 	_, err := pool.New(pool.Options{Size: 2, Command: func(slot int) *exec.Cmd {
 		if slot == 1 {
@@ -540,7 +540,7 @@ func TestNewPoolErrors(t *testing.T) {
 		return workerCmd()(slot)
 	}})
 	if err == nil || !strings.Contains(err.Error(), "start worker 1") {
-		t.Errorf("NewPool with a bad command = %v", err)
+		t.Errorf("New with a bad command = %v", err)
 	}
 }
 

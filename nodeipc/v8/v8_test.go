@@ -1185,7 +1185,7 @@ func errorCheck(name, msg string, cause any) func(v any) error {
 	return func(v any) error {
 		e, ok := v.(*jsvalue.Error)
 		if !ok {
-			return fmt.Errorf("got %T, want *JSError", v)
+			return fmt.Errorf("got %T, want *jsvalue.Error", v)
 		}
 		prefix := name
 		if msg != "" {

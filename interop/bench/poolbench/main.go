@@ -22,7 +22,7 @@
 //	Pool>go            pool.Pool, workers the Go worker (pool.Serve), built
 //	                   from interop/bench/poolbench/worker
 //	Pool>go/p1         the same, the Go workers run with GOMAXPROCS=1
-//	Pool>go/c8         the same with PoolOptions.Concurrency 8: up to 8 calls in
+//	Pool>go/c8         the same with pool.Options.Concurrency 8: up to 8 calls in
 //	                   flight per worker, which workerpool.worker() cannot do
 //
 // Two tests, the same in every configuration: add(i, 1) and echo of a small

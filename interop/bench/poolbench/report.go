@@ -154,7 +154,7 @@ func (r *report) markdown() string {
 	w("Machine: %d vCPU, %s, Linux %s; Node %s; Go %s; workerpool %s. Load average (1/5/15 min) %s at the start, %s at the end.\n\n",
 		r.Machine.NProc, r.Machine.CPU, r.Machine.Kernel, r.Machine.Node, r.Machine.Go, r.Machine.Workerpool, r.Machine.LoadBefore, r.Machine.LoadAfter)
 	w("## What runs\n\n")
-	w("Every pool has %d worker processes and, unless noted, gives each worker one call at a time (workerpool's model, and `PoolOptions.Concurrency` 1).\n\n", r.Workers)
+	w("Every pool has %d worker processes and, unless noted, gives each worker one call at a time (workerpool's model, and `pool.Options.Concurrency` 1).\n\n", r.Workers)
 	w("| name | pool (parent) | workers |\n|---|---|---|\n")
 	for _, c := range r.Configs {
 		name := "`" + c.Name + "`"
