@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+
+	"nodeipc.dev/internal/jsontext"
 )
 
 // Handle errors. Test for them with errors.Is.
@@ -179,19 +181,14 @@ func (c *Channel) handleFrame(v any, typ HandleType, dgramType string) ([]byte, 
 	// Node's own property order: cmd, type, msg, then dgramType.
 	b := make([]byte, 0, len(msg)+80)
 	b = append(b, `{"cmd":"NODE_HANDLE","type":`...)
-	b = appendQuoted(b, string(typ))
+	b = jsontext.AppendString(b, string(typ))
 	b = append(b, `,"msg":`...)
 	b = append(b, msg...)
 	if dgramType != "" {
 		b = append(b, `,"dgramType":`...)
-		b = appendQuoted(b, dgramType)
+		b = jsontext.AppendString(b, dgramType)
 	}
 	return append(b, "}\n"...), nil
-}
-
-func appendQuoted(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
 }
 
 // handleSend is one outgoing handle message, from SendHandle until the
