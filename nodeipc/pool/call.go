@@ -157,6 +157,24 @@ func (e Event) Decode(v any) error { return jsontext.Unmarshal(e.payload, v) }
 // String returns the payload as JSON text.
 func (e Event) String() string { return string(e.payload) }
 
+// MarshalJSON returns the payload (null if there is none), so an Event
+// can be forwarded as JSON and rebuilt with UnmarshalJSON.
+func (e Event) MarshalJSON() ([]byte, error) {
+	if len(e.payload) == 0 {
+		return []byte("null"), nil
+	}
+	return append([]byte(nil), e.payload...), nil
+}
+
+// UnmarshalJSON makes b, which must be valid JSON, the event's payload.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	if jsontext.Check(b) != nil {
+		return fmt.Errorf("pool: %w: an event payload is not valid JSON", nodeipc.ErrInvalidMessage)
+	}
+	e.payload = append(json.RawMessage(nil), b...)
+	return nil
+}
+
 // envelope is every object message of the workerpool dialect, decoded
 // loosely: which fields are present decides what it is.
 type envelope struct {
