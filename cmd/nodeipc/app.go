@@ -49,6 +49,7 @@ reported on stderr and never sent, since they would crash a Node peer.
 			echoCommand(),
 			bridgeCommand(),
 			poolCommand(),
+			agentCommand(),
 		},
 		Reader:                    stdin,
 		Writer:                    stdout,

@@ -50,11 +50,15 @@ A call without "id" gets its line number. Worker output goes to stderr, each
 line prefixed with the worker's name; so do a progress line (when stderr is
 a terminal) and a summary.
 
+With --nats URL --pool NAME there is no COMMAND: the calls go to the agents
+of pool NAME (see nodeipc agent --help), with the same input and output;
+--workers × --concurrency then only sizes how many calls are read ahead.
+
 EXIT STATUS:
    0   every call succeeded
    3   at least one call failed
    1   usage error, or the pool could not be started`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "workers", Aliases: []string{"n"}, Value: runtime.NumCPU(), Usage: "number of workers"},
 			&cli.IntFlag{Name: "concurrency", Value: 1, Usage: "calls per worker at once"},
 			&cli.BoolFlag{Name: "unordered", Usage: "write results as calls complete, not in input order"},
@@ -63,7 +67,7 @@ EXIT STATUS:
 			&cli.IntFlag{Name: "max-calls", Usage: "recycle a worker after this many calls (0: never)"},
 			&cli.DurationFlag{Name: "max-lifetime", Usage: "recycle a worker after this long (0: never)"},
 			&cli.StringFlag{Name: "serialization", Value: "json", Usage: "channel serialization: json or advanced"},
-		},
+		}, poolRemoteFlags()...),
 		Action: func(cCtx *cli.Context) error {
 			cfg := poolConfig{
 				Workers:     cCtx.Int("workers"),
@@ -74,6 +78,7 @@ EXIT STATUS:
 				MaxCalls:    cCtx.Int("max-calls"),
 				MaxLifetime: cCtx.Duration("max-lifetime"),
 				Args:        cCtx.Args().Slice(),
+				Remote:      readPoolRemote(cCtx),
 			}
 			if err := cfg.Serialization.UnmarshalText([]byte(cCtx.String("serialization"))); err != nil {
 				return cli.Exit("pool: usage: "+err.Error(), poolExitSetup)
@@ -101,7 +106,8 @@ type poolConfig struct {
 	MaxCalls      int
 	MaxLifetime   time.Duration
 	Serialization nodeipc.Serialization
-	Args          []string // COMMAND [ARGS...]
+	Args          []string    // COMMAND [ARGS...]
+	Remote        *poolRemote // --nats: the agents run the calls
 }
 
 // poolLine is one call read from stdin.
@@ -124,8 +130,12 @@ func runPool(ctx context.Context, cfg poolConfig, stdin io.Reader, stdout, stder
 	report := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "nodeipc pool: %s\n", fmt.Sprintf(format, args...))
 	}
-	if len(cfg.Args) == 0 {
+	if len(cfg.Args) == 0 && cfg.Remote == nil {
 		report("usage: no COMMAND (nodeipc pool [flags] -- COMMAND [ARGS...])")
+		return poolExitSetup
+	}
+	if len(cfg.Args) > 0 && cfg.Remote != nil {
+		report("usage: no COMMAND with --nats: the agents run the workers")
 		return poolExitSetup
 	}
 	if cfg.Workers <= 0 || cfg.Concurrency <= 0 {
@@ -133,17 +143,23 @@ func runPool(ctx context.Context, cfg poolConfig, stdin io.Reader, stdout, stder
 		return poolExitSetup
 	}
 	errOut := &lockedWriter{w: stderr} // the pool, the progress line and the summary write to it
-	p, err := pool.New(pool.Options{
-		Size:        cfg.Workers,
-		Concurrency: cfg.Concurrency,
-		MaxCalls:    cfg.MaxCalls,
-		MaxLifetime: cfg.MaxLifetime,
-		Channel:     &nodeipc.Options{Serialization: cfg.Serialization},
-		Output:      errOut,
-		Command: func(int) *exec.Cmd {
-			return exec.Command(cfg.Args[0], cfg.Args[1:]...)
-		},
-	})
+	var p poolRunner
+	var err error
+	if cfg.Remote != nil {
+		p, err = cfg.Remote.start()
+	} else {
+		p, err = pool.New(pool.Options{
+			Size:        cfg.Workers,
+			Concurrency: cfg.Concurrency,
+			MaxCalls:    cfg.MaxCalls,
+			MaxLifetime: cfg.MaxLifetime,
+			Channel:     &nodeipc.Options{Serialization: cfg.Serialization},
+			Output:      errOut,
+			Command: func(int) *exec.Cmd {
+				return exec.Command(cfg.Args[0], cfg.Args[1:]...)
+			},
+		})
+	}
 	if err != nil {
 		report("%v", err)
 		return poolExitSetup
@@ -304,7 +320,7 @@ func poolLineJSON(v poolResult) []byte {
 }
 
 // poolProgress rewrites one status line on the terminal w until stopped.
-func poolProgress(w io.Writer, p *pool.Pool, total, done, failed *atomic.Int64) (stop func()) {
+func poolProgress(w io.Writer, p poolRunner, total, done, failed *atomic.Int64) (stop func()) {
 	quit := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
