@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
 
+	"nodeipc.dev/internal/jsontext"
 	"nodeipc.dev/nodeipc"
 	"nodeipc.dev/nodeipc/pool"
 )
@@ -274,7 +275,7 @@ func (a *Agent) onCall(m *nats.Msg) {
 		return
 	}
 	var params []json.RawMessage
-	if err := json.Unmarshal(m.Data, &params); err != nil {
+	if err := jsontext.Unmarshal(m.Data, &params); err != nil {
 		refuse("the params are not a JSON array: %v", err)
 		return
 	}

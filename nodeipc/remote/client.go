@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"nodeipc.dev/internal/jsontext"
 	"nodeipc.dev/nodeipc"
 	"nodeipc.dev/nodeipc/pool"
 )
@@ -230,7 +231,7 @@ func (c *Client) Do(ctx context.Context, call *pool.Call) error {
 	if params == nil {
 		params = []any{}
 	}
-	body, err := json.Marshal(params)
+	body, err := jsontext.Append(nil, params) // as JSON.stringify, like the local pool
 	if err != nil {
 		return fmt.Errorf("nodeipc: remote: %s: encode params: %w", call.Method, err)
 	}
@@ -275,7 +276,7 @@ func (c *Client) Do(ctx context.Context, call *pool.Call) error {
 		return cl.err
 	}
 	if call.Result != nil {
-		if err := json.Unmarshal(cl.result, call.Result); err != nil {
+		if err := jsontext.Unmarshal(cl.result, call.Result); err != nil {
 			return fmt.Errorf("nodeipc: remote: %s: decode result: %w", call.Method, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -109,6 +110,13 @@ func TestCallResultsErrorsAndProgress(t *testing.T) {
 	}
 	if w.PPID != os.Getpid() || w.Seq != 1 {
 		t.Errorf("whoami = %+v; want a worker of this process (ppid %d) at seq 1", w, os.Getpid())
+	}
+
+	// Params are encoded as JSON.stringify would (NaN is null), as the
+	// local pool does.
+	var v any = "unset"
+	if err := c.Do(ctx, &pool.Call{Method: "sleep", Params: []any{0, math.NaN()}, Result: &v}); err != nil || v != nil {
+		t.Errorf("sleep(0, NaN) = %v, %v; want null", v, err)
 	}
 
 	err := c.Do(ctx, &pool.Call{Method: "fail"})
