@@ -28,7 +28,7 @@ type natsConfig struct {
 // the command.
 func natsFlags(urlUsage string) []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "nats", Usage: urlUsage, EnvVars: []string{"NODEIPC_NATS_URL"}},
+		&cli.StringFlag{Name: "nats", Usage: urlUsage},
 		&cli.StringFlag{Name: "pool", Usage: "the pool's name: letters, digits, '-' and '_'"},
 		&cli.StringFlag{Name: "token", Usage: "NATS authentication token (prefer the environment variable)", EnvVars: []string{"NODEIPC_NATS_TOKEN"}},
 		&cli.StringFlag{Name: "nkey", Usage: "NATS NKey seed `FILE`"},
