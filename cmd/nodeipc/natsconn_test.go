@@ -167,7 +167,7 @@ func TestAgentAndRemotePoolUsage(t *testing.T) {
 		{[]string{"agent", "--pool", "p", "--nats", "nats://127.0.0.1:1", "--listen", "127.0.0.1:0", "--", "true"}, "--listen is for the embedded server"},
 		{[]string{"agent", "--pool", "p", "-n", "0", "--", "true"}, "at least 1"},
 		{[]string{"agent", "--pool", "bad.name", "--listen", "127.0.0.1:0", "--", "true"}, "pool name"},
-		{[]string{"pool", "--nats", "nats://127.0.0.1:1", "--pool", "p", "--", "true"}, "no COMMAND with --nats"},
+		{[]string{"pool", "--nats", "nats://127.0.0.1:1", "--pool", "p", "--", "true"}, "no COMMAND with --nats and --pool"},
 		{[]string{"pool", "--pool", "p"}, "--nats URL and --pool NAME go together"},
 		{[]string{"pool", "--nats", "nats://127.0.0.1:1", "--pool", "p"}, "connect to NATS"},
 	} {

@@ -135,7 +135,7 @@ func runPool(ctx context.Context, cfg poolConfig, stdin io.Reader, stdout, stder
 		return poolExitSetup
 	}
 	if len(cfg.Args) > 0 && cfg.Remote != nil {
-		report("usage: no COMMAND with --nats: the agents run the workers")
+		report("usage: no COMMAND with --nats and --pool: the agents run the workers")
 		return poolExitSetup
 	}
 	if cfg.Workers <= 0 || cfg.Concurrency <= 0 {
