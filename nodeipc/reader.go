@@ -142,13 +142,7 @@ func (c *Channel) endRead(err error) {
 func (r *reader) fill(need int, polling bool) error {
 	size := r.streamSize()
 	if size == len(r.buf) && r.end == len(r.buf) && (r.end-r.start)*2 > size {
-		// A message in progress fills most of the buffer: grow by doubling
-		// (not to a declared size at once, so a hostile length costs
-		// memory only as its bytes arrive).
-		size = max(size*2, r.hint)
-		if need > len(r.buf) && size > need {
-			size = need
-		}
+		size = max(r.grown(need), r.hint)
 	}
 	if size != len(r.buf) || r.end == len(r.buf) {
 		// Move what is pending to the front, in a new buffer if the size
@@ -195,6 +189,31 @@ func (r *reader) fill(need int, polling bool) error {
 		err = errInterrupted
 	}
 	return err
+}
+
+// grown returns the size for a full buffer that holds mostly one message
+// in progress, which needs need bytes in all (0 if unknown).
+//
+// The buffer doubles, not to a declared size at once, so a hostile length
+// costs memory only as its bytes arrive. But the buffers left behind are
+// not reused for the larger ones that follow, and the runtime returns them
+// to the system only later: doubling all the way up to a message of the
+// limit's size would hold about twice the limit, and a json line passing
+// it half as much again. So once the next size reaches a quarter of the
+// top (the declared frame, or a json line of the limit and its newline),
+// the buffer goes to the top at once: everything it held on the way adds
+// up to less than half the top, and the limit is checked before the buffer
+// would grow past it.
+func (r *reader) grown(need int) int {
+	size := len(r.buf) * 2
+	top := need
+	if top == 0 && r.c.opts.Serialization == JSON {
+		top = r.c.opts.MaxMessageSize + 1
+	}
+	if top > len(r.buf) && size >= top/4 {
+		return top
+	}
+	return size
 }
 
 // discard drops n bytes at the start of the buffer (used while skipping).
