@@ -254,17 +254,41 @@ func (d *decoder) valueTag() (tag byte, off int, err error) {
 	}
 }
 
-// enter counts one level of nesting.
-func (d *decoder) enter() error {
-	d.depth++
-	if d.depth > v8MaxDepth {
-		return d.errAt(d.pos, "nesting deeper than %d levels", v8MaxDepth)
+// nests reports whether a value with tag t holds other values: a level of
+// nesting, counted against v8MaxDepth as the encoder counts the containers
+// it writes, so that what decodes can be encoded again. (Node's wrapper
+// around a plain object, 5C 01, is a level too: see deeper.)
+func nests(t byte) bool {
+	switch t {
+	case tagBeginObject, tagBeginDense, tagBeginSparse, tagBeginMap, tagBeginSet, tagError:
+		return true
+	}
+	return false
+}
+
+// enter counts one value with tag t, and one level of nesting if it holds
+// others (nested: the caller then leaves it with d.depth--).
+func (d *decoder) enter(t byte) (nested bool, err error) {
+	if nests(t) {
+		nested = true
+		if err := d.deeper(); err != nil {
+			return nested, err
+		}
 	}
 	if d.replay > 0 {
 		d.work++
 		if d.work > 1<<16+8*len(d.buf) {
-			return d.errAt(d.pos, "too many references to re-decode")
+			return nested, d.errAt(d.pos, "too many references to re-decode")
 		}
+	}
+	return nested, nil
+}
+
+// deeper counts one level of nesting; the caller leaves it with d.depth--.
+func (d *decoder) deeper() error {
+	d.depth++
+	if d.depth > v8MaxDepth {
+		return d.errAt(d.pos, "nesting deeper than %d levels", v8MaxDepth)
 	}
 	return nil
 }
@@ -619,15 +643,18 @@ func (d *decoder) key() (v8Key, error) {
 // anyValue decodes the next value into the Go value that stands for it
 // (see PROTOCOL.md §3 for the mapping).
 func (d *decoder) anyValue() (any, error) {
-	if err := d.enter(); err != nil {
+	t, off, err := d.valueTag()
+	if err != nil {
 		return nil, err
 	}
-	t, off, err := d.valueTag()
-	var v any
-	if err == nil {
-		v, err = d.anyTagged(t, off)
+	nested, err := d.enter(t)
+	if err != nil {
+		return nil, err
 	}
-	d.depth--
+	v, err := d.anyTagged(t, off)
+	if nested {
+		d.depth--
+	}
 	return v, err
 }
 
@@ -1231,7 +1258,11 @@ func (d *decoder) hostObject(off int) (any, error) {
 		d.setReady(id, v)
 		return v, nil
 	case hostOther:
+		if err := d.deeper(); err != nil {
+			return nil, err
+		}
 		v, err := d.anyValue()
+		d.depth--
 		if err != nil {
 			return nil, err
 		}

@@ -167,20 +167,24 @@ func appendLatin1(dst, b []byte) []byte {
 
 // skipValue steps over one value without building it.
 func (d *decoder) skipValue() error {
-	d.depth++
-	if d.depth > v8MaxDepth {
-		return d.errAt(d.pos, "nesting deeper than %d levels", v8MaxDepth)
-	}
-	err := d.skipTagged()
-	d.depth--
-	return err
-}
-
-func (d *decoder) skipTagged() error {
 	t, off, err := d.valueTag()
 	if err != nil {
 		return err
 	}
+	if !nests(t) {
+		return d.skipTagged(t, off)
+	}
+	if err := d.deeper(); err != nil {
+		return err
+	}
+	err = d.skipTagged(t, off)
+	d.depth--
+	return err
+}
+
+// skipTagged steps over a value whose tag t, at off, has been consumed.
+func (d *decoder) skipTagged(t byte, off int) error {
+	var err error
 	switch t {
 	case tagUndefined, tagNull, tagTrue, tagFalse, tagTrueObject, tagFalseObject:
 		return nil
@@ -277,7 +281,12 @@ func (d *decoder) skipTagged() error {
 			return err
 		}
 		if sub == hostOther {
-			return d.skipValue()
+			if err := d.deeper(); err != nil {
+				return err
+			}
+			err := d.skipValue()
+			d.depth--
+			return err
 		}
 		if _, err := d.varint32(); err != nil {
 			return err

@@ -162,14 +162,18 @@ func isSpecialType(t reflect.Type) bool { return specialTypes[t] }
 
 // value decodes the next value into rv, which must be settable.
 func (d *decoder) value(rv reflect.Value) error {
-	if err := d.enter(); err != nil {
+	t, off, err := d.valueTag()
+	if err != nil {
 		return err
 	}
-	t, off, err := d.valueTag()
-	if err == nil {
-		err = d.typed(t, off, rv)
+	nested, err := d.enter(t)
+	if err != nil {
+		return err
 	}
-	d.depth--
+	err = d.typed(t, off, rv)
+	if nested {
+		d.depth--
+	}
 	return err
 }
 

@@ -106,8 +106,8 @@ var regexpFlagLetters = [...]struct {
 // Limits that keep decoding bounded and keep the encoder from sending
 // values Node cannot read.
 const (
-	v8MaxDepth       = 10000              // nesting depth the decoder accepts
-	v8MaxEncodeDepth = 1000               // Node 22 cannot read plain objects nested about 1600 deep
+	v8MaxDepth       = 1000               // nesting the decoder accepts: what the encoder may send back
+	v8MaxEncodeDepth = v8MaxDepth         // Node 22 cannot read plain objects nested about 1600 deep
 	v8MaxPayload     = 1<<31 - 1          // Node 20 reads the frame length as int32
 	v8MaxStringUnits = 1<<29 - 24         // V8's String::kMaxLength on 64-bit
 	v8MaxArrayLength = 1<<27 - 3          // about V8's FixedArray::kMaxLength

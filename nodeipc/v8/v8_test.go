@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -370,38 +372,62 @@ func TestV8DecodeErrors(t *testing.T) {
 	}
 }
 
+// What the decoder accepts can be sent back: containers of every kind
+// nested to v8MaxDepth decode and encode again, and one level more is
+// refused both ways. Tags that hold nothing (padding, verify counts) and
+// Node's object wrapper cannot take the nesting past the limit.
 func TestV8DecodeDepth(t *testing.T) {
-	deep := func(n int) []byte {
-		b := []byte{0xFF, 0x0F}
-		for range n {
-			b = append(b, 0x41, 0x01)
-		}
-		b = append(b, 0x30)
-		for range n {
-			b = append(b, 0x24, 0x00, 0x01)
-		}
-		return b
+	levels := map[string]func(inner []byte) []byte{
+		"dense":  func(in []byte) []byte { return append(append([]byte("A\x01"), in...), "$\x00\x01"...) },
+		"sparse": func(in []byte) []byte { return append(append([]byte("a\x01I\x00"), in...), "@\x01\x01"...) },
+		"object": func(in []byte) []byte { return append(append([]byte("o\"\x01a"), in...), "{\x01"...) },
+		"map":    func(in []byte) []byte { return append(append([]byte(";\"\x01k"), in...), ":\x02"...) },
+		"set":    func(in []byte) []byte { return append(append([]byte("'"), in...), ",\x01"...) },
+		"error":  func(in []byte) []byte { return append(append([]byte("rc"), in...), '.') },
+		"verify-counted": func(in []byte) []byte {
+			return append(append([]byte("?\x01\x00\x00A\x01"), in...), "$\x00\x01"...)
+		},
 	}
+	names := slices.Sorted(maps.Keys(levels))
+	deep := func(n int, kinds ...string) []byte {
+		b := []byte("0") // null
+		for i := range n {
+			b = levels[kinds[i%len(kinds)]](b)
+		}
+		return append([]byte{0xFF, 0x0F}, b...)
+	}
+	cases := [][]string{names}
+	for _, k := range names {
+		cases = append(cases, []string{k})
+	}
+	for _, kinds := range cases {
+		t.Run(strings.Join(kinds, "+"), func(t *testing.T) {
+			var v any
+			if err := Unmarshal(deep(v8MaxDepth, kinds...), &v); err != nil {
+				t.Fatalf("depth %d: %v", v8MaxDepth, err)
+			}
+			if _, err := Append(nil, v); err != nil {
+				t.Fatalf("re-encoding depth %d: %v", v8MaxDepth, err)
+			}
+			if _, err := Append(nil, []any{v}); !isError(err) {
+				t.Fatalf("encoding depth %d: %v; want ErrInvalidMessage (too deep for Node)", v8MaxDepth+1, err)
+			}
+			over := deep(v8MaxDepth+1, kinds...)
+			if err := Unmarshal(over, &v); !isError(err) || !strings.Contains(err.Error(), "nesting") {
+				t.Errorf("depth %d: %v; want a nesting error", v8MaxDepth+1, err)
+			}
+			var typed []any
+			if err := Unmarshal(over, &typed); !isError(err) {
+				t.Errorf("typed depth %d: %v; want a nesting error", v8MaxDepth+1, err)
+			}
+		})
+	}
+	// Node's wrapper around a plain object (5C 01) holds one: wrappers
+	// around wrappers nest.
+	wrapped := append(bytes.Repeat([]byte("\\\x01"), v8MaxDepth+1), "o{\x00"...)
 	var v any
-	if err := Unmarshal(deep(v8MaxDepth-1), &v); err != nil {
-		t.Fatalf("depth %d: %v", v8MaxDepth-1, err)
-	}
-	if _, err := Append(nil, v); !isError(err) {
-		t.Fatalf("re-encoding depth %d: %v; want ErrInvalidMessage (too deep for Node)", v8MaxDepth-1, err)
-	}
-	if err := Unmarshal(deep(v8MaxEncodeDepth), &v); err != nil {
-		t.Fatalf("depth %d: %v", v8MaxEncodeDepth, err)
-	}
-	if _, err := Append(nil, v); err != nil {
-		t.Fatalf("re-encoding depth %d: %v", v8MaxEncodeDepth, err)
-	}
-	err := Unmarshal(deep(v8MaxDepth+1), &v)
-	if !isError(err) || !strings.Contains(err.Error(), "nesting") {
-		t.Errorf("depth %d: %v; want a nesting error", v8MaxDepth+1, err)
-	}
-	var s []any
-	if err := Unmarshal(deep(v8MaxDepth+1), &s); !isError(err) {
-		t.Errorf("typed depth %d: %v; want a nesting error", v8MaxDepth+1, err)
+	if err := Unmarshal(append([]byte{0xFF, 0x0F}, wrapped...), &v); !isError(err) || !strings.Contains(err.Error(), "nesting") {
+		t.Errorf("%d wrappers: %v; want a nesting error", v8MaxDepth+1, err)
 	}
 }
 
