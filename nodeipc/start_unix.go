@@ -25,6 +25,15 @@ import (
 // the channel ends when the child exits.
 //
 // The caller still owns cmd: it must call cmd.Wait, and Close the channel.
+//
+// The child does not die with the parent. If the parent is killed without a
+// chance to close the channel (SIGKILL), the channel ends and a Node child
+// emits 'disconnect', but it goes on running while its event loop has other
+// work (timers, servers, a busy loop), as under Node's own fork(). On
+// Linux, setting cmd.SysProcAttr.Pdeathsig before Start has the kernel send
+// the child that signal when the parent dies (see the example); strictly,
+// when the thread that started it exits, which the Go runtime does only for
+// a goroutine that ends locked to its thread (runtime.LockOSThread).
 func Start(cmd *exec.Cmd, opts *Options) (*Channel, error) {
 	if cmd == nil {
 		return nil, errors.New("nodeipc: Start: nil cmd")
