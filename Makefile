@@ -2,7 +2,7 @@
 # (the pinned Node 22 and 26 binaries for the interop matrix, Go modules) is
 # fetched by these targets.
 
-.PHONY: demo test bench
+.PHONY: demo test bench soak
 
 # demo runs a real exchange: a Go parent forks a Node script and talks to it.
 demo:
@@ -22,3 +22,11 @@ test:
 # ratios.svg). About a minute on 2 cores.
 bench:
 	go run ./interop/bench
+
+# soak runs the reliability suite (interop/soak) in full: real processes and
+# signals against Node 20/22/26, every loop bounded; a few minutes on 2
+# cores. It writes docs/reliability.md and docs/reliability.json and fails
+# if a figure breaks a guarantee. Its short mode is part of make test.
+soak:
+	npm ci --prefix js --no-audit --no-fund --loglevel=error
+	go run ./interop/soak

@@ -1,0 +1,7 @@
+'use strict';
+// A pool worker for the reliability suite: work(i, ms) answers i after ms.
+const { worker } = require('../../../js/nodeipc-worker.js');
+
+worker({
+  work: (i, ms) => new Promise((resolve) => setTimeout(() => resolve(i), ms)),
+});
