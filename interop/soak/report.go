@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // Check returns every figure that breaks a guarantee the suite stands for.
@@ -136,6 +137,11 @@ func (r *Report) markdown() []byte {
 	f("| --retry | calls | killed | answered | failed | lost | wrong | left |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, p := range r.Pool {
 		f("| %s | %d | %d | %d | %d | %d | %d | %d |\n", yesNo(p.Retry), p.Calls, p.Kills, p.Answered, p.Failed, p.Lost, p.Wrong, p.LeftAlive)
+	}
+	for _, p := range r.Pool {
+		if len(p.Errors) > 0 {
+			f("\nThe failed calls with --retry %s: %s.\n", yesNo(p.Retry), mdEscape(strings.Join(p.Errors, "; ")))
+		}
 	}
 
 	s := r.Stopped

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,6 +116,8 @@ type PoolRun struct {
 	Kills     int  `json:"kills"`
 	LeftAlive int  `json:"left_alive"` // worker processes alive after the pool exited
 	Exit      int  `json:"exit"`
+	// Errors are the distinct error messages of the failed calls.
+	Errors []string `json:"errors,omitempty"`
 }
 
 // Run runs the suite. progress gets a line per step.
@@ -306,6 +309,9 @@ func parentDeath(ctx context.Context, env Env, pdeathsig bool) (ParentDeath, err
 	return ParentDeath{Pdeathsig: pdeathsig, ChildAlive: !gone}, nil
 }
 
+// workerName is how a pool's error names a worker.
+var workerName = regexp.MustCompile(`worker \d+ \(pid \d+\)`)
+
 // lineCounter counts the lines written to w.
 type lineCounter struct {
 	w     io.Writer
@@ -409,6 +415,14 @@ func poolRun(ctx context.Context, env Env, cfg Config, retry bool) (PoolRun, err
 			res.Wrong++
 		default:
 			res.Failed++
+			var e struct {
+				Message string `json:"message"`
+			}
+			json.Unmarshal(r.Error, &e)
+			msg := workerName.ReplaceAllString(e.Message, "worker N (pid P)")
+			if !slices.Contains(res.Errors, msg) {
+				res.Errors = append(res.Errors, msg)
+			}
 		}
 	}
 	res.Lost = res.Calls - len(answered)
