@@ -78,35 +78,45 @@ func TestWatchFollowsTheToken(t *testing.T) {
 // poller ("IO wait") on Linux, a Go timer ("select") elsewhere.
 func TestWatchWaitsWithoutHoldingAP(t *testing.T) {
 	a, b, ctx := watchPair(t)
-	// A Recv that returns leaves the token lent: the reader watches it.
-	if err := a.Send(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Recv(ctx); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the reader watches the lent token", func() bool { return watching(b) })
-
+	// A Recv that read the socket itself leaves the token lent when it
+	// returns: the reader watches it. (A message already queued would be
+	// taken without the token, so the Recv starts first.) The watch gives
+	// the token back after a period or two, so a slow machine may need
+	// another round to catch it waiting.
 	buf := make([]byte, 1<<20)
 	waiting := 0
-	for range 50 {
-		n := runtime.Stack(buf, true)
-		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-			if !strings.Contains(g, "nodeipc.(*readToken).lendAndWatch") {
-				continue
-			}
-			head, _, _ := strings.Cut(g, "\n")
-			if strings.Contains(head, "[syscall") {
-				t.Fatalf("the watching reader waits in a system call:\n%s", g)
-			}
-			if strings.Contains(head, "[IO wait") || strings.Contains(head, "[select") {
-				waiting++
-			}
+	for round := 0; round < 20 && waiting == 0; round++ {
+		got := make(chan error, 1)
+		go func() {
+			_, err := b.Recv(ctx)
+			got <- err
+		}()
+		eventually(t, "Recv reads itself", func() bool { return b.tok.state.Load() == tokRecv })
+		if err := a.Send(ctx, round); err != nil {
+			t.Fatal(err)
 		}
-		if !watching(b) {
-			break // the token went back: the watch may have stopped
+		if err := <-got; err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(time.Millisecond)
+		for range 50 {
+			if !watching(b) {
+				break // the token went back: the watch may have stopped
+			}
+			n := runtime.Stack(buf, true)
+			for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+				if !strings.Contains(g, "nodeipc.(*readToken).lendAndWatch") {
+					continue
+				}
+				head, _, _ := strings.Cut(g, "\n")
+				if strings.Contains(head, "[syscall") {
+					t.Fatalf("the watching reader waits in a system call:\n%s", g)
+				}
+				if strings.Contains(head, "[IO wait") || strings.Contains(head, "[select") {
+					waiting++
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 	if waiting == 0 {
 		t.Fatal("never saw the watching reader waiting")
