@@ -1,18 +1,18 @@
 # Setup and checks for nodeipc. Needs Go and Node.js (npm); everything else
-# (the pinned Node 22 and 26 binaries for the interop matrix, Go modules) is
-# fetched by these targets.
+# (the pinned Node 22, 24 and 26 binaries for the interop matrix, npm test
+# packages, Go modules) is fetched by these targets.
 
 .PHONY: demo test bench soak
 
 # demo runs a real exchange: a Go parent forks a Node script and talks to it.
 demo:
-	go run ./cmd/nodeipc run js/examples/hello.js < js/examples/hello.jsonl
+	go run ./cmd/nodeipc run examples/hello.js < examples/hello.jsonl
 
 # test runs every test: vet, unit tests, examples, fuzz corpora and the
-# interop suite against real Node 20/22/26, all with the race detector, then
+# interop suite against real Node 20/22/24/26, all with the race detector, then
 # every micro-benchmark once so none can rot.
 test:
-	npm ci --prefix js --no-audit --no-fund --loglevel=error
+	npm ci --prefix interop/testdata --no-audit --no-fund --loglevel=error
 	go vet ./...
 	go test -race -count=1 -timeout 10m ./...
 	go test -run '^$$' -bench . -benchtime=1x ./...

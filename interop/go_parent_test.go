@@ -18,7 +18,7 @@ import (
 	"nodeipc.dev/nodeipc/jsvalue"
 )
 
-// startNode starts js/child.js in the given mode with a channel.
+// startNode starts testdata/child.js in the given mode with a channel.
 func startNode(t *testing.T, node string, opts *nodeipc.Options, args ...string) (*nodeipc.Channel, *exec.Cmd) {
 	t.Helper()
 	cmd := nodeipc.NodeCommand(node, nil, nodetest.JS("child.js"), args...)

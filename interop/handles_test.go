@@ -18,7 +18,7 @@ import (
 	"nodeipc.dev/nodeipc"
 )
 
-// runHandlesParent runs js/handles/parent.js with a scenario against this
+// runHandlesParent runs testdata/handles/parent.js with a scenario against this
 // test binary as the Go child.
 func runHandlesParent(t *testing.T, node, scenario string) {
 	t.Helper()
@@ -122,7 +122,7 @@ func BenchmarkHandlesInterleaved(b *testing.B) {
 	b.ReportMetric(plain.Seconds()/handles.Seconds(), "ratio")
 }
 
-// interleaved sends n messages to js/handles/child.js, a handle with every
+// interleaved sends n messages to testdata/handles/child.js, a handle with every
 // one whose index is 777 modulo every (none if every is 0), checks every
 // reply and returns how long the exchange took.
 func interleaved(t testing.TB, node string, n, every int) time.Duration {
@@ -203,7 +203,7 @@ func syscallSocketpair() ([2]int, error) {
 }
 
 // driveNodeServe sends the kinds of handle to a Node peer running
-// js/handles/serve.js and checks the traffic it serves on each. after, if
+// testdata/handles/serve.js and checks the traffic it serves on each. after, if
 // not nil, runs after each handle was acknowledged.
 func driveNodeServe(ctx context.Context, ch *nodeipc.Channel, after func(kind string) error) error {
 	if after == nil {

@@ -12,7 +12,7 @@ import (
 	"nodeipc.dev/internal/nodetest"
 )
 
-// runParent runs js/parent.js with a scenario against this test binary as
+// runParent runs testdata/parent.js with a scenario against this test binary as
 // the Go child, and checks that Node's own assertions passed.
 func runParent(t *testing.T, node, scenario string, args ...string) string {
 	t.Helper()

@@ -18,7 +18,8 @@ import (
 
 // poolGoWorker is the Go worker of the pool tests: the same program runs
 // under a nodeipc Pool, workerpool, worker-farm, jest-worker and
-// js/nodeipc-worker.js's fork(). Its methods mirror js/pool/node-worker.js.
+// @nodeipc/node's fork() (js/). Its methods mirror
+// testdata/pool/node-worker.js.
 // With NODEIPC_POOL_TRACE set it writes <dir>/<pid> at start and appends
 // "exit 0" when it ends cleanly.
 func poolGoWorker() int {

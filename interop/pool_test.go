@@ -367,7 +367,7 @@ func TestPoolDrivesWorkerpoolWorker(t *testing.T) {
 	})
 }
 
-// runNode runs a js/pool runner script with the test binary as its Go
+// runNode runs a testdata/pool runner script with the test binary as its Go
 // worker and decodes the JSON object it prints.
 func runNode(t *testing.T, node, script string, args ...string) (map[string]any, string) {
 	t.Helper()
@@ -507,7 +507,7 @@ func jestWorker(t *testing.T, node, serialization string) {
 	}
 }
 
-// TestNodeClientForksGoWorker: js/nodeipc-worker.js's fork() drives the Go
+// TestNodeClientForksGoWorker: @nodeipc/node's fork() (js/) drives the Go
 // worker from a Node parent.
 func TestNodeClientForksGoWorker(t *testing.T) {
 	nodetest.ForEach(t, func(t *testing.T, node string) {
@@ -578,7 +578,7 @@ func TestPoolParentKilled(t *testing.T) {
 }
 
 // TestNodeHelperWorkerUnderWorkerpool: a Node worker written with
-// js/nodeipc-worker.js is also a drop-in workerpool process worker.
+// @nodeipc/node (js/) is also a drop-in workerpool process worker.
 func TestNodeHelperWorkerUnderWorkerpool(t *testing.T) {
 	nodetest.RequireModule(t, "workerpool")
 	nodetest.ForEach(t, func(t *testing.T, node string) {

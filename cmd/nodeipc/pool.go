@@ -35,8 +35,8 @@ func poolCommand() *cli.Command {
 		Usage:     "run calls read from stdin on a pool of worker processes",
 		ArgsUsage: "-- COMMAND [ARGS...]",
 		Description: `Starts --workers copies of COMMAND, each with an IPC channel at fd 3 (a Go
-program using pool.Serve, or a Node script using js/nodeipc-worker.js or
-workerpool.worker()). Reads one call per line on stdin:
+program using pool.Serve, or a Node script using the npm package
+@nodeipc/node or workerpool.worker()). Reads one call per line on stdin:
 
    {"method": "add", "params": [1, 2]}        (optional "id", echoed back)
 

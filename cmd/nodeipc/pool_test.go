@@ -237,11 +237,11 @@ func TestPoolCommandCLI(t *testing.T) {
 }
 
 // TestPoolCommandNodeWorkers runs the command over Node workers written with
-// js/nodeipc-worker.js.
+// @nodeipc/node (js/).
 func TestPoolCommandNodeWorkers(t *testing.T) {
 	node := nodetest.System(t)
 	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "js", "pool", "node-worker.js")
+	script := filepath.Join(filepath.Dir(file), "..", "..", "interop", "testdata", "pool", "node-worker.js")
 	input := `{"method":"add","params":[1,2]}` + "\n" + `{"method":"fail","params":["bad"]}` + "\n" + `{"method":"progress","params":[2]}` + "\n"
 	code, out, stderr := runPoolTest(t, poolConfig{Workers: 2, Concurrency: 2, Args: []string{node, script}}, input)
 	if code != poolExitFailed || len(out) != 3 {

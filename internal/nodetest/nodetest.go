@@ -1,7 +1,8 @@
 // Package nodetest is what the module's tests share to run real Node.js
 // processes: finding the Node binaries (the system one and the majors
-// `npm ci --prefix js` installs) and npm packages, collecting a process's
-// output, and a helper that reports what a grandchild inherited.
+// `npm ci --prefix interop/testdata` installs) and npm packages,
+// collecting a process's output, and a helper that reports what a
+// grandchild inherited.
 //
 // Locally a missing binary or package skips the test. In CI (CI set) or
 // with NODEIPC_INTEROP=1 it fails it: CI must never pass by skipping.
@@ -39,8 +40,9 @@ func Root() string {
 	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
 }
 
-// JS returns the path of name under js/.
-func JS(name string) string { return filepath.Join(Root(), "js", name) }
+// JS returns the path of name under interop/testdata/, where the Node
+// fixtures and their npm packages live.
+func JS(name string) string { return filepath.Join(Root(), "interop", "testdata", name) }
 
 // System returns the system Node binary: $NODEIPC_NODE, or node in PATH.
 func System(t testing.TB) string {
@@ -61,9 +63,9 @@ type Bin struct {
 	Name, Path string
 }
 
-// Majors are the Node majors js/package.json installs besides the system
-// node, as js/node_modules/<name>/bin/node.
-var Majors = []string{"node22", "node26"}
+// Majors are the Node majors interop/testdata/package.json installs besides
+// the system node, as interop/testdata/node_modules/<name>/bin/node.
+var Majors = []string{"node22", "node24", "node26"}
 
 // All returns the system Node and every major of Majors.
 func All(t testing.TB) []Bin {
@@ -73,7 +75,7 @@ func All(t testing.TB) []Bin {
 		p := JS(filepath.Join("node_modules", major, "bin", "node"))
 		if _, err := os.Stat(p); err != nil {
 			if Strict() {
-				t.Fatalf("%s missing (run `npm ci --prefix js`): %v", p, err)
+				t.Fatalf("%s missing (run `npm ci --prefix interop/testdata`): %v", p, err)
 			}
 			t.Logf("skipping %s: %v", major, err)
 			continue
@@ -95,12 +97,12 @@ func ForEach(t *testing.T, f func(t *testing.T, node string)) {
 	}
 }
 
-// RequireModule checks that the npm package name of js/package.json is
-// installed.
+// RequireModule checks that the npm package name of
+// interop/testdata/package.json is installed.
 func RequireModule(t testing.TB, name string) {
 	t.Helper()
 	if _, err := os.Stat(JS(filepath.Join("node_modules", name, "package.json"))); err != nil {
-		missing(t, "npm package %s missing (run `npm ci --prefix js`): %v", name, err)
+		missing(t, "npm package %s missing (run `npm ci --prefix interop/testdata`): %v", name, err)
 	}
 }
 

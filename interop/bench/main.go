@@ -37,7 +37,7 @@
 // results.json and ratios.svg to docs/bench/.
 //
 // The Go programs are interop/bench/gopeer (built by this command), the
-// Node ones js/bench/parent.js and js/bench/child.js. -cpuprofile DIR
+// Node ones interop/testdata/bench/parent.js and child.js. -cpuprofile DIR
 // makes every Go peer write a CPU profile there, for go tool pprof.
 package main
 

@@ -295,7 +295,7 @@ func (s *suite) command(ctx context.Context, c *config, kind string, plan shape.
 	}
 	switch c.Child {
 	case "node":
-		plan.Child = shape.Child{Kind: "node", Path: s.node, Script: filepath.Join(s.root, "js", "bench", "child.js")}
+		plan.Child = shape.Child{Kind: "node", Path: s.node, Script: filepath.Join(s.root, "interop", "testdata", "bench", "child.js")}
 	case "go", "go-raw":
 		args := append([]string{"child"}, prof("child")...)
 		if c.Child == "go-raw" {
@@ -310,7 +310,7 @@ func (s *suite) command(ctx context.Context, c *config, kind string, plan shape.
 	var argv []string
 	switch c.Parent {
 	case "node":
-		argv = []string{s.node, filepath.Join(s.root, "js", "bench", "parent.js"), string(pj)}
+		argv = []string{s.node, filepath.Join(s.root, "interop", "testdata", "bench", "parent.js"), string(pj)}
 	case "go":
 		argv = append(append([]string{s.gopeer, "parent"}, prof("parent")...), string(pj))
 	case "raw":

@@ -1024,7 +1024,7 @@ func isError(err error) bool {
 }
 
 // v8Fixtures loads the payloads captured from real Node by
-// js/v8-capture.js.
+// interop/testdata/v8-capture.js.
 func v8Fixtures(t testing.TB) map[string]map[string][]byte {
 	files, err := filepath.Glob("testdata/node*.json")
 	if err != nil || len(files) == 0 {
@@ -1053,8 +1053,8 @@ func v8Fixtures(t testing.TB) map[string]map[string][]byte {
 }
 
 // fixtureWant is what each captured value must decode to (written by hand
-// from the JavaScript in js/v8-capture.js). Values that are checked by a
-// function are listed in fixtureCheck instead.
+// from the JavaScript in interop/testdata/v8-capture.js). Values that are
+// checked by a function are listed in fixtureCheck instead.
 var fixtureWant = map[string]any{
 	"str_ascii":             "str",
 	"str_empty":             "",

@@ -1,6 +1,6 @@
 // Command gopeer is the Go half of the nodeipc benchmark suite
 // (interop/bench). It is started by the driver, by a Node parent
-// (js/bench/parent.js) or by itself:
+// (interop/testdata/bench/parent.js) or by itself:
 //
 //	gopeer child [-raw] [-cpuprofile FILE]       a Go child: FromEnv, then answer the parent
 //	gopeer parent [-cpuprofile FILE] PLAN        a Go parent: start PLAN's child, run PLAN's tests

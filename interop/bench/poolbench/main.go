@@ -12,13 +12,14 @@
 // processes, one call at a time per worker unless noted):
 //
 //	workerpool>node    the baseline: workerpool 10 (workerType 'process') driven by
-//	                   js/bench/pool/driver.js, workers js/bench/pool/wp-worker.js
+//	                   interop/testdata/bench/pool/driver.js, workers
+//	                   interop/testdata/bench/pool/wp-worker.js
 //	                   (workerpool.worker())
 //	workerpool>go      the same driver, workers the Go worker (forkOpts.execPath)
 //	Pool>node          pool.Pool in this process, workers wp-worker.js: the very
 //	                   file of the baseline, so only the parent differs
-//	Pool>node-helper   pool.Pool, workers js/bench/pool/helper-worker.js
-//	                   (js/nodeipc-worker.js instead of workerpool.worker())
+//	Pool>node-helper   pool.Pool, workers interop/testdata/bench/pool/helper-worker.js
+//	                   (@nodeipc/node instead of workerpool.worker())
 //	Pool>go            pool.Pool, workers the Go worker (pool.Serve), built
 //	                   from interop/bench/poolbench/worker
 //	Pool>go/p1         the same, the Go workers run with GOMAXPROCS=1
@@ -137,8 +138,8 @@ func run(root string, o *options) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(root, "js", "node_modules", "workerpool")); err != nil {
-		return fmt.Errorf("workerpool is not installed in js/node_modules (cd js && npm ci): %w", err)
+	if _, err := os.Stat(filepath.Join(root, "interop", "testdata", "node_modules", "workerpool")); err != nil {
+		return fmt.Errorf("workerpool is not installed in interop/testdata/node_modules (npm ci --prefix interop/testdata): %w", err)
 	}
 	tmp, err := os.MkdirTemp("", "nodeipc-poolbench-")
 	if err != nil {

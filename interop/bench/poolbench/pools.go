@@ -51,15 +51,15 @@ type runningPool interface {
 // allConfigs lists the configurations, the baseline first.
 func allConfigs() []*config {
 	return []*config{
-		{Name: "workerpool>node", Pool: "workerpool (js/bench/pool/driver.js)", Workers: "Node, workerpool.worker() (js/bench/pool/wp-worker.js)", Baseline: true,
+		{Name: "workerpool>node", Pool: "workerpool (interop/testdata/bench/pool/driver.js)", Workers: "Node, workerpool.worker() (interop/testdata/bench/pool/wp-worker.js)", Baseline: true,
 			start: func(ctx context.Context, b *bench) (runningPool, error) { return startDriver(ctx, b, "node") }},
-		{Name: "workerpool>go", Pool: "workerpool (js/bench/pool/driver.js)", Workers: "Go, pool.Serve (forkOpts.execPath)",
+		{Name: "workerpool>go", Pool: "workerpool (interop/testdata/bench/pool/driver.js)", Workers: "Go, pool.Serve (forkOpts.execPath)",
 			start: func(ctx context.Context, b *bench) (runningPool, error) { return startDriver(ctx, b, "go") }},
-		{Name: "Pool>node", Pool: "pool.Pool", Workers: "Node, workerpool.worker() (js/bench/pool/wp-worker.js)",
+		{Name: "Pool>node", Pool: "pool.Pool", Workers: "Node, workerpool.worker() (interop/testdata/bench/pool/wp-worker.js)",
 			start: func(ctx context.Context, b *bench) (runningPool, error) {
 				return startGoPool(ctx, b, 1, b.nodeCommand("wp-worker.js"))
 			}},
-		{Name: "Pool>node-helper", Pool: "pool.Pool", Workers: "Node, js/nodeipc-worker.js (js/bench/pool/helper-worker.js)",
+		{Name: "Pool>node-helper", Pool: "pool.Pool", Workers: "Node, @nodeipc/node (interop/testdata/bench/pool/helper-worker.js)",
 			start: func(ctx context.Context, b *bench) (runningPool, error) {
 				return startGoPool(ctx, b, 1, b.nodeCommand("helper-worker.js"))
 			}},
@@ -83,13 +83,14 @@ func allConfigs() []*config {
 }
 
 // nodeCommand returns a command factory for a Node worker script in
-// js/bench/pool.
+// interop/testdata/bench/pool.
 func (b *bench) nodeCommand(script string) func() *exec.Cmd {
-	path := filepath.Join(b.root, "js", "bench", "pool", script)
+	path := filepath.Join(b.root, "interop", "testdata", "bench", "pool", script)
 	return func() *exec.Cmd { return nodeipc.NodeCommand(b.node, nil, path) }
 }
 
-// driver is a workerpool pool in a Node process (js/bench/pool/driver.js),
+// driver is a workerpool pool in a Node process
+// (interop/testdata/bench/pool/driver.js),
 // which takes one test per line on stdin and answers with one JSON line.
 type driver struct {
 	cmd     *exec.Cmd
@@ -103,7 +104,7 @@ type driver struct {
 // startDriver starts driver.js with Node workers (kind "node") or Go
 // workers ("go") and waits until it is warmed up.
 func startDriver(ctx context.Context, b *bench, kind string) (runningPool, error) {
-	args := []string{filepath.Join(b.root, "js", "bench", "pool", "driver.js"), kind}
+	args := []string{filepath.Join(b.root, "interop", "testdata", "bench", "pool", "driver.js"), kind}
 	if kind == "go" {
 		args = append(args, b.goWorker)
 	}

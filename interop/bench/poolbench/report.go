@@ -15,7 +15,7 @@ import (
 func describeMachine(root, node, loadBefore string) runinfo.Machine {
 	m := runinfo.DescribeMachine(node, loadBefore)
 	wp := exec.Command(node, "-p", "require('workerpool/package.json').version")
-	wp.Dir = filepath.Join(root, "js")
+	wp.Dir = filepath.Join(root, "interop", "testdata")
 	if b, err := wp.Output(); err == nil {
 		m.Workerpool = strings.TrimSpace(string(b))
 	}
@@ -164,7 +164,7 @@ func (r *report) markdown() string {
 		w("| %s | %s | %s |\n", name, c.Pool, c.Workers)
 	}
 	w("\nMethod, the same in every configuration: two tests, `add(i, 1)` and `echo` of `{\"id\":i,\"op\":\"echo\",\"payload\":\"x\"×20}` (53 bytes of JSON), every result checked. ")
-	w("A test is %d calls, all outstanding at once: the Node driver (`js/bench/pool/driver.js`) calls `pool.exec` %d times and awaits `Promise.all` (workerpool queues them); ", r.Calls, r.Calls)
+	w("A test is %d calls, all outstanding at once: the Node driver (`interop/testdata/bench/pool/driver.js`) calls `pool.exec` %d times and awaits `Promise.all` (workerpool queues them); ", r.Calls, r.Calls)
 	w("the Go caller runs %d goroutines that each call `Pool.Do` in a loop until the %d calls are done, so `Pool`'s queue (1,024 by default) never runs dry. ", r.Callers, r.Calls)
 	w("calls/s is the number of calls over the time from the first submission to the last answer. ")
 	w("Each repetition starts every pool afresh, times its first answer (from creating the pool, process start-up included), warms it up with %d calls of each method and waits until both workers are ready; start-up is not in calls/s. ", r.Warmup)

@@ -60,7 +60,7 @@ type Machine struct {
 	Go     string `json:"go"`
 	// GoJSON is the JSON module nodeipc was built with.
 	GoJSON string `json:"go_json,omitempty"`
-	// Workerpool is the version of the npm package in js/node_modules,
+	// Workerpool is the version of the npm package in interop/testdata/node_modules,
 	// where the command uses it.
 	Workerpool string `json:"workerpool,omitempty"`
 	// LoadBefore and LoadAfter are /proc/loadavg at the start and the end

@@ -1,9 +1,10 @@
 // Package shape defines the messages of the nodeipc benchmark suite and the
 // small plan/result protocol between the driver and the parent programs.
 //
-// The Go types decode the messages the Node halves send (js/bench) and encode
-// back to exactly the bytes Node would write, so a Go peer can be swapped for
-// a Node peer without the other end noticing.
+// The Go types decode the messages the Node halves send
+// (interop/testdata/bench) and encode back to exactly the bytes Node would
+// write, so a Go peer can be swapped for a Node peer without the other end
+// noticing.
 package shape
 
 import (
@@ -175,12 +176,13 @@ func JSON(name string) []byte {
 // bytes.
 const EnvMedium = "NODEIPC_BENCH_MEDIUM"
 
-// Plan is what the driver asks one parent program (js/bench/parent.js, the
-// Go peer's parent mode or its raw mode) to do: start Child, report the
-// start-up time, then run Tests in order, printing one Result per line on
-// stdout. With Interactive set it then reads more tests from stdin, one JSON
-// Test per line, answering each with its Result, until stdin ends; this lets
-// the driver interleave the configurations test by test.
+// Plan is what the driver asks one parent program
+// (interop/testdata/bench/parent.js, the Go peer's parent mode or its raw
+// mode) to do: start Child, report the start-up time, then run Tests in
+// order, printing one Result per line on stdout. With Interactive set it
+// then reads more tests from stdin, one JSON Test per line, answering each
+// with its Result, until stdin ends; this lets the driver interleave the
+// configurations test by test.
 type Plan struct {
 	Serialization string `json:"serialization"`
 	Child         Child  `json:"child"`

@@ -1,7 +1,8 @@
 // Command worker is the Go worker of the pool benchmark
 // (interop/bench/poolbench): pool.Serve with two methods, add and echo,
-// the same as js/bench/pool/wp-worker.js. It runs unmodified under a nodeipc
-// Pool and under workerpool (forkOpts.execPath), and ignores its arguments.
+// the same as interop/testdata/bench/pool/wp-worker.js. It runs unmodified
+// under a nodeipc Pool and under workerpool (forkOpts.execPath), and ignores
+// its arguments.
 // With POOLBENCH_CPUPROFILE=DIR in its environment it writes a CPU profile
 // to DIR/worker-PID.pprof when it exits cleanly.
 package main

@@ -1,7 +1,7 @@
 'use strict';
-// A Node parent forks a Go worker (argv[2]) with js/nodeipc-worker.js and
-// prints what it observed.
-const { fork } = require('../nodeipc-worker.js');
+// A Node parent forks a Go worker (argv[2]) with @nodeipc/node's fork()
+// (js/) and prints what it observed.
+const { fork } = require('../../../js');
 
 const goBin = process.argv[2];
 const marker = process.argv[3];

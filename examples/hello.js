@@ -1,6 +1,6 @@
 'use strict';
 // The README's demo: a Node child that answers each message from its Go
-// parent (`nodeipc run js/examples/hello.js`), then exits when the parent
+// parent (`nodeipc run examples/hello.js`), then exits when the parent
 // disconnects.
 process.on('message', (msg) => {
   process.send({

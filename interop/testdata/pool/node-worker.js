@@ -1,8 +1,8 @@
 'use strict';
-// A Node worker for a nodeipc Pool, written with js/nodeipc-worker.js. Its
+// A Node worker for a nodeipc Pool, written with @nodeipc/node (js/). Its
 // methods mirror the Go test worker's (interop/pool_helpers_test.go).
 const fs = require('node:fs');
-const { worker } = require('../nodeipc-worker.js');
+const { worker } = require('../../../js');
 
 worker({
   add: (a, b) => a + b,

@@ -1,5 +1,5 @@
 'use strict';
-// workerpool runs a Node worker written with js/nodeipc-worker.js (the
+// workerpool runs a Node worker written with @nodeipc/node (js/; the
 // envelope is workerpool's, so the helper is a drop-in worker) and prints
 // what it observed.
 const path = require('node:path');

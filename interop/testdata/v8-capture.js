@@ -4,9 +4,9 @@
 //
 // Usage (one run per Node binary; --expose-internals is required):
 //
-//   node --expose-internals js/v8-capture.js > nodeipc/testdata/v8/node20.json
-//   node --expose-internals js/v8-capture.js --check   # also compare with a real fork()
-//   node --expose-internals js/v8-capture.js --verify < pairs.json
+//   node --expose-internals interop/testdata/v8-capture.js > nodeipc/testdata/v8/node20.json
+//   node --expose-internals interop/testdata/v8-capture.js --check   # also compare with a real fork()
+//   node --expose-internals interop/testdata/v8-capture.js --verify < pairs.json
 //
 // Output: {"node": "<version>", "values": {"<name>": "<hex payload>"}}; the
 // payload starts at the FF header, without the 4-byte length prefix.
