@@ -1,11 +1,13 @@
 'use strict';
-// nodeipc-worker: the Node.js half of nodeipc's request/response layer
-// (nodeipc/PROTOCOL.md §10). No dependencies.
+// @nodeipc/node: the Node.js half of nodeipc's calls between processes, on
+// workerpool's process-worker envelope (nodeipc/PROTOCOL.md §10). No
+// dependencies. The API is documented in index.d.ts and README.md.
 //
-//   worker(methods)          serve methods in a Node script run by a nodeipc
-//                            Pool (or by workerpool: same envelope);
-//   fork(file, args, opts)   start a Go worker (nodeipc.Serve) from Node and
-//                            call it, without a pool library.
+//   worker(methods)          serve methods in a Node script started by a
+//                            nodeipc Pool, by fork() below or by workerpool;
+//   fork(file, args, opts)   start a worker (a Go program using nodeipc's
+//                            Serve, or a Node script using worker()) and
+//                            call it.
 
 const { spawn } = require('node:child_process');
 
@@ -13,8 +15,13 @@ const READY = 'ready';
 const TERMINATE = '__workerpool-terminate__';
 const CLEANUP = '__workerpool-cleanup__';
 
+// How long a Client waits, once its worker has exited, for the rest of the
+// worker's messages (the channel's end) before it closes the channel.
+const DRAIN_MS = 1000;
+
 // errorToObject turns a thrown value into the error object of the envelope:
-// the error's own properties plus name, message and stack.
+// the error's own properties plus name, message and stack. Functions,
+// symbols and bigints are left out, so the object is valid JSON.
 function errorToObject(err) {
   if (err === null || typeof err !== 'object') {
     const e = new Error(String(err));
@@ -45,6 +52,17 @@ function objectToError(obj) {
   return err;
 }
 
+// exitedError is what the calls of a worker that has gone get: the spawn
+// error (ENOENT, ...) if it never started, else an error with code
+// 'ERR_WORKER_EXITED'.
+function exitedError(pid, status) {
+  if (status.error) return status.error;
+  const how = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
+  const err = new Error(`nodeipc worker ${pid} exited (${how})`);
+  err.code = 'ERR_WORKER_EXITED';
+  return err;
+}
+
 // worker serves methods to the parent over the IPC channel. Each method is
 // called with the call's params as arguments and `this` set to
 // {signal, emit}: signal aborts when the caller cancels the call, emit(payload)
@@ -54,7 +72,10 @@ function objectToError(obj) {
 // calls in progress settle) or goes away.
 function worker(methods, options = {}) {
   if (typeof process.send !== 'function') {
-    throw new Error('nodeipc-worker: worker() needs an IPC channel (start this script with fork() or a nodeipc Pool)');
+    throw new Error('@nodeipc/node: worker() needs an IPC channel (start this script with fork(), a nodeipc Pool or workerpool)');
+  }
+  if (methods === null || typeof methods !== 'object') {
+    throw new TypeError('@nodeipc/node: worker(methods): methods must be an object of functions');
   }
   const calls = new Map();
   let terminating = false;
@@ -81,6 +102,8 @@ function worker(methods, options = {}) {
       if (fn === undefined && msg.method === 'methods') fn = () => Object.keys(methods);
       if (typeof fn !== 'function') throw new Error(`Unknown method "${msg.method}"`);
       const result = await fn.apply(ctx, params);
+      // send throws here if the result cannot be serialized (a BigInt in
+      // json mode, a function): the caller gets that error instead.
       if (!call.cleaned) send({ id, result: result === undefined ? null : result, error: null });
     } catch (err) {
       if (!call.cleaned) send({ id, result: null, error: errorToObject(err) });
@@ -123,10 +146,15 @@ function worker(methods, options = {}) {
   send(READY);
 }
 
-// Client is a Go (or any nodeipc/workerpool-envelope) worker started by
-// fork().
+// Client calls a worker: a child process with an IPC channel that speaks
+// the envelope (a Go program using nodeipc's Serve, or a Node script using
+// worker()). fork() makes one; new Client(child) wraps a ChildProcess
+// started some other way.
 class Client {
   constructor(child) {
+    if (child === null || typeof child !== 'object' || typeof child.send !== 'function') {
+      throw new TypeError('@nodeipc/node: new Client(child): child must be a ChildProcess with an IPC channel');
+    }
     this.child = child;
     this.pid = child.pid;
     this._nextId = 0;
@@ -135,22 +163,27 @@ class Client {
     this._ready = false;
     this._exit = null;
     this.exited = new Promise((resolve) => {
-      const end = (status, err) => {
+      const end = (status) => {
         if (this._exit) return;
         this._exit = status;
+        const err = exitedError(this.pid, status);
         for (const p of this._pending.values()) p.reject(err);
         this._pending.clear();
         this._queue.length = 0;
         resolve(status);
       };
       child.once('exit', (code, signal) => {
-        const err = new Error(`nodeipc worker ${child.pid} exited (${signal ? 'signal ' + signal : 'code ' + code})`);
-        err.code = 'ERR_WORKER_EXITED';
-        end({ code, signal }, err);
+        const status = { code, signal };
+        if (!child.connected) return end(status);
+        // Read what the worker sent before it exited, up to the channel's
+        // end; close the channel if a grandchild keeps it open.
+        const timer = setTimeout(() => { if (child.connected) child.disconnect(); }, DRAIN_MS);
+        timer.unref();
+        child.once('disconnect', () => { clearTimeout(timer); end(status); });
       });
       // A worker that could not be started emits 'error' and no 'exit'.
       child.on('error', (err) => {
-        if (child.pid === undefined) end({ code: null, signal: null, error: err }, err);
+        if (child.pid === undefined) end({ code: null, signal: null, error: err });
       });
     });
     child.on('message', (msg) => this._onMessage(msg));
@@ -159,7 +192,7 @@ class Client {
   _onMessage(msg) {
     if (msg === READY) {
       this._ready = true;
-      for (const m of this._queue.splice(0)) this.child.send(m);
+      for (const m of this._queue.splice(0)) this._send(m);
       return;
     }
     if (msg === null || typeof msg !== 'object') return;
@@ -175,20 +208,33 @@ class Client {
     else p.resolve(msg.result);
   }
 
+  // _send sends msg, or queues it until the worker is ready. A call the
+  // channel cannot serialize (a BigInt param in json mode) fails.
   _send(msg) {
-    if (this._ready) this.child.send(msg);
-    else this._queue.push(msg);
+    if (!this._ready) {
+      this._queue.push(msg);
+      return;
+    }
+    try {
+      this.child.send(msg);
+    } catch (err) {
+      const p = msg.method !== CLEANUP && this._pending.get(msg.id);
+      if (!p) return;
+      this._pending.delete(msg.id);
+      p.reject(err);
+    }
   }
 
   // call(method, params, {onEvent, signal, timeout}) sends one call and
   // resolves with its result or rejects with the worker's error rebuilt as
-  // an Error. signal or timeout cancel it: the promise rejects with an
-  // AbortError or TimeoutError and the worker is told to clean up.
+  // an Error. signal or timeout cancel it: the promise rejects with the
+  // signal's reason or a TimeoutError, and the worker is told to clean up.
   call(method, params = [], options = {}) {
-    if (this._exit) return Promise.reject(new Error(`nodeipc worker ${this.pid} has exited`));
+    if (this._exit) return Promise.reject(exitedError(this.pid, this._exit));
     const id = ++this._nextId;
     return new Promise((resolve, reject) => {
       let timer = null;
+      const msg = { id, method, params };
       const done = () => {
         if (timer) clearTimeout(timer);
         if (options.signal) options.signal.removeEventListener('abort', onAbort);
@@ -198,7 +244,9 @@ class Client {
         this._pending.delete(id);
         done();
         reject(err);
-        this._send({ id, method: CLEANUP });
+        const queued = this._queue.indexOf(msg);
+        if (queued >= 0) this._queue.splice(queued, 1); // never sent: nothing to clean up
+        else this._send({ id, method: CLEANUP });
       };
       const onAbort = () => cancel(options.signal.reason ?? new DOMException('The call was aborted', 'AbortError'));
       this._pending.set(id, {
@@ -213,7 +261,7 @@ class Client {
       if (options.timeout > 0) {
         timer = setTimeout(() => cancel(new DOMException(`The call timed out after ${options.timeout} ms`, 'TimeoutError')), options.timeout);
       }
-      this._send({ id, method, params });
+      this._send(msg);
     });
   }
 
@@ -234,7 +282,8 @@ class Client {
 
 // fork starts file (a Go worker binary, or anything speaking the envelope)
 // with an IPC channel at fd 3 and returns a Client. options: env, cwd,
-// stdio (for fds 0-2, default 'inherit'), serialization ('json').
+// stdio (for fds 0-2, default 'inherit'), serialization ('json' or
+// 'advanced', default 'json').
 function fork(file, args = [], options = {}) {
   const io = options.stdio ?? 'inherit';
   const stdio = Array.isArray(io) ? [...io.slice(0, 3), 'ipc'] : [io, io, io, 'ipc'];
