@@ -9,13 +9,16 @@ demo:
 	go run ./cmd/nodeipc run examples/hello.js < examples/hello.jsonl
 
 # test runs every test: vet, unit tests, examples, fuzz corpora and the
-# interop suite against real Node 20/22/24/26, all with the race detector, then
-# every micro-benchmark once so none can rot.
+# interop suite against real Node 20/22/24/26, all with the race detector,
+# every micro-benchmark once so none can rot, then the npm package's own
+# tests (node --test in js/, against real Node and Go workers).
 test:
 	npm ci --prefix interop/testdata --no-audit --no-fund --loglevel=error
+	npm ci --prefix js --no-audit --no-fund --loglevel=error
 	go vet ./...
 	go test -race -count=1 -timeout 10m ./...
 	go test -run '^$$' -bench . -benchtime=1x ./...
+	cd js && node --test
 
 # bench runs the benchmark suite: Node<->Node against every Go pairing, side
 # by side in one run, and writes docs/bench/ (results.md, results.json,
