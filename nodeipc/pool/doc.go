@@ -2,8 +2,8 @@
 // serves them in a worker: the request/response envelope of Node's
 // workerpool (PROTOCOL.md §10), spoken by Go and Node workers alike.
 //
-// In the parent, New starts a Pool of workers (Node scripts using
-// js/nodeipc-worker.js or workerpool.worker(), Go programs using Serve, or
+// In the parent, New starts a Pool of workers (Node scripts using the npm
+// package @nodeipc/node or workerpool.worker(), Go programs using Serve, or
 // both) and Pool.Do runs a Call on the least-loaded one: crashed and hung
 // workers are replaced, workers can be recycled, and Close stops them with
 // a ladder of signals. A method's own failure is a *CallError; a worker

@@ -99,7 +99,7 @@ func ExamplePool() {
 		Size: 4,
 		Command: func(slot int) *exec.Cmd {
 			if slot < 2 {
-				return nodeipc.NodeCommand("", nil, "worker.js") // uses js/nodeipc-worker.js
+				return nodeipc.NodeCommand("", nil, "worker.js") // uses the npm package @nodeipc/node
 			}
 			return exec.Command("./goworker") // uses pool.Serve
 		},

@@ -41,7 +41,7 @@ type Options struct {
 	// different programs, so one pool can hold Node scripts
 	// (nodeipc.NodeCommand(...)) and Go binaries side by side. A worker speaks the
 	// envelope of PROTOCOL.md §10: a Go program using Serve, a Node script
-	// using js/nodeipc-worker.js, or one written with workerpool.worker().
+	// using the npm package @nodeipc/node, or one using workerpool.worker().
 	//
 	// The pool sets the command's Stdout and Stderr (see Output), puts it in
 	// its own process group, asks Linux to kill it if this process dies

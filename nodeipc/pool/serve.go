@@ -68,7 +68,7 @@ const (
 // ServeOptions tune Serve. A nil *ServeOptions means the defaults.
 type ServeOptions struct {
 	// Dialect is the parent's message shape: DialectWorkerpool (also what a
-	// Pool and js/nodeipc-worker.js speak), DialectJestWorker or
+	// Pool and the npm package @nodeipc/node speak), DialectJestWorker or
 	// DialectWorkerFarm. Empty means detect it from the first message the
 	// parent sends (see PROTOCOL.md §10).
 	Dialect string
