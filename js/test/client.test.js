@@ -14,11 +14,23 @@ const { nodeWorker, missing, buildGoWorker } = require('../testdata/support.js')
 
 const go = {};
 before(() => Object.assign(go, buildGoWorker()));
-after(() => { if (go.dir) fs.rmSync(go.dir, { recursive: true, force: true }); });
+
+// Every worker a test starts, killed at the end should a test fail or time
+// out before it stopped the worker.
+const started = new Set();
+function track(c) {
+  started.add(c);
+  c.exited.then(() => started.delete(c));
+  return c;
+}
+after(() => {
+  for (const c of started) c.child.kill('SIGKILL');
+  if (go.dir) fs.rmSync(go.dir, { recursive: true, force: true });
+});
 
 const kinds = {
-  node: (options) => fork(process.execPath, [nodeWorker], options),
-  go: (options) => fork(go.bin, [], options),
+  node: (options) => track(fork(process.execPath, [nodeWorker], options)),
+  go: (options) => track(fork(go.bin, [], options)),
 };
 
 // startWith returns a function that starts a worker of kind, or skips test
@@ -215,7 +227,7 @@ describe('fork() of a Node worker', { timeout: 60000 }, () => {
   });
 
   it('wraps a child started with child_process.fork in new Client()', async () => {
-    const c = new Client(childProcess.fork(nodeWorker, [], { serialization: 'advanced' }));
+    const c = track(new Client(childProcess.fork(nodeWorker, [], { serialization: 'advanced' })));
     assert.deepEqual(await c.call('echo', [new Set([1])]), new Set([1]));
     assert.deepEqual(await c.close(), { code: 0, signal: null });
     const noChannel = childProcess.spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
@@ -224,7 +236,7 @@ describe('fork() of a Node worker', { timeout: 60000 }, () => {
   });
 });
 
-describe('fork() of a program that cannot start', () => {
+describe('fork() of a program that cannot start', { timeout: 60000 }, () => {
   it('rejects its calls with the spawn error', async () => {
     const c = fork('/nonexistent/nodeipc-worker');
     assert.equal(c.pid, undefined);

@@ -5,17 +5,24 @@
 
 const assert = require('node:assert/strict');
 const childProcess = require('node:child_process');
-const { describe, it } = require('node:test');
+const { after, describe, it } = require('node:test');
 const { nodeWorker, run } = require('../testdata/support.js');
 
 const CLEANUP = '__workerpool-cleanup__';
 const TERMINATE = '__workerpool-terminate__';
+
+// Every worker a test starts, killed at the end should a test fail or time
+// out before it stopped the worker.
+const started = new Set();
+after(() => { for (const child of started) child.kill('SIGKILL'); });
 
 // start forks the Node worker and returns the child with next(), which
 // resolves with the next message it sends, and exit, which resolves with
 // {code, signal}.
 function start(serialization) {
   const child = childProcess.fork(nodeWorker, [], { serialization, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  started.add(child);
+  child.on('exit', () => started.delete(child));
   const messages = [];
   const waiting = [];
   child.on('message', (m) => {
@@ -41,7 +48,7 @@ async function stop(w) {
 }
 
 for (const serialization of ['json', 'advanced']) {
-  describe(`worker() over ${serialization}`, () => {
+  describe(`worker() over ${serialization}`, { timeout: 60000 }, () => {
     it('answers calls with results, undefined as null', async () => {
       const w = await ready(serialization);
       w.child.send({ id: 1, method: 'add', params: [2, 3] });
@@ -135,7 +142,7 @@ for (const serialization of ['json', 'advanced']) {
   });
 }
 
-describe('worker() values', () => {
+describe('worker() values', { timeout: 60000 }, () => {
   it('keep their JavaScript types over advanced serialization', async () => {
     const w = await ready('advanced');
     const value = { big: 10n ** 20n, map: new Map([[1, 'one']]), set: new Set(['s']), date: new Date(5), bytes: new Uint8Array([1, 2]), hole: [1, undefined] };
@@ -160,7 +167,7 @@ describe('worker() values', () => {
   });
 });
 
-describe('worker() without a channel', () => {
+describe('worker() without a channel', { timeout: 60000 }, () => {
   it('throws, naming what is missing', async () => {
     const r = await run(process.execPath, [nodeWorker]);
     assert.equal(r.code, 1);
