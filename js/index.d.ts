@@ -12,9 +12,9 @@ import type { Stream } from 'node:stream';
  *   cannot be sent at all).
  * - `'advanced'`: V8's structured clone (`v8.serialize`). Between two Node
  *   processes `Map`, `Set`, `BigInt`, `Date`, typed arrays, `Buffer`s and
- *   cycles survive. A Go worker (nodeipc's `Serve`) accepts it too, but
- *   decodes params and encodes results with JSON's rules whichever
- *   serialization carries them.
+ *   cycles survive. A Go worker (nodeipc's `pool.Serve`) accepts it too,
+ *   but its handlers read params and write results with Go's
+ *   `encoding/json` rules in either serialization: send it plain JSON data.
  */
 export type Serialization = 'json' | 'advanced';
 
@@ -136,8 +136,8 @@ export interface WorkerExitedError extends Error {
 
 /**
  * Calls a worker: a child process with an IPC channel that speaks the
- * envelope (a Go program using nodeipc's `Serve`, or a Node script using
- * {@link worker}). {@link fork} makes one.
+ * envelope (a Go program using nodeipc's `pool.Serve`, or a Node script
+ * using {@link worker}). {@link fork} makes one.
  */
 export class Client {
   /**

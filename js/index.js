@@ -5,9 +5,9 @@
 //
 //   worker(methods)          serve methods in a Node script started by a
 //                            nodeipc Pool, by fork() below or by workerpool;
-//   fork(file, args, opts)   start a worker (a Go program using nodeipc's
-//                            Serve, or a Node script using worker()) and
-//                            call it.
+//   fork(file, args, opts)   start a worker (a Go program using
+//                            nodeipc's pool.Serve, or a Node script using
+//                            worker()) and call it.
 
 const { spawn } = require('node:child_process');
 
@@ -147,8 +147,8 @@ function worker(methods, options = {}) {
 }
 
 // Client calls a worker: a child process with an IPC channel that speaks
-// the envelope (a Go program using nodeipc's Serve, or a Node script using
-// worker()). fork() makes one; new Client(child) wraps a ChildProcess
+// the envelope (a Go program using nodeipc's pool.Serve, or a Node script
+// using worker()). fork() makes one; new Client(child) wraps a ChildProcess
 // started some other way.
 class Client {
   constructor(child) {

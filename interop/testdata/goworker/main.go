@@ -1,5 +1,5 @@
 // Command goworker is the Go worker of the npm package's tests (js/test):
-// nodeipc.Serve with a few methods that exercise results, errors, progress
+// pool.Serve with a few methods that exercise results, errors, progress
 // events, cancellation and crashes. The tests build it with
 // `go build ./interop/testdata/goworker` and start it with the package's
 // fork(), in either serialization.
@@ -14,23 +14,24 @@ import (
 	"time"
 
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/pool"
 )
 
 // cancelled counts the block calls whose context ended.
 var cancelled atomic.Int64
 
 // handlers are the worker's methods.
-var handlers = map[string]nodeipc.Handler{
+var handlers = map[string]pool.Handler{
 	// add(a, b) returns a + b.
-	"add": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	"add": func(ctx context.Context, req *pool.Request) (any, error) {
 		var a, b float64
 		if err := req.Params(&a, &b); err != nil {
-			return nil, &nodeipc.CallError{Name: "TypeError", Message: err.Error()}
+			return nil, &pool.CallError{Name: "TypeError", Message: err.Error()}
 		}
 		return a + b, nil
 	},
 	// echo(v) returns v as it arrived.
-	"echo": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	"echo": func(ctx context.Context, req *pool.Request) (any, error) {
 		var v json.RawMessage
 		err := req.Params(&v)
 		if v == nil {
@@ -39,16 +40,16 @@ var handlers = map[string]nodeipc.Handler{
 		return v, err
 	},
 	// fail(message, code) throws a TypeError with a code property.
-	"fail": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	"fail": func(ctx context.Context, req *pool.Request) (any, error) {
 		var msg, code string
 		if err := req.Params(&msg, &code); err != nil {
 			return nil, err
 		}
-		return nil, &nodeipc.CallError{Name: "TypeError", Message: msg,
+		return nil, &pool.CallError{Name: "TypeError", Message: msg,
 			Data: map[string]json.RawMessage{"code": json.RawMessage(fmt.Sprintf("%q", code))}}
 	},
 	// failPlain(message) returns a plain Go error.
-	"failPlain": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	"failPlain": func(ctx context.Context, req *pool.Request) (any, error) {
 		var msg string
 		if err := req.Params(&msg); err != nil {
 			return nil, err
@@ -56,7 +57,7 @@ var handlers = map[string]nodeipc.Handler{
 		return nil, fmt.Errorf("%s", msg)
 	},
 	// progress(n) emits {step: i} for i < n, then returns "done".
-	"progress": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	"progress": func(ctx context.Context, req *pool.Request) (any, error) {
 		var n int
 		if err := req.Params(&n); err != nil {
 			return nil, err
@@ -70,7 +71,7 @@ var handlers = map[string]nodeipc.Handler{
 	},
 	// block emits {blocked: true}, then waits until the call is cancelled
 	// and counts it.
-	"block": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	"block": func(ctx context.Context, req *pool.Request) (any, error) {
 		if err := req.Emit(ctx, map[string]bool{"blocked": true}); err != nil {
 			return nil, err
 		}
@@ -79,11 +80,11 @@ var handlers = map[string]nodeipc.Handler{
 		return nil, ctx.Err()
 	},
 	// cancelled returns how many block calls were cancelled so far.
-	"cancelled": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	"cancelled": func(ctx context.Context, req *pool.Request) (any, error) {
 		return cancelled.Load(), nil
 	},
 	// sleep(ms, v) returns v after ms milliseconds, unless cancelled.
-	"sleep": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	"sleep": func(ctx context.Context, req *pool.Request) (any, error) {
 		var ms int
 		var v json.RawMessage
 		if err := req.Params(&ms, &v); err != nil {
@@ -99,7 +100,7 @@ var handlers = map[string]nodeipc.Handler{
 		}
 	},
 	// crash(code) writes a line to stderr and exits with code.
-	"crash": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	"crash": func(ctx context.Context, req *pool.Request) (any, error) {
 		var code int
 		if err := req.Params(&code); err != nil {
 			return nil, err
@@ -109,7 +110,7 @@ var handlers = map[string]nodeipc.Handler{
 		return nil, nil
 	},
 	// pid returns the worker's process id.
-	"pid": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	"pid": func(ctx context.Context, req *pool.Request) (any, error) {
 		return os.Getpid(), nil
 	},
 }
@@ -121,10 +122,10 @@ func main() {
 		os.Exit(1)
 	}
 	// serialization returns the channel's serialization, as Node names it.
-	handlers["serialization"] = func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	handlers["serialization"] = func(ctx context.Context, req *pool.Request) (any, error) {
 		return ch.Serialization().String(), nil
 	}
-	err = nodeipc.Serve(context.Background(), ch, handlers, nil)
+	err = pool.Serve(context.Background(), ch, handlers, nil)
 	if cerr := ch.Close(); err == nil {
 		err = cerr
 	}
