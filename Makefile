@@ -27,9 +27,9 @@ bench:
 	go run ./interop/bench
 
 # soak runs the reliability suite (interop/soak) in full: real processes and
-# signals against Node 20/22/26, every loop bounded; a few minutes on 2
+# signals against Node 20/22/24/26, every loop bounded; a few minutes on 2
 # cores. It writes docs/reliability.md and docs/reliability.json and fails
 # if a figure breaks a guarantee. Its short mode is part of make test.
 soak:
-	npm ci --prefix js --no-audit --no-fund --loglevel=error
+	npm ci --prefix interop/testdata --no-audit --no-fund --loglevel=error
 	go run ./interop/soak

@@ -1,6 +1,6 @@
 // Command soak is nodeipc's reliability suite: it soaks and breaks the
 // library and the nodeipc CLI from outside, with real processes, real
-// signals and real Node (20, 22, 26), loopback only, and writes what it
+// signals and real Node (20, 22, 24, 26), loopback only, and writes what it
 // measured to docs/reliability.md and docs/reliability.json:
 //
 //   - messages sent, received, lost and reordered, in both roles and both
@@ -120,7 +120,7 @@ func setup(dir string, list []Node) (Env, error) {
 	for _, n := range list {
 		v, err := exec.Command(n.Path, "--version").Output()
 		if err != nil {
-			return env, fmt.Errorf("%s (%s): %v (run `npm ci --prefix js`)", n.Name, n.Path, err)
+			return env, fmt.Errorf("%s (%s): %v (run `npm ci --prefix interop/testdata`)", n.Name, n.Path, err)
 		}
 		n.Version = strings.TrimSpace(string(v))
 		env.Nodes = append(env.Nodes, n)

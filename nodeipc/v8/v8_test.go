@@ -1239,7 +1239,7 @@ var fixtureNotIdentical = map[string]string{
 	"float16array":       "never sent",
 }
 
-// TestV8Fixtures decodes every payload captured from Node 20, 22 and 26,
+// TestV8Fixtures decodes every payload captured from Node 20, 22, 24 and 26,
 // checks the value, and checks that re-encoding gives Node's bytes (or, for
 // the listed exceptions, a payload that decodes to the same value).
 func TestV8Fixtures(t *testing.T) {
