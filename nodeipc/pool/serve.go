@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"nodeipc.dev/internal/jsontext"
 	"nodeipc.dev/nodeipc"
@@ -25,7 +27,7 @@ type Request struct {
 	Method string
 
 	params []json.RawMessage
-	emit   func(ctx context.Context, payload any) error
+	call   *serveCall
 }
 
 // NumParams returns how many parameters the caller passed.
@@ -55,7 +57,7 @@ func (r *Request) Params(v ...any) error {
 // Pool, to Call.Progress. worker-farm has no events: Emit returns an error
 // wrapping errors.ErrUnsupported there.
 func (r *Request) Emit(ctx context.Context, payload any) error {
-	return r.emit(ctx, payload)
+	return r.call.emit(ctx, payload)
 }
 
 // Dialects of the parent, for ServeOptions.Dialect.
@@ -94,14 +96,18 @@ type ServeOptions struct {
 // serialization 'json'); it ignores the arguments those pools pass it.
 //
 // Unless opts names the jest-worker or worker-farm dialect, Serve first
-// sends workerpool's "ready" message (the other pools ignore it); then it
-// runs each call's handler on its own goroutine. It returns nil
-// when the parent asks the worker to stop (workerpool's terminate message,
-// jest-worker's END, worker-farm's die) or disconnects, which is how a Go
-// worker exits with its parent; it returns ctx's error when ctx is done.
-// Before returning it cancels the handlers still running and waits for
-// them. The caller still owns ch and must Close it, which flushes the last
-// replies.
+// sends workerpool's "ready" message (the other pools ignore it). Calls run
+// concurrently, each with a context of its own. A call starts on the
+// goroutine that received it, which saves a hand-off to another goroutine;
+// if it is still running 5 to 10 ms later, another goroutine takes over
+// receiving, so a handler may block as long as it likes; and calls of a
+// method that blocks or takes long start on
+// goroutines of their own. Serve returns nil when the parent asks the
+// worker to stop (workerpool's terminate message, jest-worker's END,
+// worker-farm's die) or disconnects, which is how a Go worker exits with
+// its parent; it returns ctx's error when ctx is done. Before returning it
+// cancels the handlers still running and waits for them. The caller still
+// owns ch and must Close it, which flushes the last replies.
 func Serve(ctx context.Context, ch *nodeipc.Channel, handlers map[string]Handler, opts *ServeOptions) error {
 	var o ServeOptions
 	if opts != nil {
@@ -116,47 +122,149 @@ func Serve(ctx context.Context, ch *nodeipc.Channel, handlers map[string]Handler
 	s := &server{
 		ch:       ch,
 		handlers: handlers,
+		methods:  make(map[string]*method, len(handlers)),
 		dialect:  o.Dialect,
 		ctx:      ctx,
+		cancel:   cancel,
 		calls:    make(map[string]*serveCall),
 		tasks:    make(chan func()),
+		endc:     make(chan struct{}),
+		handoff:  make(chan struct{}),
+		armc:     make(chan struct{}, 1),
+	}
+	for name, h := range handlers {
+		if h != nil {
+			s.methods[name] = &method{h: h}
+		}
 	}
 	if o.Concurrency > 0 {
 		s.sem = make(chan struct{}, o.Concurrency)
 	}
-	err := s.loop()
-	cancel()
+	s.clock.open()
+	s.wg.Add(1)
+	go s.watch()
+	if s.dialect == "" || s.dialect == DialectWorkerpool {
+		if err := s.send(wpReady); err != nil {
+			s.end(ignoreDisconnect(err))
+		}
+	}
+	for !s.receive() && s.follow() {
+	}
 	s.wg.Wait()
-	return err
+	s.clock.close()
+	return s.err
 }
+
+// Where calls start. A call starts on the goroutine that received it
+// (inline), which saves a hand-off to another goroutine and the thread
+// wake-up behind it, unless its method is away: then it starts on a handler
+// goroutine of its own (see spawn). A method goes away for awayCalls calls
+// when one of its calls blocked the receiving (the watcher took it over), or
+// when two in a row took longer than slowCall (a backlog of such calls
+// should run in parallel, and a hand-off is cheap next to them); each call
+// of an away method that takes less than slowCall brings it one call closer
+// to starting inline again.
+var (
+	// takeoverAfter is the watcher's period: a call that has run inline
+	// for between one and two periods loses the receiving to another
+	// goroutine (a variable for tests).
+	takeoverAfter = 5 * time.Millisecond
+	// slowCall is the duration from which a call counts as slow.
+	slowCall = 100 * time.Microsecond
+)
+
+const awayCalls = 64
 
 type server struct {
 	ch       *nodeipc.Channel
 	handlers map[string]Handler
+	methods  map[string]*method // the non-nil handlers
 	dialect  string
 	ctx      context.Context
+	cancel   context.CancelFunc
 	sem      chan struct{}
-	wg       sync.WaitGroup
-	tasks    chan func() // to idle handler goroutines (unbuffered)
+	wg       sync.WaitGroup // goroutines: watcher, receivers, handlers
+	tasks    chan func()    // to idle handler goroutines (unbuffered)
 
 	mu    sync.Mutex
 	calls map[string]*serveCall // workerpool calls in progress, by id
+
+	// The receiving. One goroutine at a time receives, and runs the calls
+	// it receives itself (inline) unless their method blocked before.
+	// inline is odd while an inline call runs and grows by one when it
+	// starts and when it ends, or when the watcher takes the receiving
+	// away from it; running is its method.
+	inline  atomic.Uint64
+	running atomic.Pointer[method]
+	handoff chan struct{} // to a goroutine waiting in follow: receive now
+	armed   atomic.Bool   // the watcher is watching the inline calls
+	armc    chan struct{} // cap 1: arm the watcher
+	clock   serveClock
+
+	endOnce sync.Once
+	endc    chan struct{} // closed when serving ends
+	err     error         // Serve's result, set before endc is closed
 }
 
-type serveCall struct {
-	cancel  context.CancelFunc
-	done    chan struct{}
-	cleaned bool // the parent asked for cleanup: drop the result
+// method is one handler, and where its calls start.
+type method struct {
+	h    Handler
+	away atomic.Int32 // calls left to start on goroutines of their own
+	slow atomic.Int32 // slow calls in a row
 }
 
-var errStop = errors.New("stop")
-
-func (s *server) loop() error {
-	if s.dialect == "" || s.dialect == DialectWorkerpool {
-		if err := s.send(wpReady); err != nil {
-			return ignoreDisconnect(err)
+// timed records that a call of m took d.
+func (m *method) timed(d time.Duration) {
+	if d < slowCall {
+		m.slow.Store(0)
+		if n := m.away.Load(); n > 0 {
+			m.away.CompareAndSwap(n, n-1)
 		}
+		return
 	}
+	if m.slow.Add(1) >= 2 {
+		m.away.Store(awayCalls)
+	}
+}
+
+// serveCall is one call in progress.
+type serveCall struct {
+	s       *server
+	req     Request
+	ctx     context.Context
+	cancel  context.CancelFunc // workerpool: the call's own context
+	dialect string
+
+	id    json.RawMessage // workerpool id, worker-farm idx
+	child json.RawMessage // worker-farm child
+	key   string          // workerpool: in s.calls
+
+	// workerpool cleanup (s.mu): how many cleanup requests came, and
+	// whether the result is being sent (then they are confirmed after it).
+	cleanups int
+	replying bool
+}
+
+var (
+	errStop      = errors.New("stop")
+	errTakenOver = errors.New("taken over")
+)
+
+// end ends serving with err (the first call wins): the receiving stops,
+// and the calls still running are cancelled.
+func (s *server) end(err error) {
+	s.endOnce.Do(func() {
+		s.err = err
+		close(s.endc)
+		s.cancel()
+		s.clock.interrupt()
+	})
+}
+
+// receive receives and dispatches messages on the calling goroutine. It
+// returns true when serving has ended, and false when another goroutine
+// took over receiving during a call that ran inline.
+func (s *server) receive() bool {
 	for {
 		m, err := s.ch.Recv(s.ctx)
 		if err != nil {
@@ -165,9 +273,11 @@ func (s *server) loop() error {
 				continue
 			}
 			if s.ctx.Err() != nil {
-				return s.ctx.Err()
+				s.end(s.ctx.Err())
+			} else {
+				s.end(ignoreDisconnect(err))
 			}
-			return ignoreDisconnect(err)
+			return true
 		}
 		raw, err := messageJSON(m)
 		if err != nil {
@@ -184,11 +294,101 @@ func (s *server) loop() error {
 		default:
 			err = s.workerpool(raw)
 		}
-		if err == errStop {
-			return nil
+		switch {
+		case err == errTakenOver:
+			return false
+		case err == errStop:
+			s.end(nil)
+			return true
+		case err != nil:
+			s.end(ignoreDisconnect(err))
+			return true
 		}
-		if err != nil {
-			return ignoreDisconnect(err)
+	}
+}
+
+// follow waits, on a goroutine that does not receive, until the receiving
+// is handed to it (true) or serving ends (false).
+func (s *server) follow() bool {
+	select {
+	case <-s.handoff:
+		return true
+	case <-s.endc:
+		return false
+	}
+}
+
+// receiver is a goroutine the watcher started to take over receiving.
+func (s *server) receiver() {
+	defer s.wg.Done()
+	for !s.receive() && s.follow() {
+	}
+}
+
+// takeover gives the receiving to a goroutine waiting in follow, or to a
+// new one.
+func (s *server) takeover() {
+	select {
+	case s.handoff <- struct{}{}:
+	case <-s.endc:
+	default:
+		s.wg.Add(1)
+		go s.receiver()
+	}
+}
+
+// watch is the watcher: while inline calls run it looks at them every
+// takeoverAfter, and takes the receiving away from one it has seen running
+// at two looks in a row.
+func (s *server) watch() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.armc:
+		case <-s.endc:
+			return
+		}
+		s.clock.arm(takeoverAfter)
+		last := s.inline.Load()
+		for {
+			s.clock.wait(takeoverAfter, s.endc)
+			select {
+			case <-s.endc:
+				return
+			default:
+			}
+			cur := s.inline.Load()
+			if cur != last {
+				last = cur
+				continue
+			}
+			if cur&1 == 1 {
+				if mt := s.running.Load(); s.inline.CompareAndSwap(cur, cur+1) {
+					mt.away.Store(awayCalls)
+					s.takeover()
+				}
+				last = s.inline.Load()
+				continue
+			}
+			// Nothing started for a whole period: sleep until a call
+			// starts inline again (arm).
+			s.armed.Store(false)
+			if s.inline.Load() == cur {
+				break
+			}
+			s.armed.Store(true)
+			last = s.inline.Load()
+		}
+		s.clock.arm(0)
+	}
+}
+
+// arm makes sure the watcher is watching.
+func (s *server) arm() {
+	if !s.armed.Load() && s.armed.CompareAndSwap(false, true) {
+		select {
+		case s.armc <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -221,36 +421,99 @@ func detectDialect(raw json.RawMessage) string {
 
 func (s *server) send(v any) error { return sendValue(s.ctx, s.ch, v) }
 
-// run runs the handler for method on a handler goroutine of its own (see
-// spawn) and passes the outcome to reply.
-func (s *server) run(ctx context.Context, method string, params []json.RawMessage,
-	emit func(context.Context, any) error, done func(), reply func(result any, err error)) {
-	s.spawn(func() {
-		if done != nil {
-			defer done()
+// run runs call c: inline, unless its method is away or the Concurrency
+// limit is reached, then on a handler goroutine (see the comment on
+// takeoverAfter). It returns errTakenOver if the receiving was taken over
+// while c ran inline: the calling goroutine no longer receives.
+func (s *server) run(c *serveCall) error {
+	mt := s.methods[c.req.Method]
+	if mt == nil {
+		c.finish(nil, &CallError{Name: "Error", Message: "Unknown method " + quote(c.req.Method)})
+		return nil
+	}
+	if mt.away.Load() == 0 && s.acquire() {
+		s.running.Store(mt)
+		seq := s.inline.Add(1)
+		s.arm()
+		start := time.Now()
+		result, err := mt.h(c.ctx, &c.req)
+		d := time.Since(start)
+		c.finish(result, err)
+		s.release()
+		if !s.inline.CompareAndSwap(seq, seq+1) {
+			return errTakenOver // the watcher made mt away
 		}
+		mt.timed(d)
+		return nil
+	}
+	s.spawn(func() {
 		if s.sem != nil {
 			select {
 			case s.sem <- struct{}{}:
-				defer func() { <-s.sem }()
-			case <-ctx.Done():
-				reply(nil, ctx.Err())
+				defer s.release()
+			case <-c.ctx.Done():
+				c.finish(nil, c.ctx.Err())
 				return
 			}
 		}
-		req := &Request{Method: method, params: params, emit: emit}
-		h := s.handlers[method]
-		if h == nil {
-			reply(nil, &CallError{Name: "Error", Message: "Unknown method " + quote(method)})
-			return
-		}
-		reply(h(ctx, req))
+		start := time.Now()
+		result, err := mt.h(c.ctx, &c.req)
+		mt.timed(time.Since(start))
+		c.finish(result, err)
 	})
+	return nil
+}
+
+// acquire takes a Concurrency slot without waiting, and reports whether it
+// could.
+func (s *server) acquire() bool {
+	if s.sem == nil {
+		return true
+	}
+	select {
+	case s.sem <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *server) release() {
+	if s.sem != nil {
+		<-s.sem
+	}
 }
 
 // spawn runs f on an idle handler goroutine, or on a new one that lives
 // until Serve returns (see runReusing).
 func (s *server) spawn(f func()) { runReusing(s.tasks, &s.wg, s.ctx.Done(), f) }
+
+// emit sends a progress event of c.
+func (c *serveCall) emit(ctx context.Context, payload any) error {
+	switch c.dialect {
+	case DialectJestWorker:
+		return c.s.send([]any{3, payload}) // PARENT_MESSAGE_CUSTOM
+	case DialectWorkerFarm:
+		return fmt.Errorf("pool: worker-farm has no progress events: %w", errors.ErrUnsupported)
+	}
+	return c.s.send(struct {
+		ID      json.RawMessage `json:"id"`
+		IsEvent bool            `json:"isEvent"`
+		Payload any             `json:"payload"`
+	}{c.id, true, payload})
+}
+
+// finish sends the outcome of c in its dialect.
+func (c *serveCall) finish(result any, err error) {
+	switch c.dialect {
+	case DialectJestWorker:
+		c.finishJest(result, err)
+	case DialectWorkerFarm:
+		c.finishFarm(result, err)
+	default:
+		c.finishWorkerpool(result, err)
+	}
+}
 
 // workerpool serves the workerpool dialect (PROTOCOL.md §10.2).
 func (s *server) workerpool(raw json.RawMessage) error {
@@ -270,70 +533,80 @@ func (s *server) workerpool(raw json.RawMessage) error {
 	if err := jsontext.Unmarshal(raw, &env); err != nil || env.Method == nil {
 		return nil
 	}
-	id := env.ID
 	method := *env.Method
 	if method == wpCleanup {
-		s.cleanup(id)
+		s.cleanup(env.ID)
 		return nil
 	}
-	reply := func(result any, err error) {
-		if err != nil {
-			s.send(struct {
-				ID     json.RawMessage `json:"id"`
-				Result any             `json:"result"`
-				Error  *CallError      `json:"error"`
-			}{id, nil, toCallError(err)})
-			return
-		}
-		s.send(struct {
-			ID     json.RawMessage `json:"id"`
-			Result any             `json:"result"`
-			Error  any             `json:"error"`
-		}{id, result, nil})
-	}
+	c := &serveCall{s: s, req: Request{Method: method, params: env.Params}, dialect: DialectWorkerpool, id: env.ID}
+	c.req.call = c
 	switch method {
 	case "methods":
 		if s.handlers["methods"] == nil {
-			reply(sortedNames(s.handlers), nil)
+			c.sendResult(sortedNames(s.handlers), nil)
 			return nil
 		}
 	case "run":
 		if s.handlers["run"] == nil {
-			reply(nil, &CallError{Name: "Error", Message: "nodeipc: a Go worker cannot run JavaScript functions (pool.exec with a function); call a method by name"})
+			c.sendResult(nil, &CallError{Name: "Error", Message: "nodeipc: a Go worker cannot run JavaScript functions (pool.exec with a function); call a method by name"})
 			return nil
 		}
 	}
-	key := string(id)
-	ctx, cancel := context.WithCancel(s.ctx)
-	c := &serveCall{cancel: cancel, done: make(chan struct{})}
+	c.ctx, c.cancel = context.WithCancel(s.ctx)
+	c.key = string(env.ID)
 	s.mu.Lock()
-	s.calls[key] = c
+	s.calls[c.key] = c
 	s.mu.Unlock()
-	emit := func(ctx context.Context, payload any) error {
-		return s.send(struct {
-			ID      json.RawMessage `json:"id"`
-			IsEvent bool            `json:"isEvent"`
-			Payload any             `json:"payload"`
-		}{id, true, payload})
+	return s.run(c)
+}
+
+// finishWorkerpool sends the result of a workerpool call, or, if the
+// parent asked for cleanup, confirms that instead.
+func (c *serveCall) finishWorkerpool(result any, err error) {
+	s := c.s
+	c.cancel()
+	s.mu.Lock()
+	cleaned := c.cleanups > 0
+	if cleaned {
+		s.forget(c)
+	} else {
+		c.replying = true
 	}
-	done := func() {
-		cancel()
+	s.mu.Unlock()
+	if !cleaned {
+		c.sendResult(result, err)
 		s.mu.Lock()
-		if s.calls[key] == c {
-			delete(s.calls, key)
-		}
+		s.forget(c)
 		s.mu.Unlock()
-		close(c.done)
 	}
-	s.run(ctx, method, env.Params, emit, done, func(result any, err error) {
-		s.mu.Lock()
-		cleaned := c.cleaned
-		s.mu.Unlock()
-		if !cleaned {
-			reply(result, err)
-		}
-	})
-	return nil
+	for range c.cleanups {
+		s.confirmCleanup(c.id)
+	}
+}
+
+// forget removes c from s.calls; later cleanup requests for its id are
+// confirmed at once. Call with s.mu held.
+func (s *server) forget(c *serveCall) {
+	if s.calls[c.key] == c {
+		delete(s.calls, c.key)
+	}
+}
+
+// sendResult sends workerpool's {id, result, error}.
+func (c *serveCall) sendResult(result any, err error) {
+	if err != nil {
+		c.s.send(struct {
+			ID     json.RawMessage `json:"id"`
+			Result any             `json:"result"`
+			Error  *CallError      `json:"error"`
+		}{c.id, nil, toCallError(err)})
+		return
+	}
+	c.s.send(struct {
+		ID     json.RawMessage `json:"id"`
+		Result any             `json:"result"`
+		Error  any             `json:"error"`
+	}{c.id, result, nil})
 }
 
 // cleanup answers workerpool's cleanup request for call id: the call's
@@ -341,30 +614,27 @@ func (s *server) workerpool(raw json.RawMessage) error {
 // confirms with error null (its result is dropped). An unknown id (the call
 // already finished) is confirmed at once.
 func (s *server) cleanup(id json.RawMessage) {
-	confirm := func() {
-		s.send(struct {
-			ID     json.RawMessage `json:"id"`
-			Method string          `json:"method"`
-			Error  any             `json:"error"`
-		}{id, wpCleanup, nil})
-	}
 	s.mu.Lock()
 	c := s.calls[string(id)]
-	if c != nil {
-		c.cleaned = true
-	}
-	s.mu.Unlock()
 	if c == nil {
-		confirm()
+		s.mu.Unlock()
+		s.confirmCleanup(id)
 		return
 	}
-	c.cancel()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		<-c.done
-		confirm()
-	}()
+	c.cleanups++
+	replying := c.replying
+	s.mu.Unlock()
+	if !replying {
+		c.cancel()
+	}
+}
+
+func (s *server) confirmCleanup(id json.RawMessage) {
+	s.send(struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+		Error  any             `json:"error"`
+	}{id, wpCleanup, nil})
 }
 
 // jest serves jest-worker's child-process protocol (PROTOCOL.md §10.4).
@@ -382,32 +652,11 @@ func (s *server) jest(raw json.RawMessage) error {
 		if len(msg) < 4 {
 			return nil
 		}
-		var method string
-		var params []json.RawMessage
-		jsontext.Unmarshal(msg[2], &method)
-		jsontext.Unmarshal(msg[3], &params)
-		emit := func(ctx context.Context, payload any) error {
-			return s.send([]any{3, payload}) // PARENT_MESSAGE_CUSTOM
-		}
-		s.run(s.ctx, method, params, emit, nil, func(result any, err error) {
-			if err != nil {
-				ce := toCallError(err)
-				extra := map[string]json.RawMessage{}
-				for k, v := range ce.Data {
-					extra[k] = v
-				}
-				stack := ce.Stack
-				if stack == "" {
-					stack = ce.Error() + "\n    at <go worker>"
-				}
-				// PARENT_MESSAGE_CLIENT_ERROR; the fifth element must be an
-				// object or jest-worker resolves the call instead.
-				s.send([]any{1, ce.Name, ce.Message, stack, extra})
-				return
-			}
-			s.send([]any{0, result}) // PARENT_MESSAGE_OK
-		})
-		return nil
+		c := &serveCall{s: s, ctx: s.ctx, dialect: DialectJestWorker}
+		c.req.call = c
+		jsontext.Unmarshal(msg[2], &c.req.Method)
+		jsontext.Unmarshal(msg[3], &c.req.params)
+		return s.run(c)
 	case 2: // CHILD_MESSAGE_END
 		return errStop
 	case 3: // CHILD_MESSAGE_MEM_USAGE
@@ -418,6 +667,26 @@ func (s *server) jest(raw json.RawMessage) error {
 		return s.send([]any{0, nil})
 	}
 	return nil
+}
+
+// finishJest sends a jest-worker call's outcome.
+func (c *serveCall) finishJest(result any, err error) {
+	if err != nil {
+		ce := toCallError(err)
+		extra := map[string]json.RawMessage{}
+		for k, v := range ce.Data {
+			extra[k] = v
+		}
+		stack := ce.Stack
+		if stack == "" {
+			stack = ce.Error() + "\n    at <go worker>"
+		}
+		// PARENT_MESSAGE_CLIENT_ERROR; the fifth element must be an
+		// object or jest-worker resolves the call instead.
+		c.s.send([]any{1, ce.Name, ce.Message, stack, extra})
+		return
+	}
+	c.s.send([]any{0, result}) // PARENT_MESSAGE_OK
 }
 
 // farm serves worker-farm's protocol (PROTOCOL.md §10.5).
@@ -444,35 +713,46 @@ func (s *server) farm(raw json.RawMessage) error {
 	if msg.Method != nil {
 		method = *msg.Method
 	}
-	emit := func(context.Context, any) error {
-		return fmt.Errorf("pool: worker-farm has no progress events: %w", errors.ErrUnsupported)
-	}
-	s.run(s.ctx, method, msg.Args, emit, nil, func(result any, err error) {
-		var args []any
-		if err != nil {
-			ce := toCallError(err)
-			e := map[string]any{}
-			for k, v := range ce.Data {
-				e[k] = v
-			}
-			stack := ce.Stack
-			if stack == "" {
-				stack = ce.Error() + "\n    at <go worker>"
-			}
-			e["$error"] = "$error"
-			e["type"] = ce.Name
-			e["message"] = ce.Message
-			e["stack"] = stack
-			args = []any{e}
-		} else {
-			args = []any{nil, result}
+	c := &serveCall{s: s, ctx: s.ctx, dialect: DialectWorkerFarm, req: Request{Method: method, params: msg.Args}, id: msg.Idx, child: msg.Child}
+	c.req.call = c
+	return s.run(c)
+}
+
+// finishFarm sends a worker-farm call's outcome.
+func (c *serveCall) finishFarm(result any, err error) {
+	var args []any
+	if err != nil {
+		ce := toCallError(err)
+		e := map[string]any{}
+		for k, v := range ce.Data {
+			e[k] = v
 		}
-		s.send(struct {
-			Owner string          `json:"owner"`
-			Idx   json.RawMessage `json:"idx"`
-			Child json.RawMessage `json:"child"`
-			Args  []any           `json:"args"`
-		}{"farm", msg.Idx, msg.Child, args})
-	})
-	return nil
+		stack := ce.Stack
+		if stack == "" {
+			stack = ce.Error() + "\n    at <go worker>"
+		}
+		e["$error"] = "$error"
+		e["type"] = ce.Name
+		e["message"] = ce.Message
+		e["stack"] = stack
+		args = []any{e}
+	} else {
+		args = []any{nil, result}
+	}
+	c.s.send(struct {
+		Owner string          `json:"owner"`
+		Idx   json.RawMessage `json:"idx"`
+		Child json.RawMessage `json:"child"`
+		Args  []any           `json:"args"`
+	}{"farm", c.id, c.child, args})
+}
+
+// sleep waits for d, or until done is closed.
+func sleep(d time.Duration, done <-chan struct{}) {
+	t := time.NewTimer(d)
+	select {
+	case <-t.C:
+	case <-done:
+	}
+	t.Stop()
 }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"nodeipc.dev/nodeipc"
 	"nodeipc.dev/nodeipc/pool"
 )
@@ -75,13 +77,19 @@ func testHandlers(state map[string]string) map[string]pool.Handler {
 // and a function that returns Serve's result.
 func serveOnPipe(t *testing.T, opts *pool.ServeOptions, state map[string]string) (*nodeipc.Channel, func() error) {
 	t.Helper()
+	return serveHandlersOnPipe(t, opts, testHandlers(state))
+}
+
+// serveHandlersOnPipe is serveOnPipe with the given handlers.
+func serveHandlersOnPipe(t *testing.T, opts *pool.ServeOptions, handlers map[string]pool.Handler) (*nodeipc.Channel, func() error) {
+	t.Helper()
 	parent, child, err := nodeipc.Pipe(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	errc := make(chan error, 1)
 	go func() {
-		errc <- pool.Serve(context.Background(), child, testHandlers(state), opts)
+		errc <- pool.Serve(context.Background(), child, handlers, opts)
 		child.Close()
 	}()
 	wait := func() error {
@@ -293,6 +301,122 @@ func TestServeConcurrencyLimit(t *testing.T) {
 	send(t, ch, `"__workerpool-terminate__"`)
 	if err := wait(); err != nil {
 		t.Error(err)
+	}
+}
+
+// meetHandlers has one method, meet(n): each call emits "arrived", waits
+// until n calls are in progress at once (or its context ends), emits
+// "leaving" and returns n.
+func meetHandlers() map[string]pool.Handler {
+	var mu sync.Mutex
+	arrived := 0
+	all := make(chan struct{})
+	return map[string]pool.Handler{
+		"meet": func(ctx context.Context, req *pool.Request) (any, error) {
+			var n int
+			req.Params(&n)
+			if err := req.Emit(ctx, "arrived"); err != nil {
+				return nil, err
+			}
+			mu.Lock()
+			arrived++
+			if arrived == n {
+				close(all)
+				arrived, all = 0, make(chan struct{})
+				mu.Unlock()
+			} else {
+				wait := all
+				mu.Unlock()
+				select {
+				case <-wait:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
+			if err := req.Emit(ctx, "leaving"); err != nil {
+				return nil, err
+			}
+			return n, nil
+		},
+	}
+}
+
+// TestServeBlockedCallsRunConcurrently sends calls that can only finish
+// once all of them run at the same time: the first ones start on the
+// receiving goroutine and block it, so this passes only if receiving moves
+// on to other goroutines. The second round finds the method away (it
+// blocked) and starts each call on a goroutine of its own. Every call's
+// events come in order, before its result.
+func TestServeBlockedCallsRunConcurrently(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ch, wait := serveHandlersOnPipe(t, nil, meetHandlers())
+	recv(t, ch) // "ready"
+	const n = 4
+	for round := range 2 {
+		for i := range n {
+			send(t, ch, fmt.Sprintf(`{"id":%d,"method":"meet","params":[%d]}`, round*n+i, n))
+		}
+		got := map[float64][]string{}
+		for range 3 * n {
+			var msg struct {
+				ID      float64         `json:"id"`
+				IsEvent bool            `json:"isEvent"`
+				Payload string          `json:"payload"`
+				Result  json.RawMessage `json:"result"`
+			}
+			if err := json.Unmarshal([]byte(recv(t, ch)), &msg); err != nil {
+				t.Fatal(err)
+			}
+			if msg.IsEvent {
+				got[msg.ID] = append(got[msg.ID], msg.Payload)
+			} else {
+				got[msg.ID] = append(got[msg.ID], "result "+string(msg.Result))
+			}
+		}
+		want := fmt.Sprintf("arrived leaving result %d", n)
+		for i := range n {
+			id := float64(round*n + i)
+			if s := strings.Join(got[id], " "); s != want {
+				t.Errorf("round %d: call %v sent %q; want %q", round, id, s, want)
+			}
+		}
+	}
+	send(t, ch, `"__workerpool-terminate__"`)
+	if err := wait(); err != nil {
+		t.Errorf("Serve() = %v; want nil", err)
+	}
+}
+
+// TestServeEndCancelsBlockedCall ends serving (the parent disconnects)
+// while a call blocks the goroutine that received it: Serve still sees
+// the end, cancels the call and returns once it has.
+func TestServeEndCancelsBlockedCall(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	returned := make(chan error, 1)
+	ch, wait := serveHandlersOnPipe(t, nil, map[string]pool.Handler{
+		"block": func(ctx context.Context, req *pool.Request) (any, error) {
+			req.Emit(ctx, "blocking")
+			<-ctx.Done()
+			returned <- ctx.Err()
+			return nil, ctx.Err()
+		},
+	})
+	recv(t, ch) // "ready"
+	send(t, ch, `{"id":1,"method":"block"}`)
+	if got := recv(t, ch); got != `{"id":1,"isEvent":true,"payload":"blocking"}` {
+		t.Fatalf("got %s", got)
+	}
+	ch.Close()
+	if err := wait(); err != nil {
+		t.Errorf("Serve() = %v; want nil after disconnect", err)
+	}
+	select {
+	case err := <-returned:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("handler's ctx.Err() = %v; want context.Canceled", err)
+		}
+	default:
+		t.Error("Serve returned before the blocked handler")
 	}
 }
 
