@@ -184,14 +184,16 @@ type Pool struct {
 	tasks chan func()    // to idle sender goroutines (see spawn)
 
 	closeOnce sync.Once
+	nextID    atomic.Int64
+	sendLimit int // a worker's channel's SendQueueSize
 
 	mu       sync.Mutex
 	closed   bool // no new calls
 	stopping bool // no new workers
-	nextID   int64
 	queue    []*pending
-	slots    []*worker // the current worker of each slot, nil while restarting
-	fails    []int     // consecutive failures per slot
+	outbox   []dispatch // requests assigned to workers, to send after unlocking
+	slots    []*worker  // the current worker of each slot, nil while restarting
+	fails    []int      // consecutive failures per slot
 	live     map[*worker]struct{}
 	stats    Stats
 	lat      []time.Duration
@@ -201,6 +203,7 @@ type Pool struct {
 type pending struct {
 	id       int64
 	call     *Call
+	frame    []byte // the request as JSON text
 	ctx      context.Context
 	start    time.Time
 	done     chan struct{}
@@ -237,8 +240,26 @@ type worker struct {
 	served     int // calls answered
 	dispatched int // calls sent
 	inflight   map[int64]*pending
-	cleaning   map[int64]*time.Timer
-	reason     string // why the pool killed it
+	cleaning   map[int64]cleaning
+	// owed bounds the bytes in its channel's send queue: those of the
+	// requests and cleanup requests sent to it and not yet answered or
+	// confirmed (the worker has read everything before an answer).
+	owed   int
+	reason string // why the pool killed it
+}
+
+// cleaning is a cancelled call whose cleanup the worker has to confirm.
+type cleaning struct {
+	timer *time.Timer // kills the worker if it does not
+	owed  int         // the bytes of the call's request and cleanup request
+}
+
+// dispatch is a request assigned to a worker, to send once p.mu is
+// released.
+type dispatch struct {
+	pc   *pending
+	w    *worker
+	sent chan struct{}
 }
 
 // New starts the workers of a pool. It returns an error, and starts
@@ -275,13 +296,17 @@ func New(opts Options) (*Pool, error) {
 		o.StderrLines = DefaultStderrLines
 	}
 	p := &Pool{
-		o:        o,
-		queueSem: make(chan struct{}, o.QueueSize),
-		stopc:    make(chan struct{}),
-		tasks:    make(chan func()),
-		slots:    make([]*worker, o.Size),
-		fails:    make([]int, o.Size),
-		live:     make(map[*worker]struct{}),
+		o:         o,
+		sendLimit: nodeipc.DefaultSendQueueSize,
+		queueSem:  make(chan struct{}, o.QueueSize),
+		stopc:     make(chan struct{}),
+		tasks:     make(chan func()),
+		slots:     make([]*worker, o.Size),
+		fails:     make([]int, o.Size),
+		live:      make(map[*worker]struct{}),
+	}
+	if o.Channel != nil && o.Channel.SendQueueSize > 0 {
+		p.sendLimit = o.Channel.SendQueueSize
 	}
 	// The workers are started from a new goroutine: Linux delivers
 	// Pdeathsig when the thread that started a child exits, and the
@@ -325,7 +350,7 @@ func (p *Pool) startLocked(slot int) (*worker, error) {
 		cmd:      cmd,
 		exited:   make(chan struct{}),
 		inflight: make(map[int64]*pending),
-		cleaning: make(map[int64]*time.Timer),
+		cleaning: make(map[int64]cleaning),
 		started:  time.Now(),
 	}
 	w.stdout = &lineWriter{p: p, w: w}
@@ -353,10 +378,10 @@ func (p *Pool) startLocked(slot int) (*worker, error) {
 	if p.o.MaxLifetime > 0 {
 		w.timers = append(w.timers, time.AfterFunc(p.o.MaxLifetime, func() {
 			p.mu.Lock()
-			defer p.mu.Unlock()
 			p.retireLocked(w)
 			p.idleLocked(w)
 			p.flushLocked()
+			p.unlock()
 		}))
 	}
 	p.bg.Add(1)
@@ -423,7 +448,7 @@ func (p *Pool) handle(w *worker, m *nodeipc.Message) {
 			p.mu.Lock()
 			w.ready = true
 			p.flushLocked()
-			p.mu.Unlock()
+			p.unlock()
 		}
 		return
 	case '{':
@@ -440,10 +465,11 @@ func (p *Pool) handle(w *worker, m *nodeipc.Message) {
 	}
 	if env.Method != nil && *env.Method == wpCleanup {
 		p.mu.Lock()
-		if t, ok := w.cleaning[id]; ok {
-			t.Stop()
+		if cl, ok := w.cleaning[id]; ok {
+			cl.timer.Stop()
 			delete(w.cleaning, id)
 			w.load--
+			w.owed -= cl.owed
 			if !isNull(env.Error) {
 				// workerpool's rule: a failed cleanup retires the worker.
 				p.retireLocked(w)
@@ -451,7 +477,7 @@ func (p *Pool) handle(w *worker, m *nodeipc.Message) {
 			p.idleLocked(w)
 			p.flushLocked()
 		}
-		p.mu.Unlock()
+		p.unlock()
 		return
 	}
 	if env.IsEvent {
@@ -461,33 +487,38 @@ func (p *Pool) handle(w *worker, m *nodeipc.Message) {
 		if pc != nil && pc.call.Progress != nil {
 			pc.evMu.Lock()
 			if !pc.evClosed {
-				pc.call.Progress(Event{payload: append(json.RawMessage(nil), env.Payload...)})
+				pc.call.Progress(Event{payload: env.Payload}) // a copy already
 			}
 			pc.evMu.Unlock()
 		}
 		return
 	}
+	var ce *CallError
+	if !isNull(env.Error) {
+		ce = new(CallError)
+		if err := jsontext.Unmarshal(env.Error, ce); err != nil {
+			ce = &CallError{Name: "Error", Message: string(env.Error)}
+		}
+	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	pc := w.inflight[id]
 	if pc == nil {
+		p.mu.Unlock()
 		return // cancelled: the cleanup confirmation settles it
 	}
 	delete(w.inflight, id)
 	w.load--
+	w.owed -= len(pc.frame) + 1
 	w.served++
 	p.fails[w.slot] = 0
-	if !isNull(env.Error) {
-		ce := new(CallError)
-		if err := jsontext.Unmarshal(env.Error, ce); err != nil {
-			ce = &CallError{Name: "Error", Message: string(env.Error)}
-		}
+	if ce != nil {
 		p.finishLocked(pc, nil, ce)
 	} else {
-		p.finishLocked(pc, append(json.RawMessage(nil), env.Result...), nil)
+		p.finishLocked(pc, env.Result, nil) // a copy already
 	}
 	p.idleLocked(w)
 	p.flushLocked()
+	p.unlock()
 }
 
 func (p *Pool) finishLocked(pc *pending, result json.RawMessage, err error) {
@@ -625,14 +656,13 @@ func (p *Pool) ladder(w *worker, message bool) {
 // exited settles everything w had when its process ended.
 func (p *Pool) exited(w *worker) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	w.gone = true
 	delete(p.live, w)
 	for _, t := range w.timers {
 		t.Stop()
 	}
-	for _, t := range w.cleaning {
-		t.Stop()
+	for _, cl := range w.cleaning {
+		cl.timer.Stop()
 	}
 	crashed := !w.stopping
 	if len(w.inflight) > 0 {
@@ -672,6 +702,7 @@ func (p *Pool) exited(w *worker) {
 		crashed = true
 	}
 	w.inflight = nil
+	w.owed = 0
 	if p.slots[w.slot] == w {
 		p.slots[w.slot] = nil
 		if !p.stopping {
@@ -683,6 +714,7 @@ func (p *Pool) exited(w *worker) {
 		}
 	}
 	p.flushLocked()
+	p.unlock()
 }
 
 // pickLocked returns the least-loaded worker that can take a call, or nil.
@@ -708,9 +740,12 @@ func (p *Pool) pickLocked(avoid int) *worker {
 	return best
 }
 
-// flushLocked hands queued calls to free workers. The requests are sent
-// on their own goroutines so that a slow worker's full send queue never
-// holds p.mu.
+// flushLocked hands queued calls to free workers. The requests are sent by
+// unlock, after p.mu is released: on the goroutine that unlocks when
+// sending cannot block (the worker's send queue has room for it, see
+// worker.owed), otherwise on goroutines of their own, so that a slow
+// worker's full send queue never holds up p.mu or the goroutine that
+// dispatched.
 func (p *Pool) flushLocked() {
 	for len(p.queue) > 0 {
 		pc := p.queue[0]
@@ -731,33 +766,55 @@ func (p *Pool) flushLocked() {
 		if p.o.MaxCalls > 0 && w.dispatched >= p.o.MaxCalls {
 			p.retireLocked(w) // its last call: a fresh worker takes the slot
 		}
-		sent := pc.sent
-		p.spawn(func() {
-			defer close(sent)
-			req := struct {
-				ID     int64  `json:"id"`
-				Method string `json:"method"`
-				Params []any  `json:"params"`
-			}{pc.id, pc.call.Method, pc.call.Params}
-			if req.Params == nil {
-				req.Params = []any{}
-			}
-			if err := sendValue(pc.ctx, w.ch, req); err != nil && pc.ctx.Err() == nil {
-				if errors.Is(err, nodeipc.ErrInvalidMessage) {
-					p.mu.Lock()
-					if w.inflight[pc.id] == pc {
-						delete(w.inflight, pc.id)
-						w.load--
-						p.finishLocked(pc, nil, err)
-						p.idleLocked(w)
-						p.flushLocked()
-					}
-					p.mu.Unlock()
-				}
-				// Otherwise the worker is gone; exited settles the call.
-			}
-		})
+		size := len(pc.frame) + 1
+		d := dispatch{pc, w, pc.sent}
+		if w.owed+size <= p.sendLimit && size <= maxInlineRequest && w.ch.Serialization() == nodeipc.JSON {
+			p.outbox = append(p.outbox, d)
+		} else {
+			p.spawn(func() { p.send(d) })
+		}
+		w.owed += size
 	}
+}
+
+// maxInlineRequest is the largest request sent by the goroutine that
+// dispatched it; Send validates the text, which takes long enough for
+// larger ones to hold up that goroutine (a worker's receiving goroutine).
+const maxInlineRequest = 64 << 10
+
+// unlock releases p.mu and sends the requests flushLocked assigned.
+func (p *Pool) unlock() {
+	out := p.outbox
+	p.outbox = nil
+	p.mu.Unlock()
+	for _, d := range out {
+		p.send(d)
+	}
+}
+
+// send sends the request of d.pc to d.w.
+func (p *Pool) send(d dispatch) {
+	defer close(d.sent)
+	pc, w := d.pc, d.w
+	var err error
+	if w.ch.Serialization() == nodeipc.JSON {
+		err = w.ch.Send(pc.ctx, json.RawMessage(pc.frame))
+	} else {
+		err = sendValue(pc.ctx, w.ch, json.RawMessage(pc.frame))
+	}
+	if err == nil || pc.ctx.Err() != nil || !errors.Is(err, nodeipc.ErrInvalidMessage) {
+		return // if the worker is gone, exited settles the call
+	}
+	p.mu.Lock()
+	if w.inflight[pc.id] == pc {
+		delete(w.inflight, pc.id)
+		w.load--
+		w.owed -= len(pc.frame) + 1
+		p.finishLocked(pc, nil, err)
+		p.idleLocked(w)
+		p.flushLocked()
+	}
+	p.unlock()
 }
 
 // Do runs c on a worker and waits for its answer. It blocks while the
@@ -784,15 +841,8 @@ func (p *Pool) Do(ctx context.Context, c *Call) error {
 	defer p.calls.Done()
 
 	start := time.Now()
-	select {
-	case p.queueSem <- struct{}{}:
-	case <-ctx.Done():
-		p.mu.Lock()
-		p.stats.Canceled++
-		p.mu.Unlock()
-		return ctx.Err()
-	}
 	pc := &pending{
+		id:       p.nextID.Add(1),
 		call:     c,
 		ctx:      ctx,
 		start:    start,
@@ -801,12 +851,34 @@ func (p *Pool) Do(ctx context.Context, c *Call) error {
 		holdsSem: true,
 		avoid:    -1,
 	}
+	req := struct {
+		ID     int64  `json:"id"`
+		Method string `json:"method"`
+		Params []any  `json:"params"`
+	}{pc.id, c.Method, c.Params}
+	if req.Params == nil {
+		req.Params = []any{}
+	}
+	frame, err := jsontext.Append(nil, req)
+	if err != nil {
+		p.mu.Lock()
+		p.stats.Failures++
+		p.mu.Unlock()
+		return fmt.Errorf("pool: %s: %w: %v", c.Method, nodeipc.ErrInvalidMessage, err)
+	}
+	pc.frame = frame
+	select {
+	case p.queueSem <- struct{}{}:
+	case <-ctx.Done():
+		p.mu.Lock()
+		p.stats.Canceled++
+		p.mu.Unlock()
+		return ctx.Err()
+	}
 	p.mu.Lock()
-	p.nextID++
-	pc.id = p.nextID
 	p.queue = append(p.queue, pc)
 	p.flushLocked()
-	p.mu.Unlock()
+	p.unlock()
 
 	defer func() {
 		pc.evMu.Lock()
@@ -831,6 +903,9 @@ func (p *Pool) Do(ctx context.Context, c *Call) error {
 	}
 	return nil
 }
+
+// cleanupSize bounds the size of a cleanup request on the wire.
+const cleanupSize = 64
 
 // cancel withdraws pc after its context ended. It returns false if pc had
 // already been answered.
@@ -862,13 +937,16 @@ func (p *Pool) cancel(pc *pending) bool {
 	}
 	id := pc.id
 	sent := pc.sent
-	w.cleaning[id] = time.AfterFunc(p.o.CleanupTimeout, func() {
+	cl := cleaning{owed: len(pc.frame) + 1 + cleanupSize}
+	w.owed += cleanupSize
+	cl.timer = time.AfterFunc(p.o.CleanupTimeout, func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if _, ok := w.cleaning[id]; ok {
 			p.killLocked(w, fmt.Sprintf("did not confirm the cleanup of cancelled call %d (%s) within %v", id, pc.call.Method, p.o.CleanupTimeout))
 		}
 	})
+	w.cleaning[id] = cl
 	p.mu.Unlock()
 	p.bg.Add(1)
 	go func() {

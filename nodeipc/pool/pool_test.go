@@ -224,9 +224,13 @@ func TestPoolCalls(t *testing.T) {
 	if err != nil || res != "done" || fmt.Sprint(steps) != "[0 1 2 3 4]" {
 		t.Errorf("progress: err %v, result %q, steps %v", err, res, steps)
 	}
+	// A parameter that cannot be encoded fails the call, and only it.
+	if err := p.Do(ctx, &pool.Call{Method: "echo", Params: []any{make(chan int)}}); !errors.Is(err, nodeipc.ErrInvalidMessage) {
+		t.Errorf("Do(echo, a chan) = %v; want ErrInvalidMessage", err)
+	}
 	eventually(t, "all workers ready", func() bool { return p.Stats().Ready == 3 })
 	s := p.Stats()
-	if s.Calls != 601 || s.Failures != 1 || s.Workers != 3 || s.Ready != 3 || s.Queued != 0 || s.InFlight != 0 || s.LatencyP50 <= 0 || s.LatencyP99 < s.LatencyP50 {
+	if s.Calls != 601 || s.Failures != 2 || s.Workers != 3 || s.Ready != 3 || s.Queued != 0 || s.InFlight != 0 || s.LatencyP50 <= 0 || s.LatencyP99 < s.LatencyP50 {
 		t.Errorf("Stats() = %+v", s)
 	}
 }
@@ -354,6 +358,71 @@ func TestPoolCancel(t *testing.T) {
 	}
 	if s := p.Stats(); s.Canceled != 2 || s.Restarts != 0 {
 		t.Errorf("Stats() = %+v; want 2 cancelled calls and no restart", s)
+	}
+}
+
+// TestPoolSendAccounting checks the count of bytes that may wait in a
+// worker's send queue, which decides whether a request can be sent without
+// risk of blocking: after calls that succeed, fail, are cancelled (and
+// cleaned up) and carry large parameters, and once nothing is in flight, it
+// is back to zero for every worker.
+func TestPoolSendAccounting(t *testing.T) {
+	p := newPool(t, pool.Options{Size: 2, Concurrency: 4, Channel: &nodeipc.Options{SendQueueSize: 64 << 10}})
+	ctx := ctxT(t)
+	big := strings.Repeat("x", 200<<10)
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	call := func(ctx context.Context, c *pool.Call, check func(error) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := check(p.Do(ctx, c)); err != nil {
+				errs <- fmt.Errorf("%s: %w", c.Method, err)
+			}
+		}()
+	}
+	ok := func(err error) error { return err }
+	for i := range 100 {
+		call(ctx, &pool.Call{Method: "add", Params: []any{i, 1}}, ok)
+		if i%10 == 0 {
+			var echoed string
+			call(ctx, &pool.Call{Method: "echo", Params: []any{big}, Result: &echoed}, func(err error) error {
+				if err == nil && echoed != big {
+					return errors.New("echoed a different string")
+				}
+				return err
+			})
+			call(ctx, &pool.Call{Method: "fail", Params: []any{"x"}}, func(err error) error {
+				if _, isCE := err.(*pool.CallError); !isCE {
+					return fmt.Errorf("got %v; want a CallError", err)
+				}
+				return nil
+			})
+			cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			defer cancel()
+			call(cctx, &pool.Call{Method: "wait", Params: []any{fmt.Sprint(i)}}, func(err error) error {
+				if !errors.Is(err, context.DeadlineExceeded) {
+					return fmt.Errorf("got %v; want DeadlineExceeded", err)
+				}
+				return nil
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	eventually(t, "no call in flight and no cleanup pending", func() bool {
+		for _, n := range pool.Owed(p) {
+			if n != 0 {
+				return false
+			}
+		}
+		return p.Stats().InFlight == 0
+	})
+	if s := p.Stats(); s.Restarts != 0 || s.Workers != 2 {
+		t.Errorf("Stats() = %+v; want both workers, never restarted", s)
 	}
 }
 
