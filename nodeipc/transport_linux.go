@@ -47,7 +47,10 @@ func (r *pollRead) recvmsg(fd uintptr) {
 		r.hdr.Control = &r.oob[0]
 		r.hdr.SetControllen(len(r.oob))
 	}
-	n, _, errno := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.hdr)), unix.MSG_CMSG_CLOEXEC)
+	// A raw system call: the socket is non-blocking, so it never waits, and
+	// entering the scheduler's system-call state would wake sysmon each
+	// time the process comes back from idle (see writeOnce).
+	n, _, errno := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.hdr)), unix.MSG_CMSG_CLOEXEC)
 	r.err = nil
 	if errno != 0 {
 		r.err = errno
@@ -129,12 +132,35 @@ func socketpair() ([2]int, error) {
 // maxIovecs bounds the segments of one writev (IOV_MAX is 1024).
 const maxIovecs = 1024
 
-// writeOnce writes bufs to fd with one writev.
+// writeOnce writes bufs to the non-blocking fd with one writev, as a raw
+// system call. unix.Writev enters the scheduler's system-call state, which
+// wakes sysmon whenever it sleeps because every P was idle: in a process
+// that answers one message at a time that is every message, and sysmon's
+// wake-up, its 20 µs naps after it and its going back to sleep cost about a
+// fifth of a Go pool worker's CPU (measured per thread; pprof does not see
+// sysmon). A write that cannot block needs none of that state.
 func writeOnce(fd int, bufs [][]byte) (int, error) {
 	if len(bufs) > maxIovecs {
 		bufs = bufs[:maxIovecs]
 	}
-	return unix.Writev(fd, bufs)
+	var small [16]unix.Iovec
+	iov := small[:0]
+	for _, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		v := unix.Iovec{Base: &b[0]}
+		v.SetLen(len(b))
+		iov = append(iov, v)
+	}
+	if len(iov) == 0 {
+		return 0, nil
+	}
+	n, _, errno := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 // watchClock is the period of a background reader watching its lent read
