@@ -4,6 +4,7 @@ import (
 	"os"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,9 +16,10 @@ import (
 // on every call of a busy worker). Without a timerfd it falls back to Go
 // timers.
 type serveClock struct {
-	f   *os.File        // the timerfd, or nil
-	rc  syscall.RawConn // f's, for timerfd_settime
-	buf [8]byte
+	f    *os.File        // the timerfd, or nil
+	rc   syscall.RawConn // f's
+	read func(fd uintptr) bool
+	buf  [8]byte
 }
 
 // open makes the timerfd, disarmed.
@@ -33,6 +35,12 @@ func (c *serveClock) open() {
 		return
 	}
 	c.f, c.rc = f, rc
+	c.read = func(fd uintptr) bool {
+		// A raw read: it cannot block, and a system call through the
+		// scheduler would wake sysmon (see writev_linux.go).
+		_, _, errno := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&c.buf[0])), uintptr(len(c.buf)))
+		return errno != unix.EAGAIN && errno != unix.EINTR
+	}
 }
 
 // arm makes the clock tick every period from now on; 0 stops it.
@@ -52,7 +60,7 @@ func (c *serveClock) wait(period time.Duration, done <-chan struct{}) {
 		sleep(period, done)
 		return
 	}
-	if _, err := c.f.Read(c.buf[:]); err != nil {
+	if err := c.rc.Read(c.read); err != nil {
 		<-done // interrupted: the end of Serve
 	}
 }
