@@ -22,7 +22,10 @@ func TestPollPolicyLearnsFromMisses(t *testing.T) {
 	}
 	polls := 0
 	for range 10 * pollProbe {
-		if p.budget() > 0 {
+		if b := p.budget(); b > 0 {
+			if b != pollFast {
+				t.Fatalf("a probe polls for %v; want %v", b, pollFast)
+			}
 			polls++
 			p.result(false)
 		}
@@ -88,8 +91,8 @@ func readPollingPair(t *testing.T) (*Channel, *net.UnixConn) {
 }
 
 func TestReadPollingHitReadsTheData(t *testing.T) {
-	defer func(d time.Duration) { pollFor = d }(pollFor)
-	pollFor = 10 * time.Second // the write below lands long before
+	defer func(d, f time.Duration) { pollFor, pollFast = d, f }(pollFor, pollFast)
+	pollFor, pollFast = 10*time.Second, 10*time.Second // the write below lands long before
 	c, peer := readPollingPair(t)
 	go func() {
 		time.Sleep(time.Millisecond)
@@ -103,6 +106,27 @@ func TestReadPollingHitReadsTheData(t *testing.T) {
 	}
 	if pol.miss >= pollScale/2 {
 		t.Fatalf("a poll that found data left the miss rate at %d", pol.miss)
+	}
+}
+
+// TestReadPollingSlowHitCountsAsMiss: a poll that finds data only after
+// pollFast returns it, and tells the policy it did not pay.
+func TestReadPollingSlowHitCountsAsMiss(t *testing.T) {
+	defer func(d, f time.Duration) { pollFor, pollFast = d, f }(pollFor, pollFast)
+	pollFor, pollFast = 10*time.Second, time.Microsecond
+	c, peer := readPollingPair(t)
+	go func() {
+		time.Sleep(time.Millisecond)
+		peer.Write([]byte("late\n"))
+	}()
+	var pol pollPolicy
+	buf := make([]byte, 64)
+	n, err := c.t.readPolling(buf, make([]byte, oobSize), &pol, &fdBatch{})
+	if err != nil || string(buf[:n]) != "late\n" {
+		t.Fatalf("readPolling = %q, %v; want late", buf[:n], err)
+	}
+	if pol.miss <= 0 {
+		t.Fatalf("a poll that waited past pollFast left the miss rate at %d", pol.miss)
 	}
 }
 

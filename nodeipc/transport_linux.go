@@ -72,7 +72,7 @@ func (r *pollRead) readFD(fd uintptr) bool {
 		}
 		if r.err != unix.EAGAIN {
 			if r.polled && r.budget > 0 {
-				r.pol.result(true)
+				r.pol.result(time.Since(r.start) <= pollFast)
 			}
 			return true
 		}
