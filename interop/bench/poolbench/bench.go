@@ -24,8 +24,11 @@ type bench struct {
 	notes   []string
 }
 
-// methods are the tests, in order.
-var methods = []string{"add", "echo"}
+// methods are the tests, in order, and methodTitles their column titles.
+var (
+	methods      = []string{"add", "echo", "hash"}
+	methodTitles = map[string]string{"add": "add(i, 1)", "echo": "echo 53 B", "hash": "SHA-256 of 4 KiB"}
+)
 
 // record adds a sample.
 func (b *bench) record(config, key string, v float64) {

@@ -26,9 +26,11 @@
 //	Pool>go/c8         the same with pool.Options.Concurrency 8: up to 8 calls in
 //	                   flight per worker, which workerpool.worker() cannot do
 //
-// Two tests, the same in every configuration: add(i, 1) and echo of a small
-// object ({"id":i,"op":"echo","payload":"x"×20}, 53 bytes of JSON), each
-// result checked. A test is -n calls (default 10,000) with all of them
+// Three tests, the same in every configuration: add(i, 1), echo of a small
+// object ({"id":i,"op":"echo","payload":"x"×20}, 53 bytes of JSON) and the
+// CPU-heavy hash(i), the SHA-256 (hex) of the byte i % 256 followed by a
+// fixed 4 KiB block (node:crypto in the Node workers, crypto/sha256 in the
+// Go worker), each result checked. A test is -n calls (default 10,000) with all of them
 // outstanding at once: the Node driver calls pool.exec n times and awaits
 // Promise.all (workerpool queues them); the Go caller runs -callers
 // goroutines (default 64) that each call Pool.Do in a loop until n calls are

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -234,6 +236,22 @@ type payload struct {
 // filler is the echo payload's string.
 var filler = strings.Repeat("x", 20)
 
+// hashes[b] is the answer of hash(i) for i % 256 == b: the SHA-256, in
+// hex, of that byte followed by a fixed 4 KiB block whose byte k is
+// (31k + 7) % 256 (see interop/testdata/bench/pool/wp-worker.js). Computed once, so that
+// checking the answers costs the caller little.
+var hashes = func() (h [256]string) {
+	block := make([]byte, 4096)
+	for k := range block {
+		block[k] = byte(31*k + 7)
+	}
+	for b := range h {
+		sum := sha256.Sum256(append([]byte{byte(b)}, block...))
+		h[b] = hex.EncodeToString(sum[:])
+	}
+	return h
+}()
+
 // startGoPool starts a pool.Pool of poolSize workers made by newCmd,
 // with concurrency calls per worker, times its first answer, warms it up and
 // waits until every worker is ready.
@@ -261,7 +279,7 @@ func startGoPool(ctx context.Context, b *bench, concurrency int, newCmd func() *
 		return nil, g.abort(err)
 	}
 	g.first = time.Since(t0)
-	for _, m := range []string{"add", "echo"} {
+	for _, m := range methods {
 		if _, err := g.run(ctx, m, b.o.warmup); err != nil {
 			return nil, g.abort(err)
 		}
@@ -346,6 +364,14 @@ func (g *goPool) call(ctx context.Context, method string, i int) error {
 		}
 		if r.ID != i || r.Op != "echo" || r.Payload != filler {
 			return fmt.Errorf("echo %d: got %+v", i, r)
+		}
+	case "hash":
+		var h string
+		if err := g.p.Do(ctx, &pool.Call{Method: "hash", Params: []any{i}, Result: &h}); err != nil {
+			return err
+		}
+		if h != hashes[i%256] {
+			return fmt.Errorf("hash(%d) = %q; want %q", i, h, hashes[i%256])
 		}
 	default:
 		return errors.New("unknown method " + method)

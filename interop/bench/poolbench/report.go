@@ -36,7 +36,7 @@ type report struct {
 	Warmup  int       `json:"warmup"`
 	Workers int       `json:"workers"`
 	Configs []*config `json:"configs"`
-	// Results: config name → metric → runinfo.Summary. Metrics: "add" and "echo"
+	// Results: config name → metric → runinfo.Summary. Metrics: "add", "echo" and "hash"
 	// (calls/s), "first" (ms from creating the pool to the first answer),
 	// "cpu.parent.M" and "cpu.workers.M" (CPU µs per call of test M, the
 	// workers summed), "util.parent.M" and "util.workers.M" (CPU time over
@@ -88,11 +88,15 @@ func (r *report) table() string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("Calls per second, median [min–max] over %d repetitions, and ×ratio to workerpool>node (above 1 is faster). %d workers per pool, %s calls per test.\n\n",
 		r.Reps, r.Workers, runinfo.Rate(float64(r.Calls)))
-	w("| pool>workers | add(i, 1) calls/s | echo 53 B calls/s | first answer, ms |\n|---|---|---|---|\n")
+	w("| pool>workers |")
+	for _, m := range methods {
+		w(" %s calls/s |", methodTitles[m])
+	}
+	w(" first answer, ms |\n|---|%s---|\n", strings.Repeat("---|", len(methods)))
 	for _, c := range r.Configs {
 		res, ok := r.Results[c.Name]
 		if !ok {
-			w("| %s | failed | failed | – |\n", c.Name)
+			w("| %s |%s – |\n", c.Name, strings.Repeat(" failed |", len(methods)))
 			continue
 		}
 		w("| %s |", c.Name)
@@ -115,20 +119,34 @@ func (r *report) table() string {
 		}
 	}
 	w("\nWhere the time goes: CPU time per call, µs (parent / both workers together), and how busy each side was (CPU time ÷ wall time; 1.00 = one core; workers: per worker). Medians. The machine has %d vCPUs.\n\n", r.Machine.NProc)
-	w("| pool>workers | add: CPU µs/call parent / workers | add: busy parent / worker | echo: CPU µs/call parent / workers | echo: busy parent / worker |\n|---|---|---|---|---|\n")
+	w("| pool>workers |")
+	for _, m := range methods {
+		w(" %s: CPU µs/call parent / workers |", m)
+	}
+	for _, m := range methods {
+		w(" %s: busy parent / worker |", m)
+	}
+	w("\n|---|%s\n", strings.Repeat("---|", 2*len(methods)))
 	for _, c := range r.Configs {
 		res := r.Results[c.Name]
 		w("| %s |", c.Name)
 		for _, m := range methods {
 			pc, ok1 := res["cpu.parent."+m]
 			wc, ok2 := res["cpu.workers."+m]
-			pu, ok3 := res["util.parent."+m]
-			wu, ok4 := res["util.workers."+m]
-			if !ok1 || !ok2 || !ok3 || !ok4 {
-				w(" – | – |")
+			if !ok1 || !ok2 {
+				w(" – |")
 				continue
 			}
-			w(" %s / %s | %.2f / %.2f |", runinfo.Brief(pc.Median), runinfo.Brief(wc.Median), pu.Median, wu.Median)
+			w(" %s / %s |", runinfo.Brief(pc.Median), runinfo.Brief(wc.Median))
+		}
+		for _, m := range methods {
+			pu, ok1 := res["util.parent."+m]
+			wu, ok2 := res["util.workers."+m]
+			if !ok1 || !ok2 {
+				w(" – |")
+				continue
+			}
+			w(" %.2f / %.2f |", pu.Median, wu.Median)
 		}
 		w("\n")
 	}
@@ -163,7 +181,7 @@ func (r *report) markdown() string {
 		}
 		w("| %s | %s | %s |\n", name, c.Pool, c.Workers)
 	}
-	w("\nMethod, the same in every configuration: two tests, `add(i, 1)` and `echo` of `{\"id\":i,\"op\":\"echo\",\"payload\":\"x\"×20}` (53 bytes of JSON), every result checked. ")
+	w("\nMethod, the same in every configuration: three tests, `add(i, 1)`, `echo` of `{\"id\":i,\"op\":\"echo\",\"payload\":\"x\"×20}` (53 bytes of JSON) and `hash(i)`, the CPU-heavy one: the SHA-256, in hex, of the byte i %% 256 followed by a fixed 4 KiB block, with `node:crypto` in the Node workers and `crypto/sha256` in the Go worker. Every result is checked. ")
 	w("A test is %d calls, all outstanding at once: the Node driver (`interop/testdata/bench/pool/driver.js`) calls `pool.exec` %d times and awaits `Promise.all` (workerpool queues them); ", r.Calls, r.Calls)
 	w("the Go caller runs %d goroutines that each call `Pool.Do` in a loop until the %d calls are done, so `Pool`'s queue (1,024 by default) never runs dry. ", r.Callers, r.Calls)
 	w("calls/s is the number of calls over the time from the first submission to the last answer. ")

@@ -1,14 +1,16 @@
 // Command worker is the Go worker of the pool benchmark
-// (interop/bench/poolbench): pool.Serve with two methods, add and echo,
-// the same as interop/testdata/bench/pool/wp-worker.js. It runs unmodified
-// under a nodeipc Pool and under workerpool (forkOpts.execPath), and ignores
-// its arguments.
+// (interop/bench/poolbench): pool.Serve with the methods of
+// interop/testdata/bench/pool/wp-worker.js: add, echo and hash. It runs
+// unmodified under a Pool and under workerpool (forkOpts.execPath), and
+// ignores its arguments.
 // With POOLBENCH_CPUPROFILE=DIR in its environment it writes a CPU profile
 // to DIR/worker-PID.pprof when it exits cleanly.
 package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -40,7 +42,28 @@ var handlers = map[string]pool.Handler{
 		err := req.Params(&v)
 		return v, err
 	},
+	// hash is the CPU-heavy method: the SHA-256, in hex, of the byte
+	// i % 256 followed by block.
+	"hash": func(ctx context.Context, req *pool.Request) (any, error) {
+		var i int
+		if err := req.Params(&i); err != nil {
+			return nil, err
+		}
+		h := sha256.New()
+		h.Write([]byte{byte(i)})
+		h.Write(block)
+		return hex.EncodeToString(h.Sum(nil)), nil
+	},
 }
+
+// block is hash's fixed 4 KiB: byte k is (31k + 7) % 256.
+var block = func() []byte {
+	b := make([]byte, 4096)
+	for k := range b {
+		b[k] = byte(31*k + 7)
+	}
+	return b
+}()
 
 func main() {
 	if dir := os.Getenv("POOLBENCH_CPUPROFILE"); dir != "" {

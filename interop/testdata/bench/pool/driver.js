@@ -11,6 +11,7 @@
 // and then serves one test per stdin line, {"method":"add"|"echo","n":N}:
 // it submits all N calls at once (pool.exec, workerpool queues them), waits
 // for all, checks every result, and prints {"seconds":S}.
+const crypto = require('node:crypto');
 const path = require('node:path');
 const readline = require('node:readline');
 const workerpool = require('workerpool');
@@ -33,13 +34,21 @@ if (kind === 'go') {
 // params and check build each call's arguments and verify its result, the
 // same way as the Go caller (interop/bench/poolbench).
 const filler = 'x'.repeat(20);
+// hashes[b] is hash(i)'s answer for i % 256 == b (see wp-worker.js),
+// computed once so that checking the answers costs little.
+const block = Buffer.alloc(4096);
+for (let k = 0; k < block.length; k++) block[k] = (31 * k + 7) & 255;
+const hashes = [];
+for (let b = 0; b < 256; b++) hashes.push(crypto.createHash('sha256').update(Buffer.of(b)).update(block).digest('hex'));
 const params = {
   add: (i) => [i, 1],
   echo: (i) => [{ id: i, op: 'echo', payload: filler }],
+  hash: (i) => [i],
 };
 const check = {
   add: (i, r) => r === i + 1,
   echo: (i, r) => r !== null && typeof r === 'object' && r.id === i && r.payload === filler,
+  hash: (i, r) => r === hashes[i & 255],
 };
 
 // run submits n calls of method at once and waits for all of them.
@@ -57,7 +66,7 @@ async function run(pool, method, n) {
   const pool = workerpool.pool(script, opts);
   await pool.exec('add', [1, 1]);
   const firstMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  for (const m of ['add', 'echo']) await run(pool, m, warmup);
+  for (const m of ['add', 'echo', 'hash']) await run(pool, m, warmup);
   const pids = pool.workers.map((w) => w.worker.pid);
   process.stdout.write(JSON.stringify({ ready: true, first_ms: firstMs, pids }) + '\n');
 
