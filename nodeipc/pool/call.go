@@ -175,18 +175,6 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// envelope is every object message of the workerpool dialect, decoded
-// loosely: which fields are present decides what it is.
-type envelope struct {
-	ID      json.RawMessage   `json:"id,omitempty"`
-	Method  *string           `json:"method,omitempty"`
-	Params  []json.RawMessage `json:"params,omitempty"`
-	Result  json.RawMessage   `json:"result,omitempty"`
-	Error   json.RawMessage   `json:"error,omitempty"`
-	IsEvent bool              `json:"isEvent,omitempty"`
-	Payload json.RawMessage   `json:"payload,omitempty"`
-}
-
 // messageJSON returns m as JSON text whatever the channel's serialization:
 // the bytes themselves in json mode, the decoded value re-encoded otherwise.
 func messageJSON(m *nodeipc.Message) (json.RawMessage, error) {

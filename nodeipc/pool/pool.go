@@ -456,11 +456,11 @@ func (p *Pool) handle(w *worker, m *nodeipc.Message) {
 		return
 	}
 	var env envelope
-	if jsontext.Unmarshal(raw, &env) != nil {
+	if decodeEnvelope(raw, &env) != nil {
 		return
 	}
 	var id int64
-	if jsontext.Unmarshal(env.ID, &id) != nil {
+	if parseID(env.ID, &id) != nil {
 		return
 	}
 	if env.Method != nil && *env.Method == wpCleanup {

@@ -530,7 +530,7 @@ func (s *server) workerpool(raw json.RawMessage) error {
 		return nil
 	}
 	var env envelope
-	if err := jsontext.Unmarshal(raw, &env); err != nil || env.Method == nil {
+	if err := decodeEnvelope(raw, &env); err != nil || env.Method == nil {
 		return nil
 	}
 	method := *env.Method
