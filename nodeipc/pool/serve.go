@@ -232,7 +232,7 @@ type serveCall struct {
 	s       *server
 	req     Request
 	ctx     context.Context
-	cancel  context.CancelFunc // workerpool: the call's own context
+	cancel  func() // workerpool: cancels the call's own context
 	dialect string
 
 	id    json.RawMessage // workerpool id, worker-farm idx
@@ -552,7 +552,8 @@ func (s *server) workerpool(raw json.RawMessage) error {
 			return nil
 		}
 	}
-	c.ctx, c.cancel = context.WithCancel(s.ctx)
+	cc := newCallContext(s.ctx)
+	c.ctx, c.cancel = cc, cc.stop
 	c.key = string(env.ID)
 	s.mu.Lock()
 	s.calls[c.key] = c
