@@ -5,10 +5,6 @@
 
 package nodeipc
 
-import (
-	"time"
-)
-
 // pollRead is unused: polling before parking is done on Linux only.
 type pollRead struct{}
 
