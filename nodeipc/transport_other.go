@@ -5,9 +5,7 @@
 
 package nodeipc
 
-import (
-	"time"
-)
+import ()
 
 // pollRead is unused: polling before parking is done on Linux only.
 type pollRead struct{}
