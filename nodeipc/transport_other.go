@@ -5,8 +5,6 @@
 
 package nodeipc
 
-import ()
-
 // pollRead is unused: polling before parking is done on Linux only.
 type pollRead struct{}
 
