@@ -9,10 +9,8 @@ import (
 	"io"
 	"math"
 	"net"
-	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,44 +23,6 @@ func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// socketPair returns two connected Unix stream sockets.
-func socketPair(t *testing.T) (*net.UnixConn, *net.UnixConn) {
-	return socketPairOf(t, syscall.SOCK_STREAM)
-}
-
-// socketPairOf returns two connected Unix sockets of type typ.
-func socketPairOf(t *testing.T, typ int) (*net.UnixConn, *net.UnixConn) {
-	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, typ|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns [2]*net.UnixConn
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "pair")
-		c, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = c.(*net.UnixConn)
-	}
-	return conns[0], conns[1]
-}
-
-// rawPeer returns a Channel whose peer is a raw socket the test drives by
-// hand, like a hostile or foreign implementation would.
-func rawPeer(t *testing.T, opts *nodeipc.Options) (*nodeipc.Channel, *net.UnixConn) {
-	t.Helper()
-	a, b := socketPair(t)
-	ch, err := nodeipc.NewChannel(a, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ch.Close(); b.Close() })
-	return ch, b
 }
 
 // pipe returns both ends of nodeipc.Pipe(opts), closed when the test or
@@ -228,7 +188,7 @@ func TestConcurrentSendersKeepMessagesIntact(t *testing.T) {
 
 // gatedConn counts writes and holds the first one until released.
 type gatedConn struct {
-	net.Conn
+	io.ReadWriteCloser
 	mu     sync.Mutex
 	writes int
 	gate   chan struct{}
@@ -242,12 +202,12 @@ func (g *gatedConn) Write(p []byte) (int, error) {
 	if first {
 		<-g.gate
 	}
-	return g.Conn.Write(p)
+	return g.ReadWriteCloser.Write(p)
 }
 
 func TestBurstIsCoalescedLoneMessageLeavesAtOnce(t *testing.T) {
-	a, b := socketPair(t)
-	g := &gatedConn{Conn: a, gate: make(chan struct{})}
+	a, b := connPair(t)
+	g := &gatedConn{ReadWriteCloser: a, gate: make(chan struct{})}
 	ch, err := nodeipc.NewChannel(g, nil)
 	if err != nil {
 		t.Fatal(err)

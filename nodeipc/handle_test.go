@@ -19,25 +19,6 @@ import (
 	"nodeipc.dev/nodeipc"
 )
 
-// tcpPair returns both ends of a loopback TCP connection and the listener.
-func tcpPair(t *testing.T) (client, server net.Conn, l net.Listener) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err = net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err = l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close(); server.Close(); l.Close() })
-	return client, server, l
-}
-
 // sendHandleAsync runs SendHandle in a goroutine and returns its result.
 func sendHandleAsync(ctx context.Context, ch *nodeipc.Channel, v, h any, opts *nodeipc.HandleOptions) <-chan error {
 	done := make(chan error, 1)

@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 // Without Unix sockets a channel carries messages only, over any
 // io.ReadWriteCloser.

@@ -154,21 +154,6 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-// alive reports whether pid runs: it exists and is not a zombie (an
-// orphan whose reaper does not reap counts as gone).
-func alive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
 // eventually polls cond for up to 10 seconds.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
