@@ -335,14 +335,18 @@ func (c *Channel) Flush(ctx context.Context) error {
 // Recv goes on returning the peer's messages until it does. Messages the peer
 // sends in reply to the last ones are therefore not lost, which they would be
 // with Disconnect. Close must still be called to release the channel.
+//
+// A conn that cannot be half-closed, such as Windows' named pipe, makes
+// CloseWrite return an error wrapping errors.ErrUnsupported at once, with
+// the channel untouched.
 func (c *Channel) CloseWrite(ctx context.Context) error {
-	c.out.stopAccepting()
-	if err := c.out.flush(ctx); err != nil {
-		return err
-	}
 	cw, ok := c.t.conn.(interface{ CloseWrite() error })
 	if !ok {
 		return fmt.Errorf("nodeipc: CloseWrite: %w", errors.ErrUnsupported)
+	}
+	c.out.stopAccepting()
+	if err := c.out.flush(ctx); err != nil {
+		return err
 	}
 	if err := cw.CloseWrite(); err != nil {
 		return fmt.Errorf("nodeipc: CloseWrite: %w", err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -531,6 +532,9 @@ func TestLargeMessagesBothWays(t *testing.T) {
 }
 
 func TestCloseWriteLetsThePeerAnswer(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("a named pipe cannot be half-closed (TestCloseWriteIsUnsupportedOnAPipe)")
+	}
 	a, b := pipe(t, nil)
 	ctx := testCtx(t)
 	for i := range 100 {

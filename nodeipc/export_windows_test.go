@@ -2,6 +2,7 @@ package nodeipc
 
 import (
 	"io"
+	"os"
 
 	"golang.org/x/sys/windows"
 )
@@ -36,4 +37,9 @@ func RawPipe() (a, b io.ReadWriteCloser, err error) {
 		return nil, nil, err
 	}
 	return ca.(*pipeConn).f, cb.(*pipeConn).f, nil
+}
+
+// FramedForTest frames a raw pipe end as the channel does.
+func FramedForTest(f io.ReadWriteCloser) io.ReadWriteCloser {
+	return &pipeConn{f: f.(*os.File)}
 }

@@ -41,7 +41,8 @@ func appendFrameHeader(dst []byte, n int) []byte {
 }
 
 // frameReader takes libuv's frames apart: it strips the headers (and the
-// socket transfer information, which nodeipc does not use) from the bytes
+// socket transfer information, which nodeipc does not use, and which
+// comes between the header and the payload) from the bytes
 // read from the pipe, whatever the read boundaries, and leaves the
 // payloads. A header that libuv itself would refuse ends the stream, as it
 // does in libuv (ECONNABORTED): after it nothing can be framed again.
@@ -65,16 +66,16 @@ func (f *frameReader) strip(p []byte) (int, error) {
 	out, i := 0, 0
 	for i < len(p) {
 		switch {
+		case f.skip > 0:
+			k := min(len(p)-i, f.skip)
+			i += k
+			f.skip -= k
 		case f.data > 0:
 			k := min(len(p)-i, int(min(f.data, 1<<30)))
 			copy(p[out:], p[i:i+k])
 			out += k
 			i += k
 			f.data -= uint32(k)
-		case f.skip > 0:
-			k := min(len(p)-i, f.skip)
-			i += k
-			f.skip -= k
 		default:
 			k := copy(f.hdr[f.hn:], p[i:])
 			f.hn += k
