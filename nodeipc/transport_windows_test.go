@@ -107,9 +107,6 @@ func TestWritesAreFramed(t *testing.T) {
 		if err := ch.Send(ctx, v); err != nil {
 			t.Fatal(err)
 		}
-		if err := ch.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
 		want := []byte(`"` + v + `"` + "\n")
 		got := make([]byte, 16+len(want))
 		if _, err := io.ReadFull(raw, got); err != nil {

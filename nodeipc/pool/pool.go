@@ -231,6 +231,7 @@ type worker struct {
 	waitErr    error
 	stderr     *lineWriter
 	stdout     *lineWriter
+	output     *workerOutput // nil where os/exec copies the output
 	timers     []*time.Timer
 	ready      bool
 	retiring   bool
@@ -355,12 +356,16 @@ func (p *Pool) startLocked(slot int) (*worker, error) {
 	}
 	w.stdout = &lineWriter{p: p, w: w}
 	w.stderr = &lineWriter{p: p, w: w, stream: " stderr", keep: p.o.StderrLines}
-	cmd.Stdout, cmd.Stderr = w.stdout, w.stderr
 	setProcAttr(cmd)
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = time.Second
 	}
+	out, err := attachOutput(cmd, w.stdout, w.stderr)
+	if err != nil {
+		return nil, fmt.Errorf("pool: start worker %d: %w", slot, err)
+	}
 	ch, err := nodeipc.Start(cmd, p.o.Channel)
+	w.output = out.started(err == nil)
 	if err != nil {
 		return nil, fmt.Errorf("pool: start worker %d: %w", slot, err)
 	}
@@ -429,6 +434,7 @@ func (p *Pool) run(w *worker) {
 	<-readc
 	// Leftovers of its process group (grandchildren) go with it.
 	killLeftovers(w)
+	w.output.wait(w.cmd.WaitDelay)
 	w.stdout.flush()
 	w.stderr.flush()
 	p.exited(w)
