@@ -92,6 +92,7 @@ func TestUnframedBytesEndTheChannel(t *testing.T) {
 			errors.As(err, &perr) || !strings.Contains(err.Error(), "libuv frame header") {
 			t.Fatalf("Recv after %q = %v; want the end of the channel (ErrDisconnected and ErrInvalidMessage, no ProtocolError)", bad, err)
 		}
+		<-ch.Done()
 		if err := ch.Send(ctx, 1); !errors.Is(err, nodeipc.ErrDisconnected) {
 			t.Fatalf("Send after a bad frame = %v; want ErrDisconnected", err)
 		}
