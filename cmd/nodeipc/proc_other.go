@@ -10,7 +10,10 @@ import (
 // forwardedSignals are the signals run and bridge pass on to their child.
 var forwardedSignals = []os.Signal{os.Interrupt}
 
-// isolate does nothing where process groups do not exist.
+// isolate does nothing: on Windows the child shares our console, so a
+// Ctrl-C reaches it directly (Process.Signal cannot deliver os.Interrupt
+// there, so the forwarder's first signal does nothing and its second kills
+// the child).
 func isolate(cmd *exec.Cmd) {}
 
 // exitStatus returns the process's exit code.

@@ -33,9 +33,12 @@ child is reported on stderr and skipped.
 
 At the end of stdin, run flushes the messages and disconnects (the child sees
 'disconnect'), but keeps printing the messages the child sent before it saw
-the disconnect, then waits for the child to exit.
+the disconnect, then waits for the child to exit. On Windows, whose pipe
+cannot be half-closed, the end of stdin closes the channel: messages the
+child sends after that are lost.
 SIGINT, SIGTERM and SIGHUP are forwarded to the child (which runs in its own
-process group); a second signal kills it.
+process group); a second signal kills it. On Windows the child shares the
+console and gets a Ctrl-C itself; a second one kills it.
 
 ` + exitHelp,
 		Flags: []cli.Flag{
@@ -120,7 +123,12 @@ func runAction(cCtx *cli.Context) error {
 		}
 		// Half-close: the child sees 'disconnect' after every message, and
 		// what it sends meanwhile still reaches us.
-		if err := ch.CloseWrite(sendCtx); err != nil && sendCtx.Err() == nil {
+		err = ch.CloseWrite(sendCtx)
+		if errors.Is(err, errors.ErrUnsupported) {
+			// No half-close (Windows' pipe): disconnect outright.
+			err = ch.Disconnect(sendCtx)
+		}
+		if err != nil && sendCtx.Err() == nil {
 			report("disconnect: %v", err)
 		}
 	}()

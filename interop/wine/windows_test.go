@@ -42,7 +42,7 @@ func ctxFor(t *testing.T) context.Context {
 }
 
 // logFile returns a file for a child's output (Windows Node must not
-// write to a Linux pipe under Wine), shown in the log when the test ends.
+// write to a Linux pipe under Wine), shown in the log if the test fails.
 func logFile(t *testing.T, name string) *os.File {
 	t.Helper()
 	f, err := os.CreateTemp("", "nodeipc-"+name+"-*.log")
@@ -51,7 +51,7 @@ func logFile(t *testing.T, name string) *os.File {
 	}
 	t.Cleanup(func() {
 		f.Close()
-		if b, _ := os.ReadFile(f.Name()); len(b) > 0 {
+		if b, _ := os.ReadFile(f.Name()); len(b) > 0 && t.Failed() {
 			t.Logf("%s output:\n%s", name, b)
 		}
 		os.Remove(f.Name())
@@ -317,12 +317,18 @@ var _ = registerHelper("child", func() int {
 	}
 })
 
-// runParent runs node.exe parent.js with a Go child and wants "ok".
+// runParent runs node.exe parent.js with a Go child (a helper of this
+// test binary, "child" unless NODEIPC_TEST_HELPER is in env) and wants
+// "ok".
 func runParent(t *testing.T, nodeArgs []string, s nodeipc.Serialization, scenario string, child ...string) {
+	runParentEnv(t, nil, nodeArgs, s, scenario, child...)
+}
+
+func runParentEnv(t *testing.T, env, nodeArgs []string, s nodeipc.Serialization, scenario string, child ...string) {
 	t.Helper()
 	args := append(append(nodeArgs[:len(nodeArgs):len(nodeArgs)], testdata(t, "parent.js"), s.String(), scenario), child...)
 	cmd := exec.Command(setting(t, "NODEIPC_WIN_NODE"), args...)
-	cmd.Env = append(os.Environ(), "NODEIPC_TEST_HELPER=child")
+	cmd.Env = append(append(os.Environ(), "NODEIPC_TEST_HELPER=child"), env...)
 	out := logFile(t, "parent.js")
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 10 * time.Second
@@ -358,4 +364,113 @@ func TestNodeParentCLIEcho(t *testing.T) {
 // reports each and keeps every good message.
 func TestNodeParentBadInput(t *testing.T) {
 	runParent(t, []string{"--expose-internals", "--no-warnings"}, nodeipc.JSON, "hostile", os.Args[0], "-test.run=^$")
+}
+
+// cat copies stdin to stdout line by line: a program for nodeipc bridge.
+var _ = registerHelper("cat", func() int {
+	in := bufio.NewReaderSize(os.Stdin, 1<<20)
+	out := bufio.NewWriter(os.Stdout)
+	for {
+		line, err := in.ReadBytes('\n')
+		out.Write(line)
+		if len(line) > 0 && out.Flush() != nil {
+			return 1
+		}
+		if err != nil {
+			return 0
+		}
+	}
+})
+
+// A Node parent talks to a line program through the Windows `nodeipc
+// bridge`: messages both ways (1 MB too), disconnect ends the program.
+func TestNodeParentCLIBridge(t *testing.T) {
+	cli := setting(t, "NODEIPC_WIN_CLI")
+	runParentEnv(t, []string{"NODEIPC_TEST_HELPER=cat"}, nil, nodeipc.JSON, "echo", cli, "bridge", "--", os.Args[0], "-test.run=^$")
+}
+
+// The Windows `nodeipc run` starts node.exe with a channel and prints what
+// the child sends until the child disconnects.
+func TestCLIRun(t *testing.T) {
+	cli := setting(t, "NODEIPC_WIN_CLI")
+	for _, s := range modes {
+		t.Run(s.String(), func(t *testing.T) {
+			cmd := exec.Command(cli, "run", "--node", setting(t, "NODEIPC_WIN_NODE"), "--serialization", s.String(), testdata(t, "child.js"), "burst", "100")
+			stdin, err := cmd.StdinPipe() // open until the end: no disconnect from our side
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stdin.Close()
+			out := logFile(t, "run-stdout")
+			cmd.Stdout, cmd.Stderr = out, logFile(t, "run-stderr")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			err = cmd.Wait()
+			b, _ := os.ReadFile(out.Name())
+			lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+			if err != nil || len(lines) != 101 || lines[0] != `{"i":0}` || lines[99] != `{"i":99}` || lines[100] != `"done"` {
+				t.Fatalf("nodeipc run: %v; %d lines; want {\"i\":0} to {\"i\":99} and \"done\"", err, len(lines))
+			}
+		})
+	}
+}
+
+// serve-worker is a Go pool worker: add(a, b) returns a+b.
+var _ = registerHelper("serve-worker", func() int {
+	ch, err := nodeipc.FromEnv(nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer ch.Close()
+	h := map[string]nodeipc.Handler{
+		"add": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+			var a, b int
+			if err := req.Params(&a, &b); err != nil {
+				return nil, err
+			}
+			fmt.Fprintln(os.Stderr, "adding", a, b) // the pool prefixes worker output
+			return a + b, nil
+		},
+	}
+	if err := nodeipc.Serve(context.Background(), ch, h, nil); err != nil && !errors.Is(err, nodeipc.ErrDisconnected) {
+		fmt.Fprintln(os.Stderr, "Serve:", err)
+		return 1
+	}
+	return 0
+})
+
+// The Windows `nodeipc pool` runs calls on Windows Go workers it starts
+// with channels, and passes on their output.
+func TestCLIPool(t *testing.T) {
+	cli := setting(t, "NODEIPC_WIN_CLI")
+	var calls strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&calls, `{"method":"add","params":[%d,%d]}`+"\n", i, 1000)
+	}
+	in := logFile(t, "pool-stdin")
+	in.WriteString(calls.String())
+	in.Seek(0, 0)
+	out, errOut := logFile(t, "pool-stdout"), logFile(t, "pool-stderr")
+	cmd := exec.Command(cli, "pool", "--workers", "2", "--", os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "NODEIPC_TEST_HELPER=serve-worker")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = in, out, errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("nodeipc pool: %v", err)
+	}
+	b, _ := os.ReadFile(out.Name())
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 20 {
+		t.Fatalf("%d result lines; want 20", len(lines))
+	}
+	for i, line := range lines {
+		if want := fmt.Sprintf(`"result":%d`, i+1000); !strings.Contains(line, want) {
+			t.Fatalf("result %d: %s; want %s", i, line, want)
+		}
+	}
+	e, _ := os.ReadFile(errOut.Name())
+	if !strings.Contains(string(e), "adding 19 1000") {
+		t.Fatalf("the workers' output did not reach stderr")
+	}
 }

@@ -69,7 +69,7 @@ func findWine(t *testing.T) *wine {
 	if _, err := os.Stat(filepath.Join(pfx, ".nodeipc-ready")); err != nil {
 		missing(t, "no Wine prefix ready at %s", pfx)
 	}
-	w.env = append(os.Environ(), "WINEPREFIX="+pfx, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=")
+	w.env = append(os.Environ(), "WINEPREFIX="+pfx, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=;winedbg.exe=d")
 	out, _ := exec.Command(w.loader, "--version").Output()
 	w.version = strings.TrimSpace(string(out))
 	return w

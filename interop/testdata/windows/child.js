@@ -29,6 +29,13 @@ switch (mode) {
     });
     process.on('message', (m) => process.send(m));
     break;
+  case 'burst': {
+    // Send N messages, then disconnect once they are written.
+    const n = Number(process.argv[3]);
+    for (let i = 0; i < n; i++) process.send({ i });
+    process.send('done', () => process.disconnect());
+    break;
+  }
   default:
     console.error(`unknown mode ${mode}`);
     process.exit(2);
