@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command gopeer is the Go half of the nodeipc benchmark suite
 // (interop/bench). It is started by the driver, by a Node parent
 // (interop/testdata/bench/parent.js) or by itself:
