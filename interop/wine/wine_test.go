@@ -5,11 +5,13 @@ package wine_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -221,4 +223,79 @@ func tail(b []byte, n int) []byte {
 		return b[len(b)-n:]
 	}
 	return b
+}
+
+// TestWineBenchmark compares, under Wine and in one run, a Windows Go child
+// (`nodeipc echo --raw`) with a Windows Node child under the same Windows
+// Node parent: round trips of a small message and pipelined throughput of
+// 200-byte messages, both serializations, runs alternated. It runs only
+// with NODEIPC_WINE_BENCH=1 (go test -timeout 30m -run TestWineBenchmark -v
+// ./interop/wine); docs/bench/windows.md has its figures.
+func TestWineBenchmark(t *testing.T) {
+	if os.Getenv("NODEIPC_WINE_BENCH") != "1" {
+		t.Skip("set NODEIPC_WINE_BENCH=1 to run the Wine benchmark")
+	}
+	w := findWine(t)
+	root := nodetest.Root()
+	major := os.Getenv("NODEIPC_WINE_BENCH_NODE")
+	if major == "" {
+		major = "node22"
+	}
+	node := filepath.Join(root, "interop", "testdata", "windows", "node_modules", major, "bin", "node.exe")
+	dir := t.TempDir()
+	buildWindows(t, dir)
+	srv := exec.Command(w.server, "-p")
+	srv.Env = w.env
+	if err := srv.Run(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		kill := exec.Command(w.server, "-k")
+		kill.Env = w.env
+		_ = kill.Run()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	bench := filepath.Join(root, "interop", "testdata", "windows", "bench.js")
+	type result struct {
+		RTMicros   float64 `json:"rtMicros"`
+		MsgsPerSec float64 `json:"msgsPerSec"`
+	}
+	const runs = 3
+	for _, mode := range []string{"json", "advanced"} {
+		got := map[string][]result{}
+		for i := range runs {
+			for _, kind := range []string{"node", "go"} {
+				args := []string{node, bench, mode, kind}
+				if kind == "go" {
+					args = append(args, winPath(filepath.Join(dir, "nodeipc.exe")), "echo", "--raw")
+				}
+				out, err := w.run(ctx, dir, filepath.Join(dir, "bench.log"), nil, args...)
+				var r result
+				if err == nil {
+					line := strings.TrimSpace(string(out))
+					line = line[strings.LastIndexByte(line, '\n')+1:]
+					err = json.Unmarshal([]byte(line), &r)
+				}
+				if err != nil {
+					t.Fatalf("%s %s child, run %d: %v\n%s", mode, kind, i, err, out)
+				}
+				got[kind] = append(got[kind], r)
+			}
+		}
+		med := func(rs []result, f func(result) float64) float64 {
+			v := make([]float64, len(rs))
+			for i, r := range rs {
+				v[i] = f(r)
+			}
+			sort.Float64s(v)
+			return v[len(v)/2]
+		}
+		rtN := med(got["node"], func(r result) float64 { return r.RTMicros })
+		rtG := med(got["go"], func(r result) float64 { return r.RTMicros })
+		tpN := med(got["node"], func(r result) float64 { return r.MsgsPerSec })
+		tpG := med(got["go"], func(r result) float64 { return r.MsgsPerSec })
+		t.Logf("| %s | %.0f µs | %.0f µs | %.2f | %.0f/s | %.0f/s | %.2f |", mode, rtN, rtG, rtN/rtG, tpN, tpG, tpG/tpN)
+	}
+	t.Logf("columns: serialization | round trip, Node child | Go child | Node/Go | throughput, Node child | Go child | Go/Node (medians of %d alternated runs, %s, %s parent)", runs, w.version, major)
 }
