@@ -117,12 +117,18 @@ type HandleOptions struct {
 // withdrawn and nothing of it is sent; if it ends later, SendHandle returns
 // ctx.Err() and the exchange completes in the background (the peer may
 // then own a copy of the handle).
+//
+// Handles travel only over a Unix socket. On Windows (libuv passes
+// sockets there with WSADuplicateSocket, which nodeipc does not do), and
+// on a Channel over any other conn, SendHandle returns an error wrapping
+// both ErrInvalidHandle and errors.ErrUnsupported, and a handle a peer
+// sends is refused with NODE_HANDLE_NACK and reported to Recv.
 func (c *Channel) SendHandle(ctx context.Context, v any, h any, opts *HandleOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if c.t.uc == nil {
-		return fmt.Errorf("%w: handles need a Unix socket channel", ErrInvalidHandle)
+		return fmt.Errorf("%w: handles need a Unix socket channel: %w", ErrInvalidHandle, errors.ErrUnsupported)
 	}
 	typ, value := HandleType(""), h
 	if hh, ok := h.(*Handle); ok {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
 	"strings"
 	"testing"
 
@@ -172,5 +173,25 @@ func TestCloseWriteIsUnsupportedOnAPipe(t *testing.T) {
 	}
 	if m, err := b.Recv(ctx); err != nil || string(m.Raw()) != `"still"` {
 		t.Fatalf("Recv = %v, %v", m, err)
+	}
+}
+
+// Handles do not travel over a named pipe: SendHandle says so, and sends
+// nothing.
+func TestSendHandleIsUnsupported(t *testing.T) {
+	a, b := pipe(t, nil)
+	ctx := testCtx(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	err = a.SendHandle(ctx, "server", l, nil)
+	if !errors.Is(err, errors.ErrUnsupported) || !errors.Is(err, nodeipc.ErrInvalidHandle) {
+		t.Fatalf("SendHandle over a pipe = %v; want ErrInvalidHandle and errors.ErrUnsupported", err)
+	}
+	a.Send(ctx, "after")
+	if m, err := b.Recv(ctx); err != nil || string(m.Raw()) != `"after"` {
+		t.Fatalf("Recv = %v, %v; want only the message sent after", m, err)
 	}
 }
