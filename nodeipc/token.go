@@ -79,7 +79,7 @@ func (t *readToken) init(tr *transport, closing, ended <-chan struct{}) {
 	t.lentCh = make(chan struct{}, 1)
 	t.wantCh = make(chan struct{}, 1)
 	t.watchCh = make(chan struct{}, 1)
-	t.lend = tr.uc != nil
+	t.lend = tr.rd != nil
 	t.clock.init()
 }
 
@@ -159,7 +159,7 @@ func (t *readToken) lendAndWatch() bool {
 // held.
 func (t *readToken) clearDeadline() {
 	if t.deadline {
-		_ = t.tr.uc.SetReadDeadline(time.Time{})
+		_ = t.tr.rd.SetReadDeadline(time.Time{})
 		t.deadline = false
 	}
 }
@@ -192,7 +192,7 @@ func (t *readToken) takeForRecv() bool {
 			t.mu.Lock()
 			if t.state.Load() == tokBG && !t.want.Load() {
 				t.want.Store(true)
-				_ = t.tr.uc.SetReadDeadline(aLongTimeAgo)
+				_ = t.tr.rd.SetReadDeadline(aLongTimeAgo)
 				t.deadline = true
 				signal(t.wantCh)
 			}
@@ -265,7 +265,7 @@ func (t *readToken) watchContext(ctx context.Context, done <-chan struct{}) bool
 		t.ctxStop = context.AfterFunc(ctx, func() {
 			t.mu.Lock()
 			if t.reading == done {
-				_ = t.tr.uc.SetReadDeadline(aLongTimeAgo)
+				_ = t.tr.rd.SetReadDeadline(aLongTimeAgo)
 				t.deadline = true
 			}
 			t.mu.Unlock()

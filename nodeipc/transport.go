@@ -3,6 +3,7 @@ package nodeipc
 import (
 	"io"
 	"net"
+	"time"
 )
 
 // transport is the channel's connection to the peer. The reader (whoever
@@ -13,12 +14,20 @@ type transport struct {
 	conn io.ReadWriteCloser
 	uc   *net.UnixConn // conn as a Unix socket, or nil: then no handles, no lent token
 	raw  rawIO         // uc's raw connection, for non-blocking writes and polling reads
+	// rd interrupts reads with a deadline (a Unix socket, Windows' pipe),
+	// or is nil: then the read token is never lent.
+	rd interface{ SetReadDeadline(time.Time) error }
 }
 
 func (t *transport) init(conn io.ReadWriteCloser) {
 	t.conn = conn
 	t.uc, _ = conn.(*net.UnixConn)
 	t.raw.init(t.uc)
+	if t.uc != nil {
+		t.rd = t.uc
+	} else {
+		t.rd = interruptible(conn)
+	}
 }
 
 // fdBatch is what one read brought besides bytes: the file descriptors

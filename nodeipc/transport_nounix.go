@@ -7,8 +7,10 @@ package nodeipc
 
 import (
 	"errors"
+	"io"
 	"net"
 	"syscall"
+	"time"
 )
 
 const oobSize = 0
@@ -30,3 +32,5 @@ func (x *rawIO) init(uc *net.UnixConn) {}
 func (t *transport) tryWrite(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupported }
 
 func (t *transport) peerClosed() bool { return true }
+
+func interruptible(conn io.ReadWriteCloser) interface{ SetReadDeadline(time.Time) error } { return nil }

@@ -7,8 +7,10 @@ package nodeipc
 
 import (
 	"errors"
+	"io"
 	"net"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -152,3 +154,7 @@ func (t *transport) peerClosed() bool {
 	})
 	return closed
 }
+
+// interruptible is nil: only Unix sockets (transport.uc) have their reads
+// interrupted.
+func interruptible(conn io.ReadWriteCloser) interface{ SetReadDeadline(time.Time) error } { return nil }

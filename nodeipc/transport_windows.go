@@ -12,10 +12,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -172,4 +174,14 @@ func isOverlapped(h windows.Handle) (bool, error) {
 		return false, err
 	}
 	return mode&(windows.FILE_SYNCHRONOUS_IO_ALERT|windows.FILE_SYNCHRONOUS_IO_NONALERT) == 0, nil
+}
+
+// interruptible returns the pipe's read deadline, which interrupts a
+// pending read: a channel on a pipe lends its read token as one on a Unix
+// socket does.
+func interruptible(conn io.ReadWriteCloser) interface{ SetReadDeadline(time.Time) error } {
+	if c, ok := conn.(*pipeConn); ok {
+		return c.f
+	}
+	return nil
 }
