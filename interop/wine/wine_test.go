@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -264,7 +265,7 @@ func TestWineBenchmark(t *testing.T) {
 		RTMicros   float64 `json:"rtMicros"`
 		MsgsPerSec float64 `json:"msgsPerSec"`
 	}
-	const runs = 3
+	const runs = 5
 	for _, mode := range []string{"json", "advanced"} {
 		got := map[string][]result{}
 		for i := range runs {
@@ -299,6 +300,14 @@ func TestWineBenchmark(t *testing.T) {
 		tpN := med(got["node"], func(r result) float64 { return r.MsgsPerSec })
 		tpG := med(got["go"], func(r result) float64 { return r.MsgsPerSec })
 		t.Logf("| %s | %.0f µs | %.0f µs | %.2f | %.0f/s | %.0f/s | %.2f |", mode, rtN, rtG, rtN/rtG, tpN, tpG, tpG/tpN)
+		for _, kind := range []string{"node", "go"} {
+			var rt, tp []string
+			for _, r := range got[kind] {
+				rt = append(rt, fmt.Sprintf("%.0f", r.RTMicros))
+				tp = append(tp, fmt.Sprintf("%.0f", r.MsgsPerSec))
+			}
+			t.Logf("  %s %s child, every run: round trip µs %s; msgs/s %s", mode, kind, strings.Join(rt, " "), strings.Join(tp, " "))
+		}
 	}
 	t.Logf("columns: serialization | round trip, Node child | Go child | Node/Go | throughput, Node child | Go child | Go/Node (medians of %d alternated runs, %s, %s parent)", runs, w.version, major)
 }
