@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -273,23 +272,6 @@ func WaitLog(t testing.TB, path string, what string, ok func(LogLine) bool) LogL
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// Gone reports whether process pid has ended: it no longer exists, or it
-// is a zombie nobody has reaped yet.
-func Gone(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil {
-		return true
-	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		// With /proc, the process ended since Kill; without, Kill said it runs.
-		_, err := os.Stat("/proc/self/stat")
-		return err == nil
-	}
-	// "pid (comm) S ...": the state follows the last parenthesis.
-	i := strings.LastIndexByte(string(stat), ')')
-	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
 // WaitGone waits up to 20 seconds for every pid to be Gone and returns

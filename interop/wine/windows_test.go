@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/pool"
 )
 
 // setting returns the environment variable the Linux driver sets, or
@@ -424,8 +425,8 @@ var _ = registerHelper("serve-worker", func() int {
 		return 1
 	}
 	defer ch.Close()
-	h := map[string]nodeipc.Handler{
-		"add": func(ctx context.Context, req *nodeipc.Request) (any, error) {
+	h := map[string]pool.Handler{
+		"add": func(ctx context.Context, req *pool.Request) (any, error) {
 			var a, b int
 			if err := req.Params(&a, &b); err != nil {
 				return nil, err
@@ -434,7 +435,7 @@ var _ = registerHelper("serve-worker", func() int {
 			return a + b, nil
 		},
 	}
-	if err := nodeipc.Serve(context.Background(), ch, h, nil); err != nil && !errors.Is(err, nodeipc.ErrDisconnected) {
+	if err := pool.Serve(context.Background(), ch, h, nil); err != nil && !errors.Is(err, nodeipc.ErrDisconnected) {
 		fmt.Fprintln(os.Stderr, "Serve:", err)
 		return 1
 	}

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command remotebench measures a pool across machines (nodeipc/remote over
 // NATS) against the local pool.Pool, on the same machine in the same
 // run, so the per-call cost of going through NATS can be read off.

@@ -1,4 +1,4 @@
-package nodeipc_test
+package pool_test
 
 import "golang.org/x/sys/windows"
 

@@ -1,6 +1,6 @@
 //go:build unix
 
-package nodeipc_test
+package pool_test
 
 import (
 	"fmt"
