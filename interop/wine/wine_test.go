@@ -108,6 +108,7 @@ func buildWindows(t *testing.T, dir string) {
 	builds := [][]string{
 		{"test", "-c", "-o", filepath.Join(dir, "wine.test.exe"), "./interop/wine"},
 		{"test", "-c", "-o", filepath.Join(dir, "nodeipc.test.exe"), "./nodeipc"},
+		{"test", "-c", "-o", filepath.Join(dir, "pool.test.exe"), "./nodeipc/pool"},
 		{"build", "-o", filepath.Join(dir, "nodeipc.exe"), "./cmd/nodeipc"},
 	}
 	for _, args := range builds {
@@ -126,7 +127,8 @@ func buildWindows(t *testing.T, dir string) {
 var placeholderCrash = regexp.MustCompile(`SegmentedTable::InitializeTable`)
 
 // TestWindowsUnderWine builds the Windows test binaries and the CLI, runs
-// the nodeipc package's tests on Windows (the named pipe transport), then
+// the tests of nodeipc (the named pipe transport) and nodeipc/pool on
+// Windows, then
 // this package's Windows tests against each Windows Node major.
 func TestWindowsUnderWine(t *testing.T) {
 	w := findWine(t)
@@ -174,14 +176,20 @@ func TestWindowsUnderWine(t *testing.T) {
 		return out, err
 	}
 	t.Run("group", func(t *testing.T) {
-		t.Run("nodeipc", func(t *testing.T) {
-			t.Parallel()
-			out, err := timed("nodeipc", func() ([]byte, error) {
-				return w.run(ctx, filepath.Join(root, "nodeipc"), filepath.Join(dir, "nodeipc.log"), nil,
-					filepath.Join(dir, "nodeipc.test.exe"), "-test.timeout=5m", "-test.skip="+skipUnderWine)
+		for _, pkg := range []string{"nodeipc", "pool"} {
+			t.Run(pkg, func(t *testing.T) {
+				t.Parallel()
+				pkgDir := filepath.Join(root, "nodeipc")
+				if pkg != "nodeipc" {
+					pkgDir = filepath.Join(pkgDir, pkg)
+				}
+				out, err := timed(pkg, func() ([]byte, error) {
+					return w.run(ctx, pkgDir, filepath.Join(dir, pkg+".log"), nil,
+						filepath.Join(dir, pkg+".test.exe"), "-test.timeout=5m", "-test.skip="+skipUnderWine)
+				})
+				check(t, pkg+" tests", out, err)
 			})
-			check(t, "nodeipc tests", out, err)
-		})
+		}
 		for _, m := range majors {
 			t.Run(m, func(t *testing.T) {
 				t.Parallel()
