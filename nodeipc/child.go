@@ -19,10 +19,15 @@ const (
 // from the environment so that programs this process starts do not inherit
 // them, and marks the fd close-on-exec for the same reason.
 //
+// On Windows the fd is one of the C runtime's, whose table Node passes in
+// STARTUPINFO.lpReserved2, and the channel is a named pipe: FromEnv takes
+// its handle from that table and marks it not inheritable.
+//
 // opts.Serialization is ignored: the parent chose the mode. FromEnv returns
 // an error wrapping ErrNoChannel when NODE_CHANNEL_FD is unset or empty, and
 // one wrapping ErrInvalidChannel when it does not name an open Unix stream
-// socket or the mode is unknown. The variables are removed in every case.
+// socket (on Windows: a pipe opened for overlapped I/O) or the mode is
+// unknown. The variables are removed in every case.
 func FromEnv(opts *Options) (*Channel, error) {
 	fdText, _ := os.LookupEnv(envChannelFD)
 	modeText, _ := os.LookupEnv(envChannelMode)

@@ -15,7 +15,8 @@ var (
 
 	// ErrInvalidChannel means NODE_CHANNEL_FD or NODE_CHANNEL_SERIALIZATION_MODE
 	// names something that cannot be a channel: an fd that is not open, not a
-	// Unix stream socket, or an unknown serialization mode.
+	// Unix stream socket (on Windows: not a pipe opened for overlapped I/O),
+	// or an unknown serialization mode.
 	ErrInvalidChannel = errors.New("nodeipc: invalid IPC channel")
 
 	// ErrDisconnected is the end of the channel: the peer closed it (EOF), or
