@@ -9,6 +9,9 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
 
 	"nodeipc.dev/nodeipc"
 )
@@ -193,5 +196,49 @@ func TestSendHandleIsUnsupported(t *testing.T) {
 	a.Send(ctx, "after")
 	if m, err := b.Recv(ctx); err != nil || string(m.Raw()) != `"after"` {
 		t.Fatalf("Recv = %v, %v; want only the message sent after", m, err)
+	}
+}
+
+// handleCount is the number of handles this process has open, found by
+// asking about every handle value below 1<<16 (they are multiples of 4).
+func handleCount(t *testing.T) int {
+	t.Helper()
+	info := windows.NewLazySystemDLL("kernel32.dll").NewProc("GetHandleInformation")
+	n := 0
+	var flags uint32
+	for h := uintptr(4); h < 1<<16; h += 4 {
+		if r, _, _ := info.Call(h, uintptr(unsafe.Pointer(&flags))); r != 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no open handle found: the count does not work here")
+	}
+	return n
+}
+
+// Channels over pipes give their handles back when closed, whichever end
+// closes first.
+func TestPipeHandlesAreClosed(t *testing.T) {
+	ctx := testCtx(t)
+	run := func() {
+		a, b, err := nodeipc.Pipe(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Send(ctx, "x")
+		if _, err := b.Recv(ctx); err != nil {
+			t.Fatal(err)
+		}
+		a.Close()
+		b.Close()
+	}
+	run() // the runtime's own handles (threads, the completion port) come first
+	before := handleCount(t)
+	for range 50 {
+		run()
+	}
+	if after := handleCount(t); after > before+10 {
+		t.Fatalf("%d handles open after 50 pipes; %d before: the pipes leak", after, before)
 	}
 }
