@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command soak is nodeipc's reliability suite: it soaks and breaks the
 // library and the nodeipc CLI from outside, with real processes, real
 // signals and real Node (20, 22, 24, 26), loopback only, and writes what it
