@@ -13,8 +13,8 @@ demo:
 # every micro-benchmark once so none can rot, then the npm package's own
 # tests (node --test in js/, against real Node and Go workers).
 # interop/wine/setup.sh brings Wine and Windows node.exe for the Windows
-# suite (interop/wine), and vet checks the Windows, macOS and FreeBSD builds
-# too.
+# suite (interop/wine), and vet checks the Windows, macOS and FreeBSD
+# builds too.
 test:
 	npm ci --prefix interop/testdata --no-audit --no-fund --loglevel=error
 	npm ci --prefix js --no-audit --no-fund --loglevel=error

@@ -147,11 +147,12 @@ func TestWindowsUnderWine(t *testing.T) {
 	t.Logf("built the Windows programs in %v", time.Since(start).Round(time.Millisecond))
 
 	// One wineserver for the whole run, stopped at the end with
-	// everything it runs.
-	srv := exec.Command(w.server, "-p")
+	// everything it runs (and, should the cleanup not run, 10 s after the
+	// last Windows program exits).
+	srv := exec.Command(w.server, "-p10")
 	srv.Env = w.env
 	if err := srv.Run(); err != nil {
-		t.Fatalf("wineserver -p: %v", err)
+		t.Fatalf("wineserver -p10: %v", err)
 	}
 	t.Cleanup(func() {
 		kill := exec.Command(w.server, "-k")
@@ -256,7 +257,7 @@ func TestWineBenchmark(t *testing.T) {
 	node := filepath.Join(root, "interop", "testdata", "windows", "node_modules", major, "bin", "node.exe")
 	dir := t.TempDir()
 	buildWindows(t, dir)
-	srv := exec.Command(w.server, "-p")
+	srv := exec.Command(w.server, "-p10")
 	srv.Env = w.env
 	if err := srv.Run(); err != nil {
 		t.Fatal(err)
