@@ -8,7 +8,9 @@
 //     Marshal and Unmarshal are encoding/json's rules on the same library.
 //     This package is the only importer of github.com/goccy/go-json.
 //   - Scan and Check validate JSON text in one pass, the way JSON.parse
-//     would accept it; Parse parses it into any as JSON.parse does.
+//     would accept it. SkipSpace, ScanString, ScanNumber, ParseNumber and
+//     AppendUnquoted are the same pieces for hand-written decoders (the
+//     JSON.parse of package jsvalue is one).
 //   - AppendString is the one JSON string escaper; its doc comment is the
 //     rule for strings that are not valid UTF-8.
 package jsontext

@@ -2,6 +2,7 @@ package jsontext
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 	"unicode/utf8"
 )
@@ -69,13 +70,35 @@ func TestAppendStringMatchesFastEncoder(t *testing.T) {
 	}
 }
 
-// TestParseKeepsLoneSurrogates checks that Parse reads back what
-// AppendString writes for a lone surrogate.
-func TestParseKeepsLoneSurrogates(t *testing.T) {
-	for _, s := range []string{"\xed\xa0\x80lone", "a\xed\xb0\x80", "pair 😀"} {
-		v, err := Parse(AppendString(nil, s))
-		if err != nil || v != s {
-			t.Errorf("Parse(AppendString(%q)) = %q, %v", s, v, err)
+// TestUnquoteKeepsLoneSurrogates checks that AppendUnquoted reads back
+// what AppendString writes, lone surrogates included.
+func TestUnquoteKeepsLoneSurrogates(t *testing.T) {
+	for _, s := range []string{"\xed\xa0\x80lone", "a\xed\xb0\x80", "pair 😀", "\x00\b\f\n\r\t\x1f\"\\/\u2028"} {
+		q := AppendString(nil, s)
+		if end, ok := ScanString(q, 0); !ok || end != len(q) {
+			t.Fatalf("ScanString(%s) = %d, %v", q, end, ok)
+		}
+		if got := string(AppendUnquoted(nil, q)); got != s {
+			t.Errorf("AppendUnquoted(%s) = %q; want %q", q, got, s)
+		}
+	}
+	if got := string(AppendUnquoted(nil, []byte(`"\u00e9\uD83D\uDE00\/"`))); got != "é😀/" {
+		t.Errorf("AppendUnquoted of escapes = %q", got)
+	}
+}
+
+func TestParseNumber(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want float64
+	}{
+		{"0", 0}, {"-0", math.Copysign(0, -1)}, {"123456789012345", 123456789012345}, {"-7", -7},
+		{"1234567890123456789", 1234567890123456789}, {"1.5e3", 1500}, {"1e999", math.Inf(1)}, {"-1e999", math.Inf(-1)}, {"0.1", 0.1},
+	} {
+		end, ok := ScanNumber([]byte(tt.in), 0)
+		got := ParseNumber([]byte(tt.in))
+		if !ok || end != len(tt.in) || math.Float64bits(got) != math.Float64bits(tt.want) {
+			t.Errorf("ScanNumber, ParseNumber(%s) = %d %v, %v; want %v", tt.in, end, ok, got, tt.want)
 		}
 	}
 }

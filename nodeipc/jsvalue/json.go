@@ -1,8 +1,9 @@
 package jsvalue
 
-// The JSON view: JavaScript values that JSON cannot express are written as
-// tagged objects {"$js": TYPE, ...} and read back into the same values. See
-// PROTOCOL.md, "JSON view of advanced values".
+// JSON text of JavaScript values: the JSON view, where values that JSON
+// cannot express are written as tagged objects {"$js": TYPE, ...} and read
+// back into the same values (see PROTOCOL.md, "JSON view of advanced
+// values"), and JSON.stringify's text. One writer does both.
 
 import (
 	"encoding/base64"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"nodeipc.dev/internal/jsontext"
 )
@@ -21,50 +23,122 @@ import (
 // jsTag is the key of a tagged object.
 const jsTag = "$js"
 
-// ErrInvalidJSON is wrapped by every error of FromJSON: the text is not one
-// valid JSON value in valid UTF-8, or a tagged object in it is malformed or
-// stands for something JSON cannot rebuild (a cycle).
-var ErrInvalidJSON = errors.New("jsvalue: invalid JSON view")
+// ErrInvalidJSON is wrapped by every error of ParseJSON and FromJSON: the
+// text is not one valid JSON value in valid UTF-8, or (FromJSON) a tagged
+// object in it is malformed or stands for something JSON cannot rebuild (a
+// cycle).
+var ErrInvalidJSON = errors.New("jsvalue: invalid JSON")
 
 // AppendJSON appends the JSON view of v to dst as one line of JSON text,
 // without a newline: JSON where JSON can say it, and a tagged object
 // {"$js": TYPE, ...} where it cannot (undefined, NaN, ±Infinity, -0,
 // BigInt, Date, Map, Set, RegExp, Error, binary data and typed arrays,
 // holes, sparse arrays, boxed primitives, and an object that has a "$js"
-// key itself). Object keys are written sorted; strings as
-// JSON.stringify writes them, lone surrogates as \udXXX; a cycle as
-// {"$js":"circular"}. v is a value as decoding into any produces it (see
+// key itself). An *Object's keys are written in its order, which is
+// JavaScript's; a Go map's keys in the order the V8 encoder sends them
+// (array indices ascending, then the others in byte order). Strings are
+// written as JSON.stringify writes them, lone surrogates as \udXXX; a cycle
+// as {"$js":"circular"}. v is a value as decoding into any produces it (see
 // the package documentation); other Go values inside it are written with
 // encoding/json's rules, and the error is theirs. On error dst is returned
 // unchanged.
 func AppendJSON(dst []byte, v any) ([]byte, error) {
-	w := jsonView{seen: map[uintptr]bool{}}
-	out, err := w.append(dst, v)
+	w := jsonWriter{}
+	out, err := w.value(dst, v)
 	if err != nil {
 		return dst, fmt.Errorf("jsvalue: %w", err)
 	}
 	return out, nil
 }
 
-// FromJSON parses JSON text into Go values, turning the tagged objects that
-// AppendJSON writes back into the JavaScript values they stand for, so that
-// a value survives AppendJSON and FromJSON unchanged (except a cycle, which
-// is an error). Plain JSON gives map[string]any, []any, float64, string,
-// bool and nil. Errors wrap ErrInvalidJSON.
-func FromJSON(data []byte) (any, error) {
-	v, err := jsontext.Parse(data)
+// AppendStringify appends to dst the JSON text JavaScript's JSON.stringify
+// writes for the value v stands for, without a newline: an *Object with its
+// keys in its order, leaving out those whose value is Undefined; []any
+// with Undefined and Hole elements as null; NaN and ±Inf as null, -0 as 0;
+// strings as AppendJSON writes them. Every other Go value (a struct, a Go
+// map, a *Map...) is written with encoding/json's rules, as the json
+// serialization of nodeipc writes Go values. A cycle is an error, as it is
+// for JSON.stringify. On error dst is returned unchanged.
+func AppendStringify(dst []byte, v any) ([]byte, error) {
+	w := jsonWriter{stringify: true}
+	out, err := w.value(dst, v)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidJSON, err)
+		return dst, fmt.Errorf("jsvalue: %w", err)
+	}
+	return out, nil
+}
+
+// FromJSON parses JSON text into Go values (see ParseJSON), turning the
+// tagged objects that AppendJSON writes back into the JavaScript values
+// they stand for, so that a value survives AppendJSON and FromJSON
+// unchanged, key order included (except a cycle, which is an error).
+// Errors wrap ErrInvalidJSON.
+func FromJSON(data []byte) (any, error) {
+	v, err := ParseJSON(data)
+	if err != nil {
+		return nil, err
 	}
 	return untag(v)
 }
 
-// jsonView holds the state of one AppendJSON call.
-type jsonView struct {
-	seen map[uintptr]bool // containers on the current path (cycles)
+// jsonWriter holds the state of one AppendJSON or AppendStringify call.
+type jsonWriter struct {
+	// stringify selects JSON.stringify's text (AppendStringify) over the
+	// JSON view.
+	stringify bool
+	depth     int
+	seen      map[uintptr]bool // containers on the current path (cycles)
 }
 
-func (w *jsonView) tagged(dst []byte, typ string, fields ...any) ([]byte, error) {
+// Bounds of the writer: nesting, and (JSON.stringify text) the depth from
+// which containers are remembered to find cycles.
+const (
+	maxWriteDepth = 10000
+	trackFrom     = 32
+)
+
+var errCycle = errors.New("a value that contains itself (JSON cannot express a cycle)")
+
+// enter counts one level of nesting into the container at p and reports
+// whether p is already on the path (a cycle). The JSON view remembers
+// every container, to write the cycle where it starts; JSON.stringify
+// text fails on a cycle wherever it is found, so only deep levels are
+// remembered.
+func (w *jsonWriter) enter(p uintptr) (bool, error) {
+	w.depth++
+	if w.depth > maxWriteDepth {
+		return false, fmt.Errorf("a value nested more than %d levels", maxWriteDepth)
+	}
+	if p == 0 || w.stringify && w.depth <= trackFrom {
+		return false, nil
+	}
+	if w.seen[p] {
+		return true, nil
+	}
+	if w.seen == nil {
+		w.seen = map[uintptr]bool{}
+	}
+	w.seen[p] = true
+	return false, nil
+}
+
+// leave undoes enter.
+func (w *jsonWriter) leave(p uintptr) {
+	if !w.stringify || w.depth > trackFrom {
+		delete(w.seen, p)
+	}
+	w.depth--
+}
+
+// cycle is what is written for a cycle.
+func (w *jsonWriter) cycle(dst []byte) ([]byte, error) {
+	if w.stringify {
+		return dst, errCycle
+	}
+	return w.tagged(dst, "circular")
+}
+
+func (w *jsonWriter) tagged(dst []byte, typ string, fields ...any) ([]byte, error) {
 	dst = append(dst, `{"$js":`...)
 	dst = jsontext.AppendString(dst, typ)
 	var err error
@@ -72,28 +146,16 @@ func (w *jsonView) tagged(dst []byte, typ string, fields ...any) ([]byte, error)
 		dst = append(dst, ',')
 		dst = jsontext.AppendString(dst, fields[i].(string))
 		dst = append(dst, ':')
-		if dst, err = w.append(dst, fields[i+1]); err != nil {
+		if dst, err = w.value(dst, fields[i+1]); err != nil {
 			return dst, err
 		}
 	}
 	return append(dst, '}'), nil
 }
 
-// enter reports whether the container at p is already on the path (a
-// cycle), and marks it otherwise.
-func (w *jsonView) enter(p uintptr) bool {
-	if p == 0 {
-		return false
-	}
-	if w.seen[p] {
-		return true
-	}
-	w.seen[p] = true
-	return false
-}
-
-func (w *jsonView) append(dst []byte, v any) ([]byte, error) {
-	var err error
+// value appends v: the values of JSON itself here, the others in view or
+// in stringify.
+func (w *jsonWriter) value(dst []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
@@ -102,17 +164,125 @@ func (w *jsonView) append(dst []byte, v any) ([]byte, error) {
 	case string:
 		return jsontext.AppendString(dst, x), nil
 	case float64:
-		switch {
-		case math.IsNaN(x):
-			return w.tagged(dst, "number", "value", "NaN")
-		case math.IsInf(x, 1):
-			return w.tagged(dst, "number", "value", "Infinity")
-		case math.IsInf(x, -1):
-			return w.tagged(dst, "number", "value", "-Infinity")
-		case x == 0 && math.Signbit(x):
-			return w.tagged(dst, "number", "value", "-0")
+		if math.IsNaN(x) || math.IsInf(x, 0) || x == 0 && math.Signbit(x) {
+			if w.stringify {
+				if x == 0 {
+					return append(dst, '0'), nil
+				}
+				return append(dst, "null"...), nil
+			}
+			return w.number(dst, x)
 		}
-		return jsontext.Append(dst, x)
+		return jsontext.AppendFloat(dst, x, 64), nil
+	case *Object:
+		if x == nil {
+			return append(dst, "null"...), nil
+		}
+		return w.object(dst, x)
+	case []any:
+		if x == nil {
+			return append(dst, "null"...), nil
+		}
+		return w.array(dst, x)
+	}
+	if w.stringify {
+		switch v.(type) {
+		case Undefined, Hole:
+			return append(dst, "null"...), nil
+		}
+		return jsontext.Append(dst, v)
+	}
+	return w.view(dst, v)
+}
+
+// object appends an *Object: in the view, wrapped if it has a "$js" key of
+// its own; in stringify, without its Undefined properties.
+func (w *jsonWriter) object(dst []byte, o *Object) ([]byte, error) {
+	p := uintptr(unsafe.Pointer(o))
+	if cycle, err := w.enter(p); cycle || err != nil {
+		if err != nil {
+			return dst, err
+		}
+		return w.cycle(dst)
+	}
+	defer w.leave(p)
+	wrap := false
+	if !w.stringify {
+		_, wrap = o.Get(jsTag)
+	}
+	if wrap {
+		// A real object with a "$js" key: wrapped so it is not read as a tag.
+		dst = append(dst, `{"$js":"Object","value":`...)
+	}
+	dst = append(dst, '{')
+	first := true
+	var err error
+	for i := range o.members {
+		m := &o.members[i]
+		if w.stringify {
+			if _, undef := m.value.(Undefined); undef {
+				continue
+			}
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(jsontext.AppendString(dst, m.key), ':')
+		if dst, err = w.value(dst, m.value); err != nil {
+			return dst, err
+		}
+	}
+	dst = append(dst, '}')
+	if wrap {
+		dst = append(dst, '}')
+	}
+	return dst, nil
+}
+
+// array appends a []any.
+func (w *jsonWriter) array(dst []byte, a []any) ([]byte, error) {
+	var p uintptr
+	if cap(a) > 0 {
+		p = uintptr(unsafe.Pointer(unsafe.SliceData(a)))
+	}
+	if cycle, err := w.enter(p); cycle || err != nil {
+		if err != nil {
+			return dst, err
+		}
+		return w.cycle(dst)
+	}
+	defer w.leave(p)
+	dst = append(dst, '[')
+	var err error
+	for i, e := range a {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if dst, err = w.value(dst, e); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, ']'), nil
+}
+
+// number appends the view of NaN, ±Infinity or -0.
+func (w *jsonWriter) number(dst []byte, x float64) ([]byte, error) {
+	s := "-0"
+	switch {
+	case math.IsNaN(x):
+		s = "NaN"
+	case math.IsInf(x, 1):
+		s = "Infinity"
+	case math.IsInf(x, -1):
+		s = "-Infinity"
+	}
+	return w.tagged(dst, "number", "value", s)
+}
+
+// view appends the JSON view of the values that are not JSON's own.
+func (w *jsonWriter) view(dst []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
 	case Undefined:
 		return w.tagged(dst, "undefined")
 	case Hole:
@@ -168,37 +338,21 @@ func (w *jsonView) append(dst []byte, v any) ([]byte, error) {
 	case []uint64:
 		return w.numbers(dst, "BigUint64Array", x, "data")
 	}
-	// Containers: guard against cycles.
+	// The other containers: guard against cycles.
 	p := reflect.ValueOf(v)
-	if (p.Kind() == reflect.Map || p.Kind() == reflect.Pointer || p.Kind() == reflect.Slice) && !p.IsNil() {
+	if (p.Kind() == reflect.Map || p.Kind() == reflect.Pointer) && !p.IsNil() {
 		id := p.Pointer()
-		if w.enter(id) {
-			return w.tagged(dst, "circular")
+		if cycle, err := w.enter(id); cycle || err != nil {
+			if err != nil {
+				return dst, err
+			}
+			return w.cycle(dst)
 		}
-		defer delete(w.seen, id)
+		defer w.leave(id)
 	}
 	switch x := v.(type) {
 	case map[string]any:
-		if _, clash := x[jsTag]; clash {
-			// A real object with a "$js" key: wrap it so it is not read as a tag.
-			dst = append(dst, `{"$js":"Object","value":`...)
-			if dst, err = w.object(dst, x); err != nil {
-				return dst, err
-			}
-			return append(dst, '}'), nil
-		}
-		return w.object(dst, x)
-	case []any:
-		dst = append(dst, '[')
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, err = w.append(dst, e); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return w.object(dst, ObjectFromMap(x))
 	case *Map:
 		entries := make([]any, len(x.Entries))
 		for i, e := range x.Entries {
@@ -208,13 +362,19 @@ func (w *jsonView) append(dst []byte, v any) ([]byte, error) {
 	case *Set:
 		return w.tagged(dst, "Set", "values", x.Values)
 	case *Array:
-		elems := make(map[string]any, len(x.Elements))
-		for i, e := range x.Elements {
-			elems[strconv.FormatUint(uint64(i), 10)] = e
+		idx := make([]uint32, 0, len(x.Elements))
+		for i := range x.Elements {
+			idx = append(idx, i)
 		}
+		slices.Sort(idx)
+		elems := &Object{members: make([]member, len(idx)), nIndex: len(idx)}
+		for j, i := range idx {
+			elems.members[j] = member{strconv.FormatUint(uint64(i), 10), x.Elements[i]}
+		}
+		elems.buildIndex()
 		props := x.Props
 		if props == nil {
-			props = map[string]any{}
+			props = &Object{}
 		}
 		return w.tagged(dst, "Array", "length", float64(x.Length), "elements", elems, "props", props)
 	case *Error:
@@ -228,34 +388,13 @@ func (w *jsonView) append(dst []byte, v any) ([]byte, error) {
 	return jsontext.Append(dst, v)
 }
 
-func (w *jsonView) object(dst []byte, m map[string]any) ([]byte, error) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	dst = append(dst, '{')
-	var err error
-	for i, k := range keys {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = jsontext.AppendString(dst, k)
-		dst = append(dst, ':')
-		if dst, err = w.append(dst, m[k]); err != nil {
-			return dst, err
-		}
-	}
-	return append(dst, '}'), nil
-}
-
-func (w *jsonView) bytes(dst []byte, typ string, b []byte) ([]byte, error) {
+func (w *jsonWriter) bytes(dst []byte, typ string, b []byte) ([]byte, error) {
 	return w.tagged(dst, typ, "base64", base64.StdEncoding.EncodeToString(b))
 }
 
 // numbers writes a typed array; 64-bit integer elements (BigInt64Array) are
 // written as decimal strings, which float64 could not hold exactly.
-func (w *jsonView) numbers(dst []byte, typ string, s any, key string) ([]byte, error) {
+func (w *jsonWriter) numbers(dst []byte, typ string, s any, key string) ([]byte, error) {
 	rv := reflect.ValueOf(s)
 	elems := make([]any, rv.Len())
 	for i := range elems {
@@ -287,28 +426,35 @@ func untag(v any) (any, error) {
 			x[i] = e
 		}
 		return x, nil
-	case map[string]any:
-		typ, ok := x[jsTag].(string)
-		if !ok {
-			for k, e := range x {
-				u, err := untag(e)
-				if err != nil {
-					return nil, err
-				}
-				x[k] = u
+	case *Object:
+		if t, ok := x.Get(jsTag); ok {
+			if typ, ok := t.(string); ok {
+				return untagOne(typ, x)
 			}
-			return x, nil
 		}
-		return untagOne(typ, x)
+		return untagMembers(x)
 	}
 	return v, nil
 }
 
-func untagOne(typ string, x map[string]any) (any, error) {
+// untagMembers untags the values of an object that is not a tag itself.
+func untagMembers(o *Object) (*Object, error) {
+	for i := range o.members {
+		u, err := untag(o.members[i].value)
+		if err != nil {
+			return nil, err
+		}
+		o.members[i].value = u
+	}
+	return o, nil
+}
+
+func untagOne(typ string, x *Object) (any, error) {
 	bad := func(why string) error {
 		return fmt.Errorf("%w: {\"$js\":%q}: %s", ErrInvalidJSON, typ, why)
 	}
-	str := func(k string) (string, bool) { s, ok := x[k].(string); return s, ok }
+	get := func(k string) any { v, _ := x.Get(k); return v }
+	str := func(k string) (string, bool) { s, ok := get(k).(string); return s, ok }
 	b64 := func() ([]byte, error) {
 		s, ok := str("base64")
 		if !ok {
@@ -320,7 +466,7 @@ func untagOne(typ string, x map[string]any) (any, error) {
 		}
 		return b, nil
 	}
-	inner := func(k string) (any, error) { return untag(x[k]) }
+	inner := func(k string) (any, error) { return untag(get(k)) }
 	switch typ {
 	case "undefined":
 		return Undefined{}, nil
@@ -349,7 +495,7 @@ func untagOne(typ string, x map[string]any) (any, error) {
 		}
 		return n, nil
 	case "Date":
-		if ms, ok := x["ms"].(float64); ok {
+		if ms, ok := get("ms").(float64); ok {
 			return time.UnixMilli(int64(ms)).UTC(), nil
 		}
 		if s, ok := str("iso"); ok {
@@ -359,7 +505,7 @@ func untagOne(typ string, x map[string]any) (any, error) {
 			}
 			return t.UTC(), nil
 		}
-		if v, ok := x["ms"]; ok && v == nil {
+		if v, ok := x.Get("ms"); ok && v == nil {
 			return InvalidDate{}, nil
 		}
 		return nil, bad("no ms number or iso string")
@@ -374,20 +520,13 @@ func untagOne(typ string, x map[string]any) (any, error) {
 		v, err := inner("value")
 		return Boxed{Value: v}, err
 	case "Object":
-		m, ok := x["value"].(map[string]any)
+		o, ok := get("value").(*Object)
 		if !ok {
 			return nil, bad("value must be an object")
 		}
-		for k, e := range m {
-			u, err := untag(e)
-			if err != nil {
-				return nil, err
-			}
-			m[k] = u
-		}
-		return m, nil
+		return untagMembers(o)
 	case "Map":
-		entries, ok := x["entries"].([]any)
+		entries, ok := get("entries").([]any)
 		if !ok {
 			return nil, bad("entries must be an array")
 		}
@@ -409,7 +548,7 @@ func untagOne(typ string, x map[string]any) (any, error) {
 		}
 		return m, nil
 	case "Set":
-		vals, ok := x["values"].([]any)
+		vals, ok := get("values").([]any)
 		if !ok {
 			return nil, bad("values must be an array")
 		}
@@ -418,22 +557,22 @@ func untagOne(typ string, x map[string]any) (any, error) {
 		}
 		return &Set{Values: vals}, nil
 	case "Array":
-		n, _ := x["length"].(float64)
-		elems, _ := x["elements"].(map[string]any)
-		a := &Array{Length: uint32(n), Elements: make(map[uint32]any, len(elems))}
-		for k, e := range elems {
-			i, err := strconv.ParseUint(k, 10, 32)
-			if err != nil || uint32(i) >= a.Length {
+		n, _ := get("length").(float64)
+		elems, _ := get("elements").(*Object)
+		a := &Array{Length: uint32(n), Elements: make(map[uint32]any, elems.Len())}
+		for k, e := range elems.All() {
+			i, ok := ArrayIndex(k)
+			if !ok || i >= a.Length {
 				return nil, bad("element index out of range")
 			}
 			u, err := untag(e)
 			if err != nil {
 				return nil, err
 			}
-			a.Elements[uint32(i)] = u
+			a.Elements[i] = u
 		}
-		if props, ok := x["props"].(map[string]any); ok && len(props) > 0 {
-			if _, err := untag(props); err != nil {
+		if props, ok := get("props").(*Object); ok && props.Len() > 0 {
+			if _, err := untagMembers(props); err != nil {
 				return nil, err
 			}
 			a.Props = props
@@ -444,7 +583,7 @@ func untagOne(typ string, x map[string]any) (any, error) {
 		e.Name, _ = str("name")
 		e.Message, _ = str("message")
 		e.Stack, _ = str("stack")
-		if c, ok := x["cause"]; ok {
+		if c, ok := x.Get("cause"); ok {
 			u, err := untag(c)
 			if err != nil {
 				return nil, err
@@ -467,7 +606,7 @@ func untagOne(typ string, x map[string]any) (any, error) {
 		case "DataView":
 			return DataView(b), nil
 		}
-		if max, ok := x["maxByteLength"].(float64); ok {
+		if max, ok := get("maxByteLength").(float64); ok {
 			return ResizableArrayBuffer{Data: b, MaxByteLength: uint32(max)}, nil
 		}
 		return ArrayBuffer(b), nil
@@ -477,7 +616,7 @@ func untagOne(typ string, x map[string]any) (any, error) {
 	if typ == "Float16Array" {
 		key = "bits"
 	}
-	data, ok := x[key].([]any)
+	data, ok := get(key).([]any)
 	if !ok {
 		return nil, bad("unknown type, or no " + key + " array")
 	}
@@ -485,7 +624,7 @@ func untagOne(typ string, x map[string]any) (any, error) {
 		switch e := data[i].(type) {
 		case float64:
 			return e, nil
-		case map[string]any:
+		case *Object:
 			u, err := untag(e)
 			if f, ok := u.(float64); ok && err == nil {
 				return f, nil

@@ -105,11 +105,12 @@ func (s *Set) Add(v any) {
 // properties besides its elements (a = [1]; a.x = 2), or a sparse array
 // whose length is too large to expand into a []any. Elements holds the
 // elements that are present by index; every other index below Length is a
-// hole. Props holds the named properties.
+// hole. Props holds the named properties, in their order (nil if there are
+// none); an array index or "length" cannot be one of them.
 type Array struct {
 	Length   uint32
 	Elements map[uint32]any
-	Props    map[string]any
+	Props    *Object
 }
 
 // Error is a JavaScript Error object. Name is "Error" or one of V8's

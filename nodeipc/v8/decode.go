@@ -60,6 +60,10 @@ type decoder struct {
 	// this (pooled) decoder, so repeated message shapes do not allocate
 	// their keys again.
 	keys map[string]string
+
+	// maps is > 0 while a map[string]any target is decoded: plain objects
+	// inside it become map[string]any too, as encoding/json gives them.
+	maps int
 }
 
 // Bounds of the key cache.
@@ -550,23 +554,13 @@ func (k *v8Key) str() string {
 	return k.s
 }
 
-// arrayIndex parses a canonical array index ("0" to "4294967294").
+// arrayIndex returns the array index s stands for (see
+// jsvalue.ArrayIndex), or -1.
 func arrayIndex(s string) int64 {
-	if len(s) == 0 || len(s) > 10 || (len(s) > 1 && s[0] == '0') {
-		return -1
+	if n, ok := jsvalue.ArrayIndex(s); ok {
+		return int64(n)
 	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if n > v8MaxArrayIndex {
-		return -1
-	}
-	return n
+	return -1
 }
 
 // internedKey reads a short ASCII one-byte key through the key cache. If
@@ -776,7 +770,40 @@ func (d *decoder) replayAt(off int, f func() error) error {
 	return err
 }
 
+// anyObject decodes a plain object: an *Object, or in map mode (under a
+// map[string]any target) a map[string]any.
 func (d *decoder) anyObject(off int) (any, error) {
+	if d.maps > 0 {
+		return d.anyObjectMap(off)
+	}
+	id := d.newID(off)
+	o := &jsvalue.Object{}
+	d.setReady(id, o)
+	err := d.until(tagEndObject, func() error {
+		koff := d.pos
+		k, err := d.key()
+		if err != nil {
+			return err
+		}
+		v, err := d.anyValue()
+		if err != nil {
+			return err
+		}
+		ks := k.str()
+		if _, dup := o.Get(ks); dup {
+			return d.errAt(koff, "duplicate property %q", ks)
+		}
+		o.Set(ks, v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, d.endCount(uint32(o.Len()))
+}
+
+// anyObjectMap is anyObject in map mode.
+func (d *decoder) anyObjectMap(off int) (any, error) {
 	id := d.newID(off)
 	m := make(map[string]any)
 	d.setReady(id, m)
@@ -841,14 +868,14 @@ func putArray(a *jsvalue.Array, k *v8Key, v any) bool {
 		return true
 	}
 	if a.Props == nil {
-		a.Props = make(map[string]any)
+		a.Props = &jsvalue.Object{}
 	}
 	// An array already has a "length" property: V8 rejects it as a
 	// duplicate.
-	if _, dup := a.Props[k.s]; dup || k.s == "length" {
+	if _, dup := a.Props.Get(k.s); dup || k.s == "length" {
 		return false
 	}
-	a.Props[k.s] = v
+	a.Props.Set(k.s, v)
 	return true
 }
 

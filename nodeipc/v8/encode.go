@@ -347,6 +347,7 @@ func (e *encoder) ref(k v8Ident) (bool, error) {
 // Types of the containers open identifies by address.
 var (
 	arrayType   = reflect.TypeFor[*jsvalue.Array]()
+	objectType  = reflect.TypeFor[*jsvalue.Object]()
 	jsMapType   = reflect.TypeFor[*jsvalue.Map]()
 	jsSetType   = reflect.TypeFor[*jsvalue.Set]()
 	jsErrorType = reflect.TypeFor[*jsvalue.Error]()
@@ -409,6 +410,10 @@ func (e *encoder) encode(v any) error {
 		e.int32(int32(x))
 	case float32:
 		e.number(float64(x))
+	case *jsvalue.Object:
+		return e.jsObject(x)
+	case jsvalue.Object:
+		return e.jsObject(&x)
 	case map[string]any:
 		return e.mapAny(x)
 	case []any:
@@ -482,6 +487,44 @@ func (e *encoder) mapAny(m map[string]any) error {
 		e.kvs = append(e.kvs, v8KV{k: k, idx: arrayIndex(k), v: v})
 	}
 	return e.objectBody(start)
+}
+
+// jsObject writes an *Object: a plain object, with its keys in its order.
+func (e *encoder) jsObject(o *jsvalue.Object) error {
+	if _, done, err := e.open(unsafe.Pointer(o), objectType); done || err != nil {
+		return err
+	}
+	e.buf = append(e.buf, tagBeginObject)
+	if err := e.members(o); err != nil {
+		return err
+	}
+	e.buf = append(e.buf, tagEndObject)
+	e.buf = appendVarint(e.buf, uint64(o.Len()))
+	e.depth--
+	return nil
+}
+
+// members writes the keys and values of o, in its order; array-index keys
+// (which an Object keeps first) as numbers, as V8 writes them.
+func (e *encoder) members(o *jsvalue.Object) error {
+	indices := true
+	for k, v := range o.All() {
+		idx := int64(-1)
+		if indices {
+			if n, ok := jsvalue.ArrayIndex(k); ok {
+				idx = int64(n)
+			} else {
+				indices = false
+			}
+		}
+		if err := e.key(k, idx); err != nil {
+			return err
+		}
+		if err := e.encode(v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // objectBody writes the properties collected in e.kvs[start:], in V8's
@@ -601,7 +644,7 @@ func (e *encoder) array(a *jsvalue.Array) error {
 	if _, done, err := e.open(unsafe.Pointer(a), arrayType); done || err != nil {
 		return err
 	}
-	for k := range a.Props {
+	for k := range a.Props.Keys() {
 		if arrayIndex(k) >= 0 {
 			return encErr("Array property %q: put array indices in Elements", k)
 		}
@@ -638,25 +681,15 @@ func (e *encoder) array(a *jsvalue.Array) error {
 			}
 		}
 	}
-	names := make([]string, 0, len(a.Props))
-	for k := range a.Props {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
-		if err := e.str(k); err != nil {
-			return err
-		}
-		if err := e.encode(a.Props[k]); err != nil {
-			return err
-		}
+	if err := e.members(a.Props); err != nil {
+		return err
 	}
 	if dense {
 		e.buf = append(e.buf, tagEndDense)
-		e.buf = appendVarint(e.buf, uint64(len(names)))
+		e.buf = appendVarint(e.buf, uint64(a.Props.Len()))
 	} else {
 		e.buf = append(e.buf, tagEndSparse)
-		e.buf = appendVarint(e.buf, uint64(len(names)+len(a.Elements)))
+		e.buf = appendVarint(e.buf, uint64(a.Props.Len()+len(a.Elements)))
 	}
 	e.buf = appendVarint(e.buf, uint64(a.Length))
 	e.depth--
@@ -934,7 +967,7 @@ var knownTypes = map[reflect.Type]bool{}
 func init() {
 	for _, v := range []any{
 		time.Time{}, jsvalue.InvalidDate{}, (*big.Int)(nil), big.Int{}, jsvalue.RegExp{}, jsvalue.Boxed{},
-		(*jsvalue.Map)(nil), (*jsvalue.Set)(nil), (*jsvalue.Array)(nil), (*jsvalue.Error)(nil), jsvalue.Undefined{}, jsvalue.Hole{},
+		(*jsvalue.Object)(nil), jsvalue.Object{}, (*jsvalue.Map)(nil), (*jsvalue.Set)(nil), (*jsvalue.Array)(nil), (*jsvalue.Error)(nil), jsvalue.Undefined{}, jsvalue.Hole{},
 		jsvalue.Buffer(nil), jsvalue.Uint8Array(nil), jsvalue.Uint8ClampedArray(nil), jsvalue.DataView(nil),
 		jsvalue.ArrayBuffer(nil), jsvalue.ResizableArrayBuffer{}, jsvalue.Float16Array(nil),
 	} {

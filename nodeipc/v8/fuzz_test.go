@@ -44,14 +44,15 @@ func FuzzUnmarshal(f *testing.F) {
 			}
 			return
 		}
-		var props map[string]any
+		var props *jsvalue.Object
 		switch x := v.(type) {
-		case map[string]any:
+		case *jsvalue.Object:
 			props = x
 		case *jsvalue.Array:
 			props = x.Props
 		}
-		want, wantOK := props["cmd"].(string)
+		cmdValue, _ := props.Get("cmd")
+		want, wantOK := cmdValue.(string)
 		if isCmd != wantOK || string(cmd) != want {
 			t.Fatalf("AppendStringProperty = %q, %v; the decoded value says %q, %v", cmd, isCmd, want, wantOK)
 		}
@@ -117,4 +118,6 @@ type fuzzTarget struct {
 	Pp  **int             `json:"pp"`
 	Ifc fmt.Stringer      `json:"ifc"`
 	Sl  [][]any           `json:"sl"`
+	Obj *jsvalue.Object   `json:"obj"`
+	OV  jsvalue.Object    `json:"ov"`
 }

@@ -155,7 +155,7 @@ var specialTypes = map[reflect.Type]bool{
 	reflect.TypeFor[jsvalue.RegExp](): true, reflect.TypeFor[jsvalue.Map](): true, reflect.TypeFor[jsvalue.Set](): true,
 	reflect.TypeFor[jsvalue.Array](): true, reflect.TypeFor[jsvalue.Error](): true, reflect.TypeFor[jsvalue.Boxed](): true,
 	reflect.TypeFor[jsvalue.Undefined](): true, reflect.TypeFor[jsvalue.Hole](): true, reflect.TypeFor[jsvalue.InvalidDate](): true,
-	reflect.TypeFor[jsvalue.ResizableArrayBuffer](): true,
+	reflect.TypeFor[jsvalue.ResizableArrayBuffer](): true, reflect.TypeFor[jsvalue.Object](): true,
 }
 
 func isSpecialType(t reflect.Type) bool { return specialTypes[t] }
@@ -268,7 +268,11 @@ func (d *decoder) typed(t byte, off int, rv reflect.Value) error {
 		switch t {
 		case tagBeginObject:
 			if rt == mapAnyType {
-				return d.generic(t, off, rv)
+				// Maps throughout: the objects inside come as maps too.
+				d.maps++
+				err := d.generic(t, off, rv)
+				d.maps--
+				return err
 			}
 			return d.typedObjectMap(off, rv)
 		case tagBeginMap:

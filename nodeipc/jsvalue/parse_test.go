@@ -1,0 +1,226 @@
+package jsvalue_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"os/exec"
+	"reflect"
+	"strings"
+	"testing"
+
+	"nodeipc.dev/internal/jsontext"
+	"nodeipc.dev/internal/nodetest"
+	"nodeipc.dev/nodeipc/jsvalue"
+)
+
+// TestParseJSON checks ParseJSON against what JSON.parse followed by
+// JSON.stringify gives in Node (written out by hand here; the
+// TestParseJSONMatchesNode test asks Node itself).
+func TestParseJSON(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"b":1,"a":2,"z":{"y":1,"x":2}}`, `{"b":1,"a":2,"z":{"y":1,"x":2}}`},
+		{`{"b":1,"a":2,"b":3,"2":4,"1":5}`, `{"1":5,"2":4,"b":3,"a":2}`},
+		{`[{"10":0,"9":1,"x":2,"01":3},[{"q":1,"p":2}]]`, `[{"9":1,"10":0,"x":2,"01":3},[{"q":1,"p":2}]]`},
+		{` { "a" : [ 1 , -0 , 1e999, -1e999, 0.5e-7, 123456789012345678901 ] } `, `{"a":[1,0,null,null,5e-8,123456789012345680000]}`},
+		{`"\ud800\u00e9\/\ud83d\ude00"`, `"\ud800é/😀"`},
+		{`{"\u0063md":"x","":1,"__proto__":2}`, `{"cmd":"x","":1,"__proto__":2}`},
+		{`[true,false,null,"",[],{}]`, `[true,false,null,"",[],{}]`},
+	}
+	for _, tt := range tests {
+		v, err := jsvalue.ParseJSON([]byte(tt.in))
+		if err != nil {
+			t.Errorf("ParseJSON(%s) = %v", tt.in, err)
+			continue
+		}
+		got, err := jsvalue.AppendStringify(nil, v)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("AppendStringify(ParseJSON(%s)) = %s, %v; want %s", tt.in, got, err, tt.want)
+		}
+	}
+	if v, _ := jsvalue.ParseJSON([]byte(`-0`)); !math.Signbit(v.(float64)) {
+		t.Errorf("ParseJSON(-0) = %v; want -0", v)
+	}
+	if v, _ := jsvalue.ParseJSON([]byte(`"\udc00"`)); v != "\xed\xb0\x80" {
+		t.Errorf("ParseJSON of a lone low surrogate = %q; want its WTF-8 form", v)
+	}
+	for _, bad := range []string{
+		``, ` `, `{`, `{"a"}`, `{"a":1,}`, `[1,]`, `[1 2]`, `01`, `1.`, `-`, `+1`, `.5`, `NaN`, `tru`, `nul`,
+		`"\x"`, `"a` + "\x01" + `"`, "\"\xff\"", `{"a":1}x`, `{1:2}`, `'a'`, `"\u12"`, `[`, `]`,
+		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+	} {
+		if v, err := jsvalue.ParseJSON([]byte(bad)); !errors.Is(err, jsvalue.ErrInvalidJSON) {
+			t.Errorf("ParseJSON(%.40q) = %v, %v; want ErrInvalidJSON", bad, v, err)
+		}
+	}
+	deep := strings.Repeat("[", 10000) + strings.Repeat("]", 10000)
+	if _, err := jsvalue.ParseJSON([]byte(deep)); err != nil {
+		t.Errorf("ParseJSON of 10,000 levels = %v", err)
+	}
+}
+
+// TestAppendStringify checks JSON.stringify's rules for the values that
+// JSON itself has no word for, and for cycles.
+func TestAppendStringify(t *testing.T) {
+	o := obj("u", jsvalue.Undefined{}, "n", math.NaN(), "z", math.Copysign(0, -1), "i", math.Inf(-1),
+		"a", []any{jsvalue.Undefined{}, jsvalue.Hole{}, 1.5}, "m", map[string]any{"y": 1, "x": 2}, "s", struct {
+			A int `json:"a"`
+		}{1})
+	got, err := jsvalue.AppendStringify([]byte("x"), o)
+	want := `x{"n":null,"z":0,"i":null,"a":[null,null,1.5],"m":{"x":2,"y":1},"s":{"a":1}}`
+	if err != nil || string(got) != want {
+		t.Errorf("AppendStringify = %s, %v; want %s", got, err, want)
+	}
+	// An *Object inside a Go value keeps its order through MarshalJSON.
+	b, err := json.Marshal(map[string]any{"o": obj("b", 1, "a", 2)})
+	if err != nil || string(b) != `{"o":{"b":1,"a":2}}` {
+		t.Errorf("json.Marshal of an *Object inside a map = %s, %v", b, err)
+	}
+	var back struct {
+		O *jsvalue.Object `json:"o"`
+	}
+	if err := json.Unmarshal(b, &back); err != nil || !slices2(keys(back.O), "b", "a") {
+		t.Errorf("json.Unmarshal into an *Object field = %v, %v", back.O, err)
+	}
+	if err := json.Unmarshal([]byte(`{"o":[1]}`), &back); err == nil {
+		t.Error("json.Unmarshal of an array into an *Object succeeded")
+	}
+	// Cycles are errors, as in JSON.stringify, at any depth.
+	cyc := obj()
+	cyc.Set("self", cyc)
+	deep := obj("leaf", cyc)
+	for range 100 {
+		deep = obj("d", deep)
+	}
+	list := []any{nil}
+	list[0] = list
+	for _, v := range []any{cyc, deep, list} {
+		if out, err := jsvalue.AppendStringify([]byte("x"), v); err == nil || string(out) != "x" {
+			t.Errorf("AppendStringify of a cycle = %.40s, %v; want an error and dst unchanged", out, err)
+		}
+	}
+	// Shared, not cyclic: fine.
+	shared := obj("k", 1)
+	if out, err := jsvalue.AppendStringify(nil, []any{shared, shared}); err != nil || string(out) != `[{"k":1},{"k":1}]` {
+		t.Errorf("AppendStringify of a shared object = %s, %v", out, err)
+	}
+}
+
+func slices2(got []string, want ...string) bool { return reflect.DeepEqual(got, want) }
+
+// obj builds an *Object from keys and values, set in the order given.
+func obj(kv ...any) *jsvalue.Object {
+	o := &jsvalue.Object{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		o.Set(kv[i].(string), kv[i+1])
+	}
+	return o
+}
+
+// TestParseJSONMatchesNode asks real Node, for texts chosen to exercise
+// key order, duplicates, numbers and escapes, what JSON.stringify of
+// JSON.parse gives, and compares ParseJSON and AppendStringify with it
+// (after Node has read both back, since Node writes U+2028 unescaped).
+func TestParseJSONMatchesNode(t *testing.T) {
+	texts := []string{
+		`{"b":1,"a":2,"b":3,"2":4,"1":5,"4294967295":6,"4294967294":7,"-1":8,"01":9}`,
+		`[{"z":{"10":1,"9":2,"y":[{"b":1,"a":2}]}}, {"":0,"__proto__":{"x":1}}]`,
+		`[1e21,1e-7,123456789012345678,0.1,-0,5e-324,1.7976931348623157e308,1e400]`,
+		`["\u2028\u2029","\ud800","\udfff\ud800","\u0000\u001f","é€😀"]`,
+	}
+	node := nodetest.System(t)
+	script := `const rl = require('readline').createInterface({input: process.stdin});
+rl.on('line', (l) => { const [text, ours] = JSON.parse(l);
+  const want = JSON.stringify(JSON.parse(text)), got = JSON.stringify(JSON.parse(ours));
+  console.log(want === got ? 'same' : 'DIFF ' + want + ' vs ' + got); });`
+	var in bytes.Buffer
+	for _, text := range texts {
+		v, err := jsvalue.ParseJSON([]byte(text))
+		if err != nil {
+			t.Fatalf("ParseJSON(%s) = %v", text, err)
+		}
+		ours, err := jsvalue.AppendStringify(nil, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line, _ := json.Marshal([]string{text, string(ours)})
+		in.Write(append(line, '\n'))
+	}
+	cmd := exec.Command(node, "-e", script)
+	cmd.Stdin = &in
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(texts) {
+		t.Fatalf("node answered %q", out)
+	}
+	for i, l := range lines {
+		if l != "same" {
+			t.Errorf("%s: %s", texts[i], l)
+		}
+	}
+}
+
+// FuzzParseJSON checks ParseJSON against the scanner the channel validates
+// with: it accepts exactly the texts jsontext.Check accepts (up to its
+// nesting bound), never panics, and what it reads survives
+// AppendStringify and ParseJSON again unchanged.
+func FuzzParseJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"b":1,"a":2,"b":3,"2":4,"1":5}`, `[{"10":0,"9":1},[],{}]`, `"\ud800\u00e9"`, `-0`, `1e999`,
+		`{"a":[1,2,{"c":null}],"d":true}`, `[1,`, `{"a" 1}`, "\"\xff\"", `{"k":"v","k":{"k":[]}}`,
+		`{"p":1,"o":2,"n":3,"m":4,"l":5,"k":6,"j":7,"i":8,"h":9,"g":10,"f":11,"e":12,"d":13,"c":14,"b":15,"a":16,"9":17,"b":18}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := jsvalue.ParseJSON(data)
+		checkErr := jsontext.Check(data)
+		if (err == nil) != (checkErr == nil) && !strings.Contains(errString(err), "nested more than") {
+			t.Fatalf("ParseJSON(%q) = %v; the scanner says %v", data, err, checkErr)
+		}
+		if err != nil {
+			if !errors.Is(err, jsvalue.ErrInvalidJSON) {
+				t.Fatalf("ParseJSON(%q) = %v; want ErrInvalidJSON", data, err)
+			}
+			return
+		}
+		text, err := jsvalue.AppendStringify(nil, v)
+		if err != nil {
+			t.Fatalf("AppendStringify(ParseJSON(%q)) = %v", data, err)
+		}
+		again, err := jsvalue.ParseJSON(text)
+		if err != nil {
+			t.Fatalf("ParseJSON(%s) (written by AppendStringify) = %v", text, err)
+		}
+		text2, _ := jsvalue.AppendStringify(nil, again)
+		if !bytes.Equal(text, text2) {
+			t.Fatalf("not stable: %s then %s", text, text2)
+		}
+		if o, ok := v.(*jsvalue.Object); ok {
+			// The order is JavaScript's: indices first, ascending.
+			last, inIndices := int64(-1), true
+			for k := range o.Keys() {
+				n, isIndex := jsvalue.ArrayIndex(k)
+				if isIndex && (!inIndices || int64(n) <= last) {
+					t.Fatalf("keys of %q out of order: %q", data, keys(o))
+				}
+				if isIndex {
+					last = int64(n)
+				} else {
+					inIndices = false
+				}
+			}
+		}
+	})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
