@@ -23,35 +23,97 @@ type jsonEncoder struct{ e jsontext.Encoder }
 func newJSONEncoder() *jsonEncoder { return new(jsonEncoder) }
 
 // appendJSONLine appends the JSON text of v and a final "\n" to dst, the
-// way JSON.stringify writes it (see jsontext.Encoder.Append). Errors wrap
-// ErrInvalidMessage.
+// way JSON.stringify writes it (see jsontext.Encoder.Append). The values
+// decoding into an any gives (an *jsvalue.Object, []any) are written by
+// jsvalue.AppendStringify, in their order. Errors wrap ErrInvalidMessage.
 func appendJSONLine(dst []byte, v any) ([]byte, error) {
-	out, err := jsontext.Append(dst, v)
-	if err != nil {
-		return dst, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
-	}
-	return append(out, '\n'), nil
+	return (*jsonEncoder)(nil).appendLine(dst, v)
 }
 
-// appendLine is appendJSONLine with this encoder.
+// appendLine is appendJSONLine with e's encoder, if e is not nil.
 func (e *jsonEncoder) appendLine(dst []byte, v any) ([]byte, error) {
-	out, err := e.e.Append(dst, v)
+	var out []byte
+	var err error
+	switch v.(type) {
+	case *jsvalue.Object, []any:
+		out, err = jsvalue.AppendStringify(dst, v)
+	default:
+		if e == nil {
+			out, err = jsontext.Append(dst, v)
+		} else {
+			out, err = e.e.Append(dst, v)
+		}
+	}
 	if err != nil {
 		return dst, fmt.Errorf("%w: %w", ErrInvalidMessage, err)
 	}
 	return append(out, '\n'), nil
 }
 
-// decodeJSON decodes the JSON text b of a received message into v.
+// decodeJSON decodes the JSON text b of a received message into v: the
+// JavaScript value model (jsvalue.ParseJSON) for an *any, a *[]any and an
+// *jsvalue.Object, the text itself for a *json.RawMessage, and
+// encoding/json's rules for everything else.
 func decodeJSON(b []byte, v any) error {
-	if raw, ok := v.(*stdjson.RawMessage); ok && raw != nil {
-		*raw = append((*raw)[:0], b...)
-		return nil
+	var err error
+	switch x := v.(type) {
+	case *stdjson.RawMessage:
+		if x != nil {
+			*x = append((*x)[:0], b...)
+			return nil
+		}
+	case *any:
+		if x != nil {
+			var val any
+			if val, err = jsvalue.ParseJSON(b); err == nil {
+				*x = val
+			}
+			return decodeErr(err)
+		}
+	case *[]any:
+		if x != nil {
+			var val any
+			if val, err = jsvalue.ParseJSON(b); err == nil {
+				switch a := val.(type) {
+				case []any:
+					*x = a
+				case nil:
+					*x = nil
+				default:
+					err = fmt.Errorf("cannot decode %s into []any", jsonKindName(b))
+				}
+			}
+			return decodeErr(err)
+		}
+	case *jsvalue.Object:
+		if x != nil {
+			return decodeErr(x.UnmarshalJSON(b))
+		}
 	}
-	if err := jsontext.Unmarshal(b, v); err != nil {
+	return decodeErr(jsontext.Unmarshal(b, v))
+}
+
+// decodeErr is the error of Message.Decode in json mode.
+func decodeErr(err error) error {
+	if err != nil {
 		return fmt.Errorf("nodeipc: decode: %w", err)
 	}
 	return nil
+}
+
+// jsonKindName names the kind of JSON value the text b is, for errors.
+func jsonKindName(b []byte) string {
+	switch c := jsontext.TrimSpace(b); {
+	case len(c) == 0:
+		return "nothing"
+	case c[0] == '{':
+		return "an object"
+	case c[0] == '"':
+		return "a string"
+	case c[0] == 't' || c[0] == 'f':
+		return "a boolean"
+	}
+	return "a number"
 }
 
 // jsonInternalCmd reports whether the JSON text b is an object whose "cmd"

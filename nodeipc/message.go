@@ -80,10 +80,22 @@ func (m *Message) Release() {
 // Serialization returns the wire format the message arrived in.
 func (m *Message) Serialization() Serialization { return m.mode }
 
-// Decode decodes the message into v, which must be a non-nil pointer. In
-// json mode it follows encoding/json's rules (struct tags included); decoding
-// into a *json.RawMessage copies the raw text. In advanced mode see
-// PROTOCOL.md for how JavaScript values map to Go values.
+// Decode decodes the message into v, which must be a non-nil pointer.
+//
+// In both serializations an *any gets the JavaScript value model of package
+// jsvalue: an *jsvalue.Object for each JavaScript object, with its keys in
+// the order JavaScript gives them, []any for arrays, float64, string, bool
+// and nil (and in advanced mode the values JSON has no word for: Map,
+// BigInt, Date, ...). So a value decoded and sent on reaches JavaScript
+// as it came, key order included. A *map[string]any asks for Go maps
+// instead: it gets maps throughout, as encoding/json gives them.
+//
+// Other Go types follow encoding/json's rules (struct tags included) in
+// json mode, where a *json.RawMessage gets a copy of the raw text, and the
+// rules of package v8 in advanced mode (PROTOCOL.md §3). In json mode a []any
+// target gets the value model too, but an interface field inside a struct
+// is encoding/json's business and gets a map[string]any: declare it
+// *jsvalue.Object to keep the key order.
 func (m *Message) Decode(v any) error {
 	if m.data == nil {
 		return errReleased

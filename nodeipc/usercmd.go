@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"nodeipc.dev/internal/jsontext"
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 // Send refuses user messages that a Node peer would treat as internal (a
@@ -39,6 +40,10 @@ func mayBeInternal(v any) bool {
 		return ok && strings.HasPrefix(s, "NODE_")
 	case map[string]string:
 		return strings.HasPrefix(x["cmd"], "NODE_")
+	case *jsvalue.Object:
+		cmd, _ := x.Get("cmd")
+		s, ok := cmd.(string)
+		return ok && strings.HasPrefix(s, "NODE_")
 	case *Message:
 		return true // forwarded bytes: check them
 	}

@@ -13,19 +13,19 @@ import (
 
 // echoMessages are sent by the Node parent (as raw JSON, so that Node sees
 // the keys in this order); echoDecoded is what it gets back from `nodeipc
-// echo` (Go's encoding sorts object keys), echoRaw what it gets back from
-// `nodeipc echo --raw` (the bytes Node sent: the same keys in the same
-// order). The parent prints replies with JSON.stringify, which writes U+2028
-// as is.
+// echo` (decoded into Go values and encoded again: the keys in the same
+// order, integer-like keys first as in any JavaScript object), echoRaw what
+// it gets back from `nodeipc echo --raw` (the bytes Node sent). The parent
+// prints replies with JSON.stringify, which writes U+2028 as is.
 var (
 	echoMessages = []json.RawMessage{
 		json.RawMessage(`{"b":1,"a":[true,null,"ü\u2028"]}`),
 		json.RawMessage(`"a string"`),
 		json.RawMessage(`3.25`),
-		json.RawMessage(`[{"z":{}}]`),
+		json.RawMessage(`[{"z":{},"y":{"2":0,"x":1,"1":2}}]`),
 	}
-	echoDecoded = []string{"{\"a\":[true,null,\"ü\u2028\"],\"b\":1}", `"a string"`, `3.25`, `[{"z":{}}]`}
-	echoRaw     = []string{"{\"b\":1,\"a\":[true,null,\"ü\u2028\"]}", `"a string"`, `3.25`, `[{"z":{}}]`}
+	echoDecoded = []string{"{\"b\":1,\"a\":[true,null,\"ü\u2028\"]}", `"a string"`, `3.25`, `[{"z":{},"y":{"1":2,"2":0,"x":1}}]`}
+	echoRaw     = []string{"{\"b\":1,\"a\":[true,null,\"ü\u2028\"]}", `"a string"`, `3.25`, `[{"z":{},"y":{"1":2,"2":0,"x":1}}]`}
 )
 
 func TestEchoUnderNode(t *testing.T) {

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"math/big"
 	"reflect"
 	"strings"
 	"testing"
 
 	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 func TestLineValueAdvanced(t *testing.T) {
@@ -18,7 +20,7 @@ func TestLineValueAdvanced(t *testing.T) {
 		want any
 		ok   bool
 	}{
-		{`{"a":[1,"x",null,true]}`, map[string]any{"a": []any{1.0, "x", nil, true}}, true},
+		{`{"b":[1,"x",null,true],"a":{"$js":"bigint","value":"1"}}`, order("b", []any{1.0, "x", nil, true}, "a", big.NewInt(1)), true},
 		{` 2.5 `, 2.5, true},
 		{`"s"`, "s", true},
 		{`{"a":1} {"b":2}`, nil, false},
@@ -34,6 +36,15 @@ func TestLineValueAdvanced(t *testing.T) {
 			t.Errorf("lineValue(advanced, %q) error %v does not wrap ErrInvalidMessage", tt.line, err)
 		}
 	}
+}
+
+// order builds an *Object from keys and values, set in the order given.
+func order(kv ...any) *jsvalue.Object {
+	o := &jsvalue.Object{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		o.Set(kv[i].(string), kv[i+1])
+	}
+	return o
 }
 
 func TestReadLine(t *testing.T) {

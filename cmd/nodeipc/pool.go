@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
 	"nodeipc.dev/nodeipc/pool"
 )
 
@@ -112,9 +113,44 @@ type poolConfig struct {
 
 // poolLine is one call read from stdin.
 type poolLine struct {
-	ID     json.RawMessage `json:"id"`
-	Method string          `json:"method"`
-	Params []any           `json:"params"`
+	ID     json.RawMessage // as written back: JSON text
+	Method string
+	Params []any
+}
+
+// parsePoolLine reads one call. The line is read into JavaScript values
+// (jsvalue.ParseJSON), so the objects in the parameters reach the worker
+// with their keys in the order of the line; with advanced serialization it
+// is read as the JSON view (jsvalue.FromJSON), so tagged values such as
+// {"$js":"Map",...} reach it as the JavaScript values they stand for.
+func parsePoolLine(text []byte, mode nodeipc.Serialization) (poolLine, error) {
+	parse := jsvalue.ParseJSON
+	if mode == nodeipc.Advanced {
+		parse = jsvalue.FromJSON
+	}
+	v, err := parse(text)
+	if err != nil {
+		return poolLine{}, err
+	}
+	call, _ := v.(*jsvalue.Object)
+	method, _ := call.Get("method")
+	var in poolLine
+	if in.Method, _ = method.(string); in.Method == "" {
+		return poolLine{}, errors.New("a call is an object with a \"method\"")
+	}
+	if id, ok := call.Get("id"); ok {
+		if in.ID, err = jsvalue.AppendStringify(nil, id); err != nil {
+			return poolLine{}, fmt.Errorf("id: %w", err)
+		}
+	}
+	switch params, _ := call.Get("params"); p := params.(type) {
+	case []any:
+		in.Params = p
+	case nil:
+	default:
+		return poolLine{}, errors.New("\"params\" must be an array")
+	}
+	return in, nil
 }
 
 // poolResult is one line written to stdout.
@@ -222,17 +258,13 @@ func runPool(ctx context.Context, cfg poolConfig, stdin io.Reader, stdout, stder
 		i := idx
 		idx++
 		total.Add(1)
-		var in poolLine
-		if err := json.Unmarshal(text, &in); err != nil || in.Method == "" {
-			msg := "a call is an object with a \"method\""
-			if err != nil {
-				msg = err.Error()
-			}
+		in, err := parsePoolLine(text, cfg.Serialization)
+		if err != nil {
 			failed.Add(1)
 			done.Add(1)
 			write(i, poolLineJSON(poolResult{
 				ID:    json.RawMessage(fmt.Sprint(lineNo)),
-				Error: map[string]string{"name": "SyntaxError", "message": fmt.Sprintf("line %d: %s", lineNo, msg)},
+				Error: map[string]string{"name": "SyntaxError", "message": fmt.Sprintf("line %d: %v", lineNo, err)},
 			}))
 			continue
 		}
