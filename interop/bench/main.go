@@ -16,7 +16,8 @@
 //
 //	node>node      Node parent, Node child: the anchor every ratio is relative to
 //	node>go        Node parent, Go child decoding into typed structs
-//	node>go-raw    Node parent, Go child that only frames and drops (p2c only)
+//	node>go-raw    Node parent, Go child that only frames: drops (p2c) or forwards (echo) each message
+//	node>go-any    Node parent, Go child that decodes each message into an any and sends it back (echo only)
 //	go>node        Go parent, Node child
 //	go>go          Go parent, Go child
 //	raw            a bare socketpair, blocking syscalls, no framing: the ceiling
@@ -24,7 +25,8 @@
 // and measures for each: ping-pong round-trip latency (median and p99),
 // one-way throughput child→parent (c2p) and parent→child (p2c) for small
 // (53 B), medium (978 B) and large (1 MiB) messages, pipelined
-// request/response with 64 in flight, and, with both processes pinned to
+// request/response with 64 in flight, the pipelined echo of the small and
+// medium messages (Node parent), and, with both processes pinned to
 // CPU 0 (taskset -c 0), the round trip and its CPU cost on each side. For
 // Node and Go children under a Node parent it also measures peak RSS
 // (VmHWM) under the same sustained load and the time from start to the

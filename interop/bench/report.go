@@ -33,6 +33,8 @@ var metrics = []metric{
 	{"p2c.medium", "p2c medium (978 B)", "msg/s", true},
 	{"p2c.large", "p2c large (1 MiB)", "msg/s", true},
 	{"pipeline", "pipeline, 64 in flight", "req/s", true},
+	{"pipeline.small", "pipelined echo, small (53 B), 64 in flight", "req/s", true},
+	{"pipeline.medium", "pipelined echo, medium (978 B), 64 in flight", "req/s", true},
 	{"pin.median", "round trip pinned to CPU 0, median", "µs", false},
 	{"pin.child_cpu", "pinned: child CPU per round trip", "µs", false},
 	{"pin.parent_cpu", "pinned: parent CPU per round trip", "µs", false},
@@ -66,9 +68,11 @@ type report struct {
 	Metrics  []metric                              `json:"metrics"`
 	Configs  []*config                             `json:"configs"`
 	Results  map[string]map[string]runinfo.Summary `json:"results"`
-	Targets  []target                              `json:"targets"`
-	Framing  []framingResult                       `json:"framing"`
-	Notes    []string                              `json:"notes,omitempty"`
+	// Sers are the serializations of the run.
+	Sers    []string        `json:"serializations"`
+	Targets []target        `json:"targets"`
+	Framing []framingResult `json:"framing"`
+	Notes   []string        `json:"notes,omitempty"`
 
 	// GoMaxProcs is the GOMAXPROCS of the Go peers, "" for the runtime's
 	// default (one per CPU).
@@ -84,9 +88,11 @@ func (s *suite) report(d time.Duration) *report {
 		Reps:     s.o.reps,
 		Quick:    s.o.quick,
 		Counts: map[string]int{"latency": s.n.latency, "pinned": s.n.pinned, "small": s.n.small, "medium": s.n.medium,
-			"large": s.n.large, "pipeline": s.n.pipeline, "pipeline_warmup": s.n.pipelineWarmup, "mem": s.n.mem},
+			"large": s.n.large, "pipeline": s.n.pipeline, "pipeline_warmup": s.n.pipelineWarmup, "mem": s.n.mem,
+			"echo_small": s.n.echoSmall, "echo_medium": s.n.echoMedium},
 		Metrics: metrics,
 		Configs: s.configs,
+		Sers:    s.o.sers,
 		Results: map[string]map[string]runinfo.Summary{},
 		Framing: s.framing,
 		Notes:   s.notes,
@@ -132,13 +138,38 @@ func (r *report) ratio(config, key string) (float64, bool) {
 	return s.Ratio, ok && s.Ratio > 0
 }
 
-// targets checks the project's goals (json serialization).
+// targets checks the project's goals (json serialization, and the
+// untyped echo's in each serialization run).
 func (r *report) targets() []target {
 	var ts []target
 	atLeast := func(name, config, key string, want float64) {
 		got, ok := r.ratio(config, key)
 		ts = append(ts, target{Name: name, Want: fmt.Sprintf("≥ %.2f×", want), WantValue: want, Got: got, Unit: "× node>node",
 			Pass: ok && got >= want, Missing: !ok})
+	}
+	// The untyped echo: decoded into jsvalue's value model and encoded
+	// again, against Node's echo child and against forwarding the bytes.
+	for _, ser := range r.Sers {
+		tag := serTag(ser)
+		want := map[string][2]float64{"json": {1.1, 1.0}, "advanced": {1.3, 1.1}}[ser]
+		for i, sh := range []string{"small", "medium"} {
+			atLeast(fmt.Sprintf("pipelined echo %s, %s: untyped Go child (decode into any, send it back) vs Node child", sh, ser),
+				"node>go-any/"+tag, "pipeline."+sh, want[i])
+		}
+		if ser != "json" {
+			continue
+		}
+		for _, sh := range []string{"small", "medium"} {
+			a, okA := r.Results["node>go-any/"+tag]["pipeline."+sh]
+			b, okB := r.Results["node>go-raw/"+tag]["pipeline."+sh]
+			ok := okA && okB && b.Median > 0
+			got := 0.0
+			if ok {
+				got = a.Median / b.Median
+			}
+			ts = append(ts, target{Name: fmt.Sprintf("pipelined echo %s, json: untyped Go child within 10%% of the byte-for-byte echo", sh),
+				Want: "≥ 0.90×", WantValue: 0.9, Got: got, Unit: "× node>go-raw", Pass: ok && got >= 0.9, Missing: !ok})
+		}
 	}
 	atLeast("c2p small: Node parent ← Go child vs Node child", "node>go/json", "c2p.small", 4)
 	atLeast("c2p medium: Node parent ← Go child vs Node child", "node>go/json", "c2p.medium", 1.1)
@@ -185,8 +216,9 @@ func (r *report) markdown() string {
 	} else {
 		w(". The Go peers ran with the default GOMAXPROCS (%d)", r.Machine.NProc)
 	}
-	w(".\n\nCounts per run: %d round trips (%d pinned; after 2,000 warm-up), %d small / %d medium / %d large messages one way, %d pipelined requests (after %d unmeasured); memory: %d medium each way + %d pipelined.\n\n",
-		r.Counts["latency"], r.Counts["pinned"], r.Counts["small"], r.Counts["medium"], r.Counts["large"], r.Counts["pipeline"], r.Counts["pipeline_warmup"], r.Counts["mem"], r.Counts["mem"])
+	w(".\n\nCounts per run: %d round trips (%d pinned; after 2,000 warm-up), %d small / %d medium / %d large messages one way, %d pipelined requests (after %d unmeasured), %d / %d pipelined echoes of the small / medium message (after a quarter as many unmeasured); memory: %d medium each way + %d pipelined.\n\n",
+		r.Counts["latency"], r.Counts["pinned"], r.Counts["small"], r.Counts["medium"], r.Counts["large"], r.Counts["pipeline"], r.Counts["pipeline_warmup"],
+		r.Counts["echo_small"], r.Counts["echo_medium"], r.Counts["mem"], r.Counts["mem"])
 
 	w("## Targets\n\nRatios are to node>node (same serialization, same run); above 1 is better.\n\n")
 	w("| target | want | got | |\n|---|---|---|---|\n")
@@ -215,7 +247,7 @@ func (r *report) markdown() string {
 		}
 	}
 	w("\n## Results\n\nMedian [min–max] over the repetitions, then ×ratio to the baseline (node>node of the same serialization; raw against node>node/json), above 1 is better. ")
-	w("Names read parent>child/serialization; `go` decodes into typed structs, `go-raw` only frames; `raw` is a bare socketpair with blocking syscalls and no framing.\n\n")
+	w("Names read parent>child/serialization; `go` decodes into typed structs, `go-raw` only frames (its echo forwards the bytes as they came), `go-any` decodes into an any (jsvalue's value model) and sends that back; `raw` is a bare socketpair with blocking syscalls and no framing.\n\n")
 	w("| metric | unit |")
 	for _, c := range cols {
 		w(" %s |", c.Name)
@@ -247,7 +279,7 @@ func (r *report) markdown() string {
 	}
 	w("\n|---|%s\n", strings.Repeat("---|", len(cols)))
 	for _, m := range metrics {
-		if !strings.HasPrefix(m.Key, "c2p.") && !strings.HasPrefix(m.Key, "p2c.") && m.Key != "pipeline" {
+		if !strings.HasPrefix(m.Key, "c2p.") && !strings.HasPrefix(m.Key, "p2c.") && !strings.HasPrefix(m.Key, "pipeline") {
 			continue
 		}
 		w("| %s |", m.Label)

@@ -23,7 +23,7 @@ import (
 type config struct {
 	Name   string `json:"name"`   // parent>child/serialization, e.g. "node>go/json"
 	Parent string `json:"parent"` // "node", "go" or "raw"
-	Child  string `json:"child"`  // "node", "go", "go-raw" or "" (raw)
+	Child  string `json:"child"`  // "node", "go", "go-raw", "go-any" or "" (raw)
 	Ser    string `json:"serialization,omitempty"`
 	// Baseline is the configuration its ratios are relative to.
 	Baseline string `json:"baseline"`
@@ -42,6 +42,9 @@ func serTag(ser string) string {
 // counts are the sizes of the tests.
 type counts struct {
 	latency, pinned, small, medium, large, pipeline, mem int
+	// echoSmall and echoMedium are the pipelined echoes of the small and
+	// medium shapes (the untyped echo's test).
+	echoSmall, echoMedium int
 	// pipelineWarmup is the discarded pipeline run right before the
 	// measured one, by the same pair: the first tens of thousands of
 	// pipelined requests of a pair run at about half the steady rate
@@ -51,9 +54,11 @@ type counts struct {
 
 func countsFor(quick bool) counts {
 	if quick {
-		return counts{latency: 2000, pinned: 2000, small: 20000, medium: 5000, large: 8, pipeline: 5000, mem: 5000, pipelineWarmup: 2000}
+		return counts{latency: 2000, pinned: 2000, small: 20000, medium: 5000, large: 8, pipeline: 5000, mem: 5000, pipelineWarmup: 2000,
+			echoSmall: 5000, echoMedium: 2000}
 	}
-	return counts{latency: 20000, pinned: 10000, small: 100000, medium: 50000, large: 48, pipeline: 200000, mem: 20000, pipelineWarmup: 40000}
+	return counts{latency: 20000, pinned: 10000, small: 100000, medium: 50000, large: 48, pipeline: 200000, mem: 20000, pipelineWarmup: 40000,
+		echoSmall: 100000, echoMedium: 40000}
 }
 
 func (c counts) forShape(name string) int {
@@ -96,7 +101,7 @@ func newSuite(root, node, gopeer string, o *options) *suite {
 	advancedErr := advancedSupport()
 	for _, ser := range o.sers {
 		base := "node>node/" + serTag(ser)
-		for _, pc := range [][2]string{{"node", "node"}, {"node", "go"}, {"node", "go-raw"}, {"go", "node"}, {"go", "go"}} {
+		for _, pc := range [][2]string{{"node", "node"}, {"node", "go"}, {"node", "go-raw"}, {"node", "go-any"}, {"go", "node"}, {"go", "go"}} {
 			c := &config{Name: pc[0] + ">" + pc[1] + "/" + serTag(ser), Parent: pc[0], Child: pc[1], Ser: ser, Baseline: base}
 			if c.Name != base && o.only != nil && !o.only.MatchString(c.Name) {
 				continue
@@ -141,6 +146,15 @@ func (s *suite) plan() {
 	s.mainTests = append(s.mainTests,
 		shape.Test{Kind: shape.KindPipeline, N: n.pipelineWarmup, Window: 64, Warmup: true},
 		shape.Test{Kind: shape.KindPipeline, N: n.pipeline, Window: 64})
+	// The pipelined echo of whole messages, for the untyped echo.
+	for _, e := range []struct {
+		name string
+		n    int
+	}{{shape.Small, n.echoSmall}, {shape.MediumName, n.echoMedium}} {
+		s.mainTests = append(s.mainTests,
+			shape.Test{Kind: shape.KindPipeline, Shape: e.name, N: e.n / 4, Window: 64, Warmup: true},
+			shape.Test{Kind: shape.KindPipeline, Shape: e.name, N: e.n, Window: 64})
+	}
 	s.pinnedTests = []shape.Test{{Kind: shape.KindLatency, N: n.pinned}}
 	s.memTests = []shape.Test{
 		{Kind: shape.KindP2C, Shape: shape.MediumName, N: n.mem},
@@ -151,19 +165,30 @@ func (s *suite) plan() {
 }
 
 // applies reports whether configuration c runs test t of a phase: the
-// framing-only Go child is there for p2c only, and the pinned and memory
+// framing-only Go child is there for p2c and the pipelined echo of whole
+// messages, the untyped Go child for that echo only (both under a Node
+// parent, as is Node's child, for comparison), and the pinned and memory
 // phases compare full peers (memory: children of a Node parent).
 func applies(c *config, kind string, t shape.Test) bool {
 	if c.Skipped != "" {
 		return false
 	}
+	wholeEcho := t.Kind == shape.KindPipeline && t.Shape != ""
 	switch kind {
 	case jobMain:
-		return c.Child != "go-raw" || t.Kind == shape.KindP2C
+		switch c.Child {
+		case "go-raw":
+			return t.Kind == shape.KindP2C || wholeEcho
+		case "go-any":
+			return wholeEcho
+		case "node":
+			return !wholeEcho || c.Parent == "node"
+		}
+		return !wholeEcho
 	case jobPinned:
-		return c.Child != "go-raw"
+		return c.Child != "go-raw" && c.Child != "go-any"
 	case jobMem:
-		return c.Child != "go-raw" && c.Parent == "node"
+		return c.Child != "go-raw" && c.Child != "go-any" && c.Parent == "node"
 	}
 	return false
 }
@@ -296,10 +321,13 @@ func (s *suite) command(ctx context.Context, c *config, kind string, plan shape.
 	switch c.Child {
 	case "node":
 		plan.Child = shape.Child{Kind: "node", Path: s.node, Script: filepath.Join(s.root, "interop", "testdata", "bench", "child.js")}
-	case "go", "go-raw":
+	case "go", "go-raw", "go-any":
 		args := append([]string{"child"}, prof("child")...)
-		if c.Child == "go-raw" {
+		switch c.Child {
+		case "go-raw":
 			args = append(args, "-raw")
+		case "go-any":
+			args = append(args, "-any")
 		}
 		plan.Child = shape.Child{Kind: "go", Path: s.gopeer, Args: args}
 	}

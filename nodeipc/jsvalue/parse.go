@@ -4,6 +4,10 @@ package jsvalue
 // scanner. It validates as it goes (one pass), collects the members of the
 // containers being read on two stacks shared by the whole parse, and gives
 // each container its final storage, of the exact size, when it closes.
+// That storage, the objects, and the strings and numbers put in an any are
+// carved out of a few larger allocations per message (see slab.go): a
+// message of a hundred values costs a handful of allocations, not two per
+// value.
 
 import (
 	"bytes"
@@ -41,6 +45,7 @@ type parser struct {
 	b     []byte
 	i     int
 	depth int
+	slab  slab
 	mems  []member // members of the objects being read, innermost last
 	elems []any    // elements of the arrays being read, innermost last
 	// keys interns short keys across the calls of this (pooled) parser,
@@ -116,7 +121,7 @@ func (p *parser) value() (any, error) {
 	if !ok {
 		return nil, p.fail("invalid value")
 	}
-	v := boxNumber(jsontext.ParseNumber(p.b[p.i:end]))
+	v := p.slab.number(jsontext.ParseNumber(p.b[p.i:end]))
 	p.i = end
 	return v, nil
 }
@@ -135,7 +140,7 @@ func (p *parser) str() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return p.slab.str(s), nil
 }
 
 // text parses the string at p.i into a Go string.
@@ -147,9 +152,9 @@ func (p *parser) text() (string, error) {
 	raw := p.b[p.i:end]
 	p.i = end
 	if bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw[1 : len(raw)-1]), nil
+		return p.slab.text(raw[1 : len(raw)-1]), nil
 	}
-	return string(jsontext.AppendUnquoted(nil, raw)), nil
+	return p.slab.unquote(raw), nil
 }
 
 // key parses an object key, through the key cache when it is short and
@@ -195,7 +200,7 @@ func (p *parser) object() (any, error) {
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
 		p.depth--
-		return &Object{}, nil
+		return p.slab.object(), nil
 	}
 	for {
 		k, err := p.key()
@@ -223,7 +228,7 @@ func (p *parser) object() (any, error) {
 		}
 		return nil, p.fail("expected ',' or '}'")
 	}
-	o := objectOf(p.mems[start:])
+	o := p.objectOf(p.mems[start:])
 	clear(p.mems[start:])
 	p.mems = p.mems[:start]
 	p.depth--
@@ -231,12 +236,12 @@ func (p *parser) object() (any, error) {
 }
 
 // objectOf makes an Object of the members read, in the order read.
-func objectOf(ms []member) *Object {
-	o := &Object{}
+func (p *parser) objectOf(ms []member) *Object {
+	o := p.slab.object()
 	// The common case: no duplicate keys, array indices (if any) first and
 	// ascending. Then the members are the object as they are.
 	if len(ms) <= indexFrom && inJSOrder(ms) {
-		o.members = append(make([]member, 0, len(ms)), ms...)
+		o.members = p.slab.members(ms)
 		for o.nIndex < len(ms) {
 			if _, ok := ArrayIndex(ms[o.nIndex].key); !ok {
 				break
@@ -306,27 +311,9 @@ func (p *parser) array() (any, error) {
 		}
 		return nil, p.fail("expected ',' or ']'")
 	}
-	a := append(make([]any, 0, len(p.elems)-start), p.elems[start:]...)
+	a := p.slab.elements(p.elems[start:])
 	clear(p.elems[start:])
 	p.elems = p.elems[:start]
 	p.depth--
 	return a, nil
-}
-
-// smallNumbers are the numbers 0 to 255 boxed once, so that the common
-// small integers do not allocate when they are put in an any.
-var smallNumbers [256]any
-
-func init() {
-	for n := range smallNumbers {
-		smallNumbers[n] = float64(n)
-	}
-}
-
-// boxNumber puts f in an any.
-func boxNumber(f float64) any {
-	if n := int(f); n >= 0 && n < len(smallNumbers) && float64(n) == f && (n != 0 || 1/f > 0) {
-		return smallNumbers[n]
-	}
-	return f
 }

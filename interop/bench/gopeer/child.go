@@ -4,19 +4,27 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 
 	"nodeipc.dev/interop/bench/internal/shape"
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
+)
+
+// Child modes: what the child does with the messages it echoes and
+// receives.
+const (
+	modeTyped = "typed" // decode into the shape's Go type, send that back
+	modeRaw   = "raw"   // frame only: echo the message as it arrived, drop p2c messages undecoded
+	modeAny   = "any"   // decode into an any (jsvalue's value model) and send that back
 )
 
 // runChild is the Go child: it adopts the channel its parent made, says
 // "ready", then serves the parent's control messages until the parent
 // disconnects.
-func runChild(raw bool) error {
+func runChild(mode string) error {
 	ch, err := nodeipc.FromEnv(&nodeipc.Options{SendQueueSize: sendQueue})
 	if err != nil {
 		return err
@@ -34,21 +42,39 @@ func runChild(raw bool) error {
 		if err != nil {
 			return err
 		}
+		if mode == modeAny {
+			// The untyped echo: whatever the message is, decoded into the
+			// value model and encoded again.
+			var v any
+			if err := m.Decode(&v); err != nil {
+				return err
+			}
+			if o, ok := v.(*jsvalue.Object); ok {
+				if op, _ := o.Get("op"); op == "echo" {
+					err := ch.Send(ctx, v)
+					m.Release()
+					if err != nil {
+						return err
+					}
+					continue
+				}
+			}
+		}
 		var msg shape.Msg
 		if err := m.Decode(&msg); err != nil {
 			return err
 		}
 		switch msg.Op {
 		case "echo":
-			if raw {
-				err = ch.Send(ctx, json.RawMessage(m.Raw()))
+			if mode == modeRaw {
+				err = ch.Send(ctx, m) // forwarded byte for byte
 			} else {
 				err = ch.Send(ctx, &msg)
 			}
 		case shape.KindC2P:
 			err = sendMany(ctx, ch, msg.Shape, msg.N)
 		case shape.KindP2C:
-			err = recvMany(ctx, ch, msg.Shape, msg.N, raw)
+			err = recvMany(ctx, ch, msg.Shape, msg.N, mode == modeRaw)
 			if err == nil {
 				err = ch.Send(ctx, &shape.Msg{Op: "done", N: msg.N})
 			}

@@ -4,14 +4,17 @@
 // (interop/bench). It is started by the driver, by a Node parent
 // (interop/testdata/bench/parent.js) or by itself:
 //
-//	gopeer child [-raw] [-cpuprofile FILE]       a Go child: FromEnv, then answer the parent
+//	gopeer child [-raw|-any] [-cpuprofile FILE]  a Go child: FromEnv, then answer the parent
 //	gopeer parent [-cpuprofile FILE] PLAN        a Go parent: start PLAN's child, run PLAN's tests
 //	gopeer rawparent PLAN                        the ceiling: the same tests on a bare socketpair
 //	gopeer rawchild                              rawparent's child (the socket is fd 3)
 //
 // PLAN is a JSON shape.Plan; every parent prints one JSON shape.Result per
 // line on stdout. The child decodes every message into a typed struct (the
-// realistic case); with -raw it only frames messages and drops them.
+// realistic case); with -raw it only frames messages (it drops those sent
+// to it and echoes the others as they arrived); with -any it decodes every
+// message into an any (the untyped echo: jsvalue's value model, decoded and
+// encoded again).
 // -sendqueue sets nodeipc.Options.SendQueueSize, for experiments; the suite
 // uses the library's defaults.
 //
@@ -41,6 +44,7 @@ func main() {
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process to `file`")
 	raw := fs.Bool("raw", false, "child: frame messages but do not decode them")
+	untyped := fs.Bool("any", false, "child: decode messages into an any and echo that")
 	fs.IntVar(&sendQueue, "sendqueue", 0, "nodeipc.Options.SendQueueSize in `bytes` (0: the library's default), for experiments")
 	if err := fs.Parse(os.Args[2:]); err != nil {
 		os.Exit(2)
@@ -56,7 +60,14 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "child":
-		err = runChild(*raw)
+		mode := modeTyped
+		switch {
+		case *raw:
+			mode = modeRaw
+		case *untyped:
+			mode = modeAny
+		}
+		err = runChild(mode)
 	case "parent":
 		err = withPlan(fs.Args(), runParent)
 	case "rawparent":
@@ -105,6 +116,6 @@ func startProfile(path string) (func(), error) {
 
 // usage prints how to call gopeer and exits.
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: gopeer child [-raw] [-cpuprofile FILE] | parent [-cpuprofile FILE] PLAN | rawparent PLAN | rawchild")
+	fmt.Fprintln(os.Stderr, "usage: gopeer child [-raw|-any] [-cpuprofile FILE] | parent [-cpuprofile FILE] PLAN | rawparent PLAN | rawchild")
 	os.Exit(2)
 }

@@ -158,15 +158,23 @@ async function run1(t) {
       break;
     }
     case 'pipeline': {
+      // Pings, or with a shape the whole message of that shape (the first
+      // echo must be the message itself, keys in the same order).
+      const msg = t.shape ? S[t.shape] : null;
+      const next = (i) => msg || { id: i, op: 'echo', payload: 'x' };
       const start = now();
-      await new Promise((resolve) => {
+      await new Promise((resolve, reject) => {
         let sent = 0;
         let got = 0;
-        onMsg = () => {
-          if (sent < t.n) child.send({ id: sent++, op: 'echo', payload: 'x' });
+        onMsg = (m) => {
+          if (got === 0 && msg && JSON.stringify(m) !== JSON.stringify(msg)) {
+            reject(new Error(`echo of ${t.shape} differs: ${JSON.stringify(m)}`));
+            return;
+          }
+          if (sent < t.n) child.send(next(sent++));
           if (++got === t.n) resolve();
         };
-        for (; sent < Math.min(t.window, t.n); sent++) child.send({ id: sent, op: 'echo', payload: 'x' });
+        for (; sent < Math.min(t.window, t.n); sent++) child.send(next(sent));
       });
       rate(r, start);
       break;
