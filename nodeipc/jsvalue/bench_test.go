@@ -67,3 +67,13 @@ func BenchmarkAppendStringifyMedium(b *testing.B) {
 }
 func BenchmarkMapRoundTripSmall(b *testing.B)  { benchMap(b, benchSmall) }
 func BenchmarkMapRoundTripMedium(b *testing.B) { benchMap(b, benchMedium) }
+
+func BenchmarkScanMedium(b *testing.B) {
+	data := []byte(benchMedium)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if jsontext.Scan(data).ErrAt >= 0 {
+			b.Fatal("invalid")
+		}
+	}
+}

@@ -1,13 +1,13 @@
 package jsvalue
 
 // ParseJSON: JSON.parse into the value model, on internal/jsontext's
-// scanner. It validates as it goes (one pass), collects the members of the
-// containers being read on two stacks shared by the whole parse, and gives
-// each container its final storage, of the exact size, when it closes.
-// That storage, the objects, and the strings and numbers put in an any are
-// carved out of a few larger allocations per message (see slab.go): a
-// message of a hundred values costs a handful of allocations, not two per
-// value.
+// scanner, in two passes. The first (count) only measures: how many
+// members or elements each container has, in the order they open, and how
+// many objects, strings, numbers and string bytes there are. The second
+// (value and below) validates and builds, writing each member and element
+// straight into its final place: the memory of all the values of a message
+// is a handful of allocations of exactly the size needed (see slab.go),
+// not one or two per value.
 
 import (
 	"bytes"
@@ -30,6 +30,7 @@ import (
 func ParseJSON(data []byte) (any, error) {
 	p := parsers.Get().(*parser)
 	p.b = data
+	p.count()
 	v, err := p.document()
 	p.reset()
 	parsers.Put(p)
@@ -40,39 +41,94 @@ func ParseJSON(data []byte) (any, error) {
 }
 
 // parser holds the state of one ParseJSON call; parsers are pooled, and
-// keep their stacks and key cache from one call to the next.
+// keep their buffers from one call to the next.
 type parser struct {
 	b     []byte
 	i     int
 	depth int
 	slab  slab
-	mems  []member // members of the objects being read, innermost last
-	elems []any    // elements of the arrays being read, innermost last
-	// keys interns short keys across the calls of this (pooled) parser,
-	// so that messages of one shape do not allocate their keys again.
-	keys map[string]string
+	// sizes holds the number of members or elements of each container, in
+	// the order they open (from count); next is the next one to open.
+	sizes []int32
+	next  int
+	open  []int32 // count's stack: indices in sizes of the open containers
 }
 
 var parsers = sync.Pool{New: func() any { return new(parser) }}
 
-// Bounds of the parser: nesting, and the key cache.
-const (
-	maxParseDepth  = 10000
-	keyCacheMax    = 1024
-	keyCacheMaxLen = 32
-)
+// maxParseDepth bounds the nesting ParseJSON accepts, and so its
+// recursion.
+const maxParseDepth = 10000
 
 func (p *parser) reset() {
-	clear(p.mems)
-	clear(p.elems)
-	mems, elems := p.mems[:0], p.elems[:0]
-	if cap(mems) > 4096 {
-		mems = nil
+	sizes, open := p.sizes[:0], p.open[:0]
+	if cap(sizes) > 1<<16 {
+		sizes = nil
 	}
-	if cap(elems) > 4096 {
-		elems = nil
+	if cap(open) > 1<<10 {
+		open = nil
 	}
-	*p = parser{mems: mems, elems: elems, keys: p.keys}
+	*p = parser{sizes: sizes, open: open}
+}
+
+// count measures the text for the second pass (see the top of the file).
+// It does not validate: on text that is not JSON the sizes are wrong, and
+// the second pass fails where the text does, never writing past what
+// count provided for.
+func (p *parser) count() {
+	b := p.b
+	s := &p.slab
+	for i := 0; i < len(b); {
+		switch c := b[i]; c {
+		case '"':
+			end, ok := jsontext.ScanString(b, i)
+			if !ok {
+				return
+			}
+			s.nStrs++
+			s.nBytes += end - i - 2
+			i = end
+			continue
+		case '{', '[':
+			if c == '{' {
+				s.nObjs++
+			} else {
+				s.nArrays++
+			}
+			p.open = append(p.open, int32(len(p.sizes)))
+			j := jsontext.SkipSpace(b, i+1)
+			var n int32
+			if j < len(b) && b[j] != '}' && b[j] != ']' {
+				n = 1
+			}
+			p.sizes = append(p.sizes, n)
+			i = j
+			continue
+		case ',':
+			if k := len(p.open); k > 0 {
+				p.sizes[p.open[k-1]]++
+			}
+		case '}', ']':
+			if k := len(p.open); k > 0 {
+				top := p.open[k-1]
+				if b[i] == '}' {
+					s.nMems += int(p.sizes[top])
+				} else {
+					s.nElems += int(p.sizes[top])
+				}
+				p.open = p.open[:k-1]
+			}
+		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			s.nNums++
+			for i++; i < len(b) && (b[i] >= '0' && b[i] <= '9' || b[i] == '.' || b[i] == 'e' || b[i] == 'E' || b[i] == '+' || b[i] == '-'); i++ {
+			}
+			continue
+		}
+		i++
+	}
+	// Containers left open: the text is cut short, and the second pass
+	// will say so. Their members were not counted.
+	p.open = p.open[:0]
 }
 
 // fail returns the error for a problem at p.i: jsontext.Check's, which
@@ -109,7 +165,11 @@ func (p *parser) value() (any, error) {
 	case '[':
 		return p.array()
 	case '"':
-		return p.str()
+		s, err := p.text()
+		if err != nil {
+			return nil, err
+		}
+		return p.slab.str(s), nil
 	case 't':
 		return p.literal("true", true)
 	case 'f':
@@ -134,15 +194,6 @@ func (p *parser) literal(lit string, v any) (any, error) {
 	return v, nil
 }
 
-// str parses a string value.
-func (p *parser) str() (any, error) {
-	s, err := p.text()
-	if err != nil {
-		return nil, err
-	}
-	return p.slab.str(s), nil
-}
-
 // text parses the string at p.i into a Go string.
 func (p *parser) text() (string, error) {
 	end, ok := jsontext.ScanString(p.b, p.i)
@@ -151,35 +202,7 @@ func (p *parser) text() (string, error) {
 	}
 	raw := p.b[p.i:end]
 	p.i = end
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return p.slab.text(raw[1 : len(raw)-1]), nil
-	}
-	return p.slab.unquote(raw), nil
-}
-
-// key parses an object key, through the key cache when it is short and
-// has no escapes.
-func (p *parser) key() (string, error) {
-	end, ok := jsontext.ScanString(p.b, p.i)
-	if !ok {
-		return "", p.fail("invalid object key")
-	}
-	raw := p.b[p.i+1 : end-1]
-	if len(raw) > keyCacheMaxLen || bytes.IndexByte(raw, '\\') >= 0 {
-		return p.text()
-	}
-	p.i = end
-	if s, ok := p.keys[string(raw)]; ok {
-		return s, nil
-	}
-	s := string(raw)
-	if p.keys == nil {
-		p.keys = make(map[string]string)
-	}
-	if len(p.keys) < keyCacheMax {
-		p.keys[s] = s
-	}
-	return s, nil
+	return p.slab.text(raw), nil
 }
 
 func (p *parser) enter() error {
@@ -190,20 +213,36 @@ func (p *parser) enter() error {
 	return nil
 }
 
+// size returns the number of members or elements count found for the
+// container opening now.
+func (p *parser) size() int {
+	if p.next >= len(p.sizes) {
+		return 0
+	}
+	n := int(p.sizes[p.next])
+	p.next++
+	return n
+}
+
 // object parses an object; p.b[p.i] is '{'.
 func (p *parser) object() (any, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
-	start := len(p.mems)
+	o := p.slab.object()
+	ms := p.slab.members(p.size())
+	n := 0
 	p.i = jsontext.SkipSpace(p.b, p.i+1)
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
 		p.depth--
-		return p.slab.object(), nil
+		return o, nil
 	}
 	for {
-		k, err := p.key()
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			return nil, p.fail("expected an object key")
+		}
+		k, err := p.text()
 		if err != nil {
 			return nil, err
 		}
@@ -216,7 +255,11 @@ func (p *parser) object() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.mems = append(p.mems, member{k, v})
+		if n >= len(ms) {
+			return nil, p.fail("miscounted object") // cannot happen on valid JSON
+		}
+		ms[n] = member{k, v}
+		n++
 		p.i = jsontext.SkipSpace(p.b, p.i)
 		if p.i < len(p.b) && p.b[p.i] == ',' {
 			p.i = jsontext.SkipSpace(p.b, p.i+1)
@@ -228,33 +271,25 @@ func (p *parser) object() (any, error) {
 		}
 		return nil, p.fail("expected ',' or '}'")
 	}
-	o := p.objectOf(p.mems[start:])
-	clear(p.mems[start:])
-	p.mems = p.mems[:start]
 	p.depth--
-	return o, nil
-}
-
-// objectOf makes an Object of the members read, in the order read.
-func (p *parser) objectOf(ms []member) *Object {
-	o := p.slab.object()
+	ms = ms[:n:n]
 	// The common case: no duplicate keys, array indices (if any) first and
 	// ascending. Then the members are the object as they are.
-	if len(ms) <= indexFrom && inJSOrder(ms) {
-		o.members = p.slab.members(ms)
-		for o.nIndex < len(ms) {
+	if n <= indexFrom && inJSOrder(ms) {
+		o.members = ms
+		for o.nIndex < n {
 			if _, ok := ArrayIndex(ms[o.nIndex].key); !ok {
 				break
 			}
 			o.nIndex++
 		}
-		return o
+		return o, nil
 	}
-	o.members = make([]member, 0, len(ms))
 	for _, m := range ms {
 		o.Set(m.key, m.value)
 	}
-	return o
+	clear(ms) // o has its own copy
+	return o, nil
 }
 
 // inJSOrder reports whether the keys of ms are distinct and in
@@ -287,19 +322,24 @@ func (p *parser) array() (any, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
-	start := len(p.elems)
+	a := p.slab.elements(p.size())
+	n := 0
 	p.i = jsontext.SkipSpace(p.b, p.i+1)
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
 		p.depth--
-		return []any{}, nil
+		return p.slab.array(a), nil
 	}
 	for {
 		v, err := p.value()
 		if err != nil {
 			return nil, err
 		}
-		p.elems = append(p.elems, v)
+		if n >= len(a) {
+			return nil, p.fail("miscounted array") // cannot happen on valid JSON
+		}
+		a[n] = v
+		n++
 		p.i = jsontext.SkipSpace(p.b, p.i)
 		if p.i < len(p.b) && p.b[p.i] == ',' {
 			p.i = jsontext.SkipSpace(p.b, p.i+1)
@@ -311,9 +351,6 @@ func (p *parser) array() (any, error) {
 		}
 		return nil, p.fail("expected ',' or ']'")
 	}
-	a := p.slab.elements(p.elems[start:])
-	clear(p.elems[start:])
-	p.elems = p.elems[:start]
 	p.depth--
-	return a, nil
+	return p.slab.array(a[:n:n]), nil
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os/exec"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -223,4 +225,49 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestParseJSONValuesSurviveGC keeps values from many parses (strings and
+// numbers live in shared per-message memory) while the collector runs,
+// and checks that each still reads as it was parsed.
+func TestParseJSONValuesSurviveGC(t *testing.T) {
+	var kept []any
+	var texts []string
+	for i := range 2000 {
+		text := fmt.Sprintf(`{"i":%d,"s":"value %d","f":%d.5,"a":[%d,"x%d",{"k":"v%d"}],"e":"\u00e9%d"}`, i, i, i, i, i, i, i)
+		v, err := jsvalue.ParseJSON([]byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Keep only a part of some messages: the rest must stay alive.
+		switch i % 3 {
+		case 0:
+			kept = append(kept, v)
+		case 1:
+			a, _ := v.(*jsvalue.Object).Get("a")
+			kept = append(kept, a)
+		case 2:
+			s, _ := v.(*jsvalue.Object).Get("e")
+			kept = append(kept, s)
+		}
+		texts = append(texts, text)
+		if i%500 == 0 {
+			runtime.GC()
+		}
+	}
+	runtime.GC()
+	for i, v := range kept {
+		want, _ := jsvalue.ParseJSON([]byte(texts[i]))
+		switch i % 3 {
+		case 1:
+			want, _ = want.(*jsvalue.Object).Get("a")
+		case 2:
+			want, _ = want.(*jsvalue.Object).Get("e")
+		}
+		got, err1 := jsvalue.AppendStringify(nil, v)
+		exp, err2 := jsvalue.AppendStringify(nil, want)
+		if err1 != nil || err2 != nil || !bytes.Equal(got, exp) {
+			t.Fatalf("value %d after GC = %s; want %s", i, got, exp)
+		}
+	}
 }

@@ -1,113 +1,104 @@
 package jsvalue
 
 import (
+	"bytes"
 	"unsafe"
 
 	"nodeipc.dev/internal/jsontext"
 )
 
 // slab hands out the memory of the values one ParseJSON call makes, from
-// a few larger allocations: the objects, the members of objects and the
-// elements of arrays (each container gets a part of exact size, whose
-// capacity ends there, so that growing it later copies it out), the bytes
-// of strings, and the strings and numbers boxed in an any.
+// one allocation of each kind, sized by the first pass: the objects, the
+// members of objects and the elements of arrays (each container gets a
+// part of exact size, whose capacity ends there, so that growing it later
+// copies it out), the bytes of strings, and the strings and numbers boxed
+// in an any. Each allocation is made when it is first needed.
 //
 // The values of one message share these allocations, so a value kept
-// from a message keeps the memory of the others in its chunks alive: at
-// most about the size of the message itself. Chunks start small and
-// double, up to maxChunk elements, so a small message makes small chunks.
+// from a message keeps the memory of the others alive: about the size of
+// the message itself, and never more than what decoding it allocated.
 type slab struct {
+	// What the first pass counted.
+	nObjs, nArrays, nMems, nElems, nStrs, nNums, nBytes int
+
 	objs  []Object
 	mems  []member
 	elems []any
+	arrs  [][]any
 	strs  []string
 	nums  []float64
 	bytes []byte
 }
 
-// maxChunk bounds the elements of one chunk.
-const maxChunk = 1024
-
-// grow returns a chunk for at least n more elements, given the current
-// one: the same if it has room, else a new one, twice as large.
-func grow[T any](cur []T, n int) []T {
-	if cap(cur)-len(cur) >= n {
-		return cur
+// take returns the next n elements of *cur, with a capacity of n; the
+// first call makes *cur, of total elements (or n, if more).
+func take[T any](cur *[]T, n, total int) []T {
+	if cap(*cur)-len(*cur) < n {
+		*cur = make([]T, 0, max(total, n))
 	}
-	size := min(max(2*cap(cur), 8), maxChunk)
-	return make([]T, 0, max(size, n))
-}
-
-// take returns the next n elements of the chunk *cur, with a capacity of n.
-func take[T any](cur *[]T, n int) []T {
-	*cur = grow(*cur, n)
 	i := len(*cur)
 	*cur = (*cur)[:i+n]
 	return (*cur)[i : i+n : i+n]
 }
 
-func (s *slab) object() *Object { return &take(&s.objs, 1)[0] }
+func (s *slab) object() *Object { return &take(&s.objs, 1, s.nObjs)[0] }
 
-// members returns a copy of ms.
-func (s *slab) members(ms []member) []member {
-	if len(ms) == 0 {
+// members returns room for an object's n members.
+func (s *slab) members(n int) []member {
+	if n == 0 {
 		return nil
 	}
-	out := take(&s.mems, len(ms))
-	copy(out, ms)
-	return out
+	return take(&s.mems, n, s.nMems)
 }
 
-// elements returns a copy of es (never nil: [] is an array).
-func (s *slab) elements(es []any) []any {
-	if len(es) == 0 {
+// elements returns room for an array's n elements (never nil: [] is an
+// array).
+func (s *slab) elements(n int) []any {
+	if n == 0 {
 		return []any{}
 	}
-	out := take(&s.elems, len(es))
-	copy(out, es)
-	return out
+	return take(&s.elems, n, s.nElems)
 }
 
-// text returns b as a string, its bytes in the slab.
-func (s *slab) text(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	if len(b) > maxChunk {
-		return string(b)
-	}
-	out := take(&s.bytes, len(b))
-	copy(out, b)
-	return unsafe.String(unsafe.SliceData(out), len(out))
+// array returns a in an any, without an allocation of its own.
+func (s *slab) array(a []any) any {
+	p := &take(&s.arrs, 1, s.nArrays)[0]
+	*p = a
+	return box(sliceType, unsafe.Pointer(p))
 }
 
-// unquote returns the value of the JSON string literal q (see
-// jsontext.AppendUnquoted), its bytes in the slab.
-func (s *slab) unquote(q []byte) string {
-	if len(q) > maxChunk {
-		return string(jsontext.AppendUnquoted(nil, q))
-	}
-	s.bytes = grow(s.bytes, len(q)) // the value is never longer
-	start := len(s.bytes)
-	s.bytes = jsontext.AppendUnquoted(s.bytes, q)
-	out := s.bytes[start:len(s.bytes):len(s.bytes)]
-	if len(out) == 0 {
+// text returns the value of the JSON string literal q (quotes included;
+// see jsontext.AppendUnquoted), its bytes in the slab.
+func (s *slab) text(q []byte) string {
+	raw := q[1 : len(q)-1]
+	if len(raw) == 0 {
 		return ""
+	}
+	var out []byte
+	if bytes.IndexByte(raw, '\\') < 0 {
+		out = take(&s.bytes, len(raw), s.nBytes)
+		copy(out, raw)
+	} else {
+		// The value is never longer than the literal.
+		room := take(&s.bytes, len(raw), s.nBytes)
+		out = jsontext.AppendUnquoted(room[:0], q)
+		s.bytes = s.bytes[:len(s.bytes)-len(raw)+len(out)]
 	}
 	return unsafe.String(unsafe.SliceData(out), len(out))
 }
 
 // eface is the layout of an any: a type, and a pointer to the value for
-// types that are not pointers themselves (strings and float64).
+// types that are not pointers themselves (strings, float64, slices).
 type eface struct {
 	typ  unsafe.Pointer
 	data unsafe.Pointer
 }
 
-// The type words of string and float64 in an any.
+// The type words of string, float64 and []any in an any.
 var (
 	stringType  = typeWord("")
 	float64Type = typeWord(0.0)
+	sliceType   = typeWord([]any(nil))
 )
 
 func typeWord(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
@@ -122,12 +113,12 @@ func box(typ, p unsafe.Pointer) any {
 	return v
 }
 
-// str returns s in an any, without an allocation of its own.
+// str returns v in an any, without an allocation of its own.
 func (s *slab) str(v string) any {
 	if v == "" {
 		return ""
 	}
-	p := &take(&s.strs, 1)[0]
+	p := &take(&s.strs, 1, s.nStrs)[0]
 	*p = v
 	return box(stringType, unsafe.Pointer(p))
 }
@@ -147,7 +138,7 @@ func (s *slab) number(f float64) any {
 	if n := int(f); n >= 0 && n < len(smallNumbers) && float64(n) == f && (n != 0 || 1/f > 0) {
 		return smallNumbers[n]
 	}
-	p := &take(&s.nums, 1)[0]
+	p := &take(&s.nums, 1, s.nNums)[0]
 	*p = f
 	return box(float64Type, unsafe.Pointer(p))
 }
