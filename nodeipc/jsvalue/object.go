@@ -176,6 +176,10 @@ func (o *Object) buildIndex() {
 	}
 }
 
+// Grow makes room for n more properties, so that adding them does not
+// allocate again.
+func (o *Object) Grow(n int) { o.members = slices.Grow(o.members, n) }
+
 // Delete removes the property key, if the object has it.
 func (o *Object) Delete(key string) {
 	if o == nil {

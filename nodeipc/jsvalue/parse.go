@@ -6,8 +6,8 @@ package jsvalue
 // many objects, strings, numbers and string bytes there are. The second
 // (value and below) validates and builds, writing each member and element
 // straight into its final place: the memory of all the values of a message
-// is a handful of allocations of exactly the size needed (see slab.go),
-// not one or two per value.
+// is a handful of allocations of exactly the size needed (see slab.go and
+// package slab), not one or two per value.
 
 import (
 	"bytes"
@@ -46,7 +46,7 @@ type parser struct {
 	b     []byte
 	i     int
 	depth int
-	slab  slab
+	slab  values
 	// sizes holds the number of members or elements of each container, in
 	// the order they open (from count); next is the next one to open.
 	sizes []int32
@@ -71,13 +71,18 @@ func (p *parser) reset() {
 	*p = parser{sizes: sizes, open: open}
 }
 
-// count measures the text for the second pass (see the top of the file).
-// It does not validate: on text that is not JSON the sizes are wrong, and
-// the second pass fails where the text does, never writing past what
-// count provided for.
+// count measures the text for the second pass (see the top of the file),
+// and sets the sizes of the slab's allocations. It does not validate: on
+// text that is not JSON the sizes are wrong, and the second pass fails
+// where the text does, never writing past the runs it was given.
 func (p *parser) count() {
 	b := p.b
-	s := &p.slab
+	var nObjs, nArrays, nMems, nElems, nStrs, nNums, nBytes int
+	defer func() {
+		s := &p.slab
+		s.objs.Hint, s.arrs.Hint, s.mems.Hint, s.elems.Hint = nObjs, nArrays, nMems, nElems
+		s.strs.Hint, s.nums.Hint, s.bytes.Hint = nStrs, nNums, nBytes
+	}()
 	for i := 0; i < len(b); {
 		switch c := b[i]; c {
 		case '"':
@@ -85,15 +90,15 @@ func (p *parser) count() {
 			if !ok {
 				return
 			}
-			s.nStrs++
-			s.nBytes += end - i - 2
+			nStrs++
+			nBytes += end - i - 2
 			i = end
 			continue
 		case '{', '[':
 			if c == '{' {
-				s.nObjs++
+				nObjs++
 			} else {
-				s.nArrays++
+				nArrays++
 			}
 			p.open = append(p.open, int32(len(p.sizes)))
 			j := jsontext.SkipSpace(b, i+1)
@@ -112,14 +117,14 @@ func (p *parser) count() {
 			if k := len(p.open); k > 0 {
 				top := p.open[k-1]
 				if b[i] == '}' {
-					s.nMems += int(p.sizes[top])
+					nMems += int(p.sizes[top])
 				} else {
-					s.nElems += int(p.sizes[top])
+					nElems += int(p.sizes[top])
 				}
 				p.open = p.open[:k-1]
 			}
 		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-			s.nNums++
+			nNums++
 			for i++; i < len(b) && (b[i] >= '0' && b[i] <= '9' || b[i] == '.' || b[i] == 'e' || b[i] == 'E' || b[i] == '+' || b[i] == '-'); i++ {
 			}
 			continue

@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"nodeipc.dev/internal/slab"
 	"nodeipc.dev/nodeipc/jsvalue"
 )
 
@@ -64,6 +65,36 @@ type decoder struct {
 	// maps is > 0 while a map[string]any target is decoded: plain objects
 	// inside it become map[string]any too, as encoding/json gives them.
 	maps int
+
+	// The memory of the values decoded into an any (see package slab),
+	// and the members of the objects being decoded, innermost last.
+	objs    slab.Chunk[jsvalue.Object]
+	elems   slab.Chunk[any]
+	arrs    slab.Chunk[[]any]
+	strs    slab.Chunk[string]
+	nums    slab.Chunk[float64]
+	bytes   slab.Chunk[byte]
+	members []objMember
+}
+
+// objMember is a property of an object being decoded.
+type objMember struct {
+	off   int // of the key, for errors
+	key   string
+	value any
+}
+
+// setHints sizes the first allocations of the value memory for a payload
+// of n bytes. An allocation made too large holds memory, one made too small
+// means another: the guesses are for plain data (about one string per 16
+// bytes, an object per 64).
+func (d *decoder) setHints(n int) {
+	d.objs.Hint = min(n/64, slab.MaxGrow)
+	d.elems.Hint = min(n/16, slab.MaxGrow)
+	d.arrs.Hint = min(n/64, slab.MaxGrow)
+	d.strs.Hint = min(n/16, slab.MaxGrow)
+	d.nums.Hint = min(n/32, slab.MaxGrow)
+	d.bytes.Hint = n
 }
 
 // Bounds of the key cache.
@@ -71,23 +102,6 @@ const (
 	v8KeyCacheMax    = 1024
 	v8KeyCacheMaxLen = 32
 )
-
-// smallInts holds the float64 values 0 to 255 already boxed in an any, so
-// decoding small integers into an any does not allocate.
-var smallInts = func() (t [256]any) {
-	for i := range t {
-		t[i] = float64(i)
-	}
-	return
-}()
-
-// number boxes f, without allocating for small non-negative integers.
-func number(f float64) any {
-	if f >= 0 && f < 256 && f == math.Trunc(f) && !math.Signbit(f) {
-		return smallInts[int(f)]
-	}
-	return f
-}
 
 var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
 
@@ -112,6 +126,7 @@ func Unmarshal(payload []byte, v any) error {
 	d := decoderPool.Get().(*decoder)
 	d.buf = payload
 	d.holes = 4096 + 4*len(payload)
+	d.setHints(len(payload))
 	err := d.header()
 	if err == nil {
 		if p, ok := v.(*any); ok {
@@ -135,7 +150,12 @@ func (d *decoder) reset() {
 	if cap(ids) > 1024 {
 		ids = nil
 	}
-	*d = decoder{ids: ids, replaying: d.replaying[:0], keys: d.keys}
+	clear(d.members)
+	members := d.members[:0]
+	if cap(members) > 1024 {
+		members = nil
+	}
+	*d = decoder{ids: ids, replaying: d.replaying[:0], keys: d.keys, members: members}
 }
 
 func (d *decoder) errAt(off int, format string, args ...any) error {
@@ -331,8 +351,9 @@ func (d *decoder) refID(off int) (int, error) {
 
 // ---- strings ----
 
-// stringBody reads a string whose tag t has been consumed.
-func (d *decoder) stringBody(t byte) (string, error) {
+// stringBody reads a string whose tag t has been consumed; its bytes come
+// from c (see package slab), or from their own allocation if c is nil.
+func (d *decoder) stringBody(t byte, c *slab.Chunk[byte]) (string, error) {
 	n, err := d.varint32()
 	if err != nil {
 		return "", err
@@ -343,14 +364,31 @@ func (d *decoder) stringBody(t byte) (string, error) {
 	}
 	switch t {
 	case tagOneByteString:
-		return latin1String(b), nil
+		return latin1String(b, c), nil
 	case tagTwoByteString:
 		if n%2 != 0 {
 			return "", d.errAt(d.pos-int(n), "two-byte string of odd length %d", n)
 		}
-		return utf16String(b), nil
+		return utf16String(b, c), nil
 	}
-	return utf8String(b), nil
+	return utf8String(b, c), nil
+}
+
+// stringBytes returns room for a string of n bytes: from c, or a new
+// allocation if c is nil.
+func stringBytes(c *slab.Chunk[byte], n int) []byte {
+	if c == nil {
+		return make([]byte, n)
+	}
+	return c.Take(n)
+}
+
+// copyString returns b as a string, its bytes from c (see stringBytes).
+func copyString(b []byte, c *slab.Chunk[byte]) string {
+	if c == nil {
+		return string(b)
+	}
+	return slab.String(c, b)
 }
 
 // str reads a value that must be a string (RegExp source, Error message).
@@ -362,7 +400,7 @@ func (d *decoder) str() (string, error) {
 	if t != tagOneByteString && t != tagTwoByteString && t != tagUTF8String {
 		return "", d.errAt(off, "expected a string, found tag 0x%02x", t)
 	}
-	return d.stringBody(t)
+	return d.stringBody(t, &d.bytes)
 }
 
 // isASCII reports whether b is all ASCII, 8 bytes at a time.
@@ -381,28 +419,34 @@ func isASCII(b []byte) bool {
 	return true
 }
 
-// latin1String converts Latin-1 bytes to a UTF-8 Go string.
-func latin1String(b []byte) string {
+// latin1String converts Latin-1 bytes to a UTF-8 Go string, its bytes
+// from c (see stringBytes).
+func latin1String(b []byte, c *slab.Chunk[byte]) string {
 	if isASCII(b) {
-		return string(b)
+		return copyString(b, c)
 	}
-	var sb strings.Builder
-	sb.Grow(len(b) * 2)
-	for _, c := range b {
-		if c < 0x80 {
-			sb.WriteByte(c)
+	n := len(b)
+	for _, x := range b {
+		n += int(x >> 7)
+	}
+	out := stringBytes(c, n)
+	j := 0
+	for _, x := range b {
+		if x < 0x80 {
+			out[j] = x
+			j++
 		} else {
-			sb.WriteByte(0xC0 | c>>6)
-			sb.WriteByte(0x80 | c&0x3F)
+			out[j], out[j+1] = 0xC0|x>>6, 0x80|x&0x3F
+			j += 2
 		}
 	}
-	return sb.String()
+	return slab.Bytes(out)
 }
 
-// utf16String converts host-order UTF-16 to a Go string. Lone surrogates
-// are kept, encoded as WTF-8 (the 3-byte form UTF-8 would give them), so
-// that they survive a round trip.
-func utf16String(b []byte) string {
+// utf16String converts host-order UTF-16 to a Go string, its bytes from c
+// (see stringBytes). Lone surrogates are kept, encoded as WTF-8 (the
+// 3-byte form UTF-8 would give them), so that they survive a round trip.
+func utf16String(b []byte, c *slab.Chunk[byte]) string {
 	n := 0
 	for i := 0; i+1 < len(b); i += 2 {
 		u := binary.NativeEndian.Uint16(b[i:])
@@ -420,7 +464,7 @@ func utf16String(b []byte) string {
 	}
 	// Fill a buffer of exactly n bytes and hand it over as the string
 	// without copying it again (it is never written after that).
-	out := make([]byte, n)
+	out := stringBytes(c, n)
 	j := 0
 	for i := 0; i+1 < len(b); i += 2 {
 		u := rune(binary.NativeEndian.Uint16(b[i:]))
@@ -443,19 +487,17 @@ func utf16String(b []byte) string {
 		}
 		j += utf8.EncodeRune(out[j:], u)
 	}
-	if n == 0 {
-		return ""
-	}
-	return unsafe.String(&out[0], n)
+	return slab.Bytes(out)
 }
 
 func isLowSurrogate(u uint16) bool { return u >= 0xDC00 && u < 0xE000 }
 
-// utf8String converts UTF-8 bytes to a string, replacing invalid bytes
-// with U+FFFD as V8 does.
-func utf8String(b []byte) string {
+// utf8String converts UTF-8 bytes to a string, its bytes from c (see
+// stringBytes) if they are valid, and otherwise with invalid bytes replaced
+// by U+FFFD as V8 does.
+func utf8String(b []byte, c *slab.Chunk[byte]) string {
 	if utf8.Valid(b) {
-		return string(b)
+		return copyString(b, c)
 	}
 	out := make([]byte, 0, len(b)+8)
 	for len(b) > 0 {
@@ -604,7 +646,7 @@ func (d *decoder) key() (v8Key, error) {
 		}
 		fallthrough
 	case tagTwoByteString, tagUTF8String:
-		s, err := d.stringBody(t)
+		s, err := d.stringBody(t, &d.bytes)
 		return v8Key{s: s, hasS: true, idx: arrayIndex(s)}, err
 	case tagInt32:
 		i, err := d.zigzag32()
@@ -691,17 +733,18 @@ func (d *decoder) anyTaggedNoView(t byte, off int) (any, error) {
 		return false, nil
 	case tagInt32:
 		i, err := d.zigzag32()
-		return number(float64(i)), err
+		return slab.BoxFloat64(&d.nums, float64(i)), err
 	case tagUint32:
 		u, err := d.varint32()
-		return number(float64(u)), err
+		return slab.BoxFloat64(&d.nums, float64(u)), err
 	case tagDouble:
 		f, err := d.double()
-		return number(f), err
+		return slab.BoxFloat64(&d.nums, f), err
 	case tagBigInt:
 		return d.bigInt()
 	case tagOneByteString, tagTwoByteString, tagUTF8String:
-		return d.stringBody(t)
+		str, err := d.stringBody(t, &d.bytes)
+		return slab.BoxString(&d.strs, str), err
 	case tagRef:
 		return d.anyRef(off)
 	case tagBeginObject:
@@ -771,14 +814,16 @@ func (d *decoder) replayAt(off int, f func() error) error {
 }
 
 // anyObject decodes a plain object: an *Object, or in map mode (under a
-// map[string]any target) a map[string]any.
+// map[string]any target) a map[string]any. The members are collected on
+// d.members and the object gets them, in one allocation, at its end.
 func (d *decoder) anyObject(off int) (any, error) {
 	if d.maps > 0 {
 		return d.anyObjectMap(off)
 	}
 	id := d.newID(off)
-	o := &jsvalue.Object{}
+	o := &d.objs.Take(1)[0]
 	d.setReady(id, o)
+	start := len(d.members)
 	err := d.until(tagEndObject, func() error {
 		koff := d.pos
 		k, err := d.key()
@@ -789,13 +834,22 @@ func (d *decoder) anyObject(off int) (any, error) {
 		if err != nil {
 			return err
 		}
-		ks := k.str()
-		if _, dup := o.Get(ks); dup {
-			return d.errAt(koff, "duplicate property %q", ks)
-		}
-		o.Set(ks, v)
+		d.members = append(d.members, objMember{koff, k.str(), v})
 		return nil
 	})
+	ms := d.members[start:]
+	if err == nil {
+		o.Grow(len(ms))
+		for _, m := range ms {
+			if _, dup := o.Get(m.key); dup {
+				err = d.errAt(m.off, "duplicate property %q", m.key)
+				break
+			}
+			o.Set(m.key, m.value)
+		}
+	}
+	clear(ms)
+	d.members = d.members[:start]
 	if err != nil {
 		return nil, err
 	}
@@ -899,8 +953,12 @@ func (d *decoder) anyDense(off int) (any, error) {
 		return nil, d.errAt(off, "dense array length %d is more than the payload can hold", n)
 	}
 	id := d.newID(off)
-	arr := make([]any, n)
-	d.setReady(id, arr)
+	arr := []any{} // not nil: [] is an array
+	if n > 0 {
+		arr = d.elems.Take(int(n))
+	}
+	boxed := slab.BoxSlice(&d.arrs, arr)
+	d.setReady(id, boxed)
 	for i := range arr {
 		t, next := d.peek()
 		if next < 0 {
@@ -915,7 +973,7 @@ func (d *decoder) anyDense(off int) (any, error) {
 			return nil, err
 		}
 	}
-	return d.arrayRest(tagEndDense, id, arr, nil, false, n)
+	return d.arrayRest(tagEndDense, id, arr, boxed, nil, false, n)
 }
 
 func (d *decoder) anySparse(off int) (any, error) {
@@ -925,6 +983,7 @@ func (d *decoder) anySparse(off int) (any, error) {
 	}
 	id := d.newID(off)
 	var arr []any
+	var boxed any
 	var ex *jsvalue.Array
 	if uint64(length) <= uint64(d.holes) && length <= v8MaxArrayLength {
 		d.holes -= int(length)
@@ -932,19 +991,20 @@ func (d *decoder) anySparse(off int) (any, error) {
 		for i := range arr {
 			arr[i] = jsvalue.Hole{}
 		}
-		d.setReady(id, arr)
+		boxed = arr
+		d.setReady(id, boxed)
 	} else {
 		ex = &jsvalue.Array{Length: length, Elements: make(map[uint32]any)}
 		d.setReady(id, ex)
 	}
-	return d.arrayRest(tagEndSparse, id, arr, ex, true, length)
+	return d.arrayRest(tagEndSparse, id, arr, boxed, ex, true, length)
 }
 
 // arrayRest reads the properties of an array up to end, and the counts.
 // With fill (a sparse array kept as a slice), index keys fill arr's holes;
 // any other property turns the array into an *Array (ex), which is then
-// the result.
-func (d *decoder) arrayRest(end byte, id int, arr []any, ex *jsvalue.Array, fill bool, length uint32) (any, error) {
+// the result; otherwise the result is arr, as boxed.
+func (d *decoder) arrayRest(end byte, id int, arr []any, boxed any, ex *jsvalue.Array, fill bool, length uint32) (any, error) {
 	nprops := uint32(0)
 	err := d.until(end, func() error {
 		koff := d.pos
@@ -983,7 +1043,7 @@ func (d *decoder) arrayRest(end byte, id int, arr []any, ex *jsvalue.Array, fill
 	if ex != nil {
 		return ex, nil
 	}
-	return arr, nil
+	return boxed, nil
 }
 
 // date reads a Date's time value, clipped as JavaScript's TimeClip does.

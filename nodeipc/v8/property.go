@@ -94,7 +94,7 @@ func AppendStringProperty(dst, data []byte, key string) ([]byte, bool) {
 			}
 			return appendLatin1(dst, b), true
 		case tagTwoByteString, tagUTF8String:
-			s, err := d.stringBody(t)
+			s, err := d.stringBody(t, nil)
 			if err != nil {
 				return dst, false
 			}

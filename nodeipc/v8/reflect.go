@@ -252,7 +252,7 @@ func (d *decoder) typed(t byte, off int, rv reflect.Value) error {
 		if t != tagOneByteString && t != tagTwoByteString && t != tagUTF8String {
 			return d.typeErr(off, t, rt)
 		}
-		s, err := d.stringBody(t)
+		s, err := d.stringBody(t, nil)
 		rv.SetString(s)
 		return err
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
