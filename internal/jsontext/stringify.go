@@ -605,12 +605,15 @@ func jsIsZero(v reflect.Value) (bool, error) {
 	return zero, nil
 }
 
-// appendJSFloat appends f like Number#toString (and encoding/json): the
+// AppendFloat appends f like Number#toString (and encoding/json): the
 // shortest decimal that rounds back to f at its size, in exponent form below
 // 1e-6 and from 1e21. f must be finite; -0 is written 0.
 func AppendFloat(b []byte, f float64, bits int) []byte {
 	if f == 0 {
 		return append(b, '0')
+	}
+	if i := int64(f); bits == 64 && float64(i) == f && i > -1e15 && i < 1e15 {
+		return strconv.AppendInt(b, i, 10) // integers: the same digits, sooner
 	}
 	abs, format := math.Abs(f), byte('f')
 	if bits == 32 {

@@ -86,8 +86,8 @@ func (p *parser) count() {
 	for i := 0; i < len(b); {
 		switch c := b[i]; c {
 		case '"':
-			end, ok := jsontext.ScanString(b, i)
-			if !ok {
+			end := skipString(b, i)
+			if end < 0 {
 				return
 			}
 			nStrs++
@@ -134,6 +134,27 @@ func (p *parser) count() {
 	// Containers left open: the text is cut short, and the second pass
 	// will say so. Their members were not counted.
 	p.open = p.open[:0]
+}
+
+// skipString returns the index just past the string that starts at b[i]
+// (a '"'): after the next quote that no backslash escapes, or -1 if there
+// is none. It does not validate (count does not need to).
+func skipString(b []byte, i int) int {
+	for j := i + 1; ; {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		j += k
+		n := 0 // backslashes right before the quote
+		for n < j-i-1 && b[j-1-n] == '\\' {
+			n++
+		}
+		j++
+		if n%2 == 0 {
+			return j
+		}
+	}
 }
 
 // fail returns the error for a problem at p.i: jsontext.Check's, which
