@@ -3,6 +3,8 @@
 // At start it prints a line on its stdout and on its stderr (both must reach
 // nodeipc's stderr), then sends {ready, argv, execArgv}. Messages:
 //   {op: 'echo', value}   -> sends {echo: value}
+//   {op: 'keys', value}   -> sends {keys, inner, deep}: Object.keys of value,
+//                            of value.a and of value.a.y[0], then {echo: value}
 //   {op: 'exit', code}    -> exits with code
 //   {op: 'kill', signal}  -> kills itself with signal
 //   anything else         -> sends {got: message}
@@ -24,6 +26,10 @@ if (args.includes('--ignore-term')) {
 process.on('message', (m) => {
   switch (m && m.op) {
     case 'echo':
+      process.send({echo: m.value});
+      break;
+    case 'keys':
+      process.send({keys: Object.keys(m.value), inner: Object.keys(m.value.a), deep: Object.keys(m.value.a.y[0])});
       process.send({echo: m.value});
       break;
     case 'exit':
