@@ -2,10 +2,13 @@ package interop_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"nodeipc.dev/internal/nodetest"
+	"nodeipc.dev/nodeipc"
 )
 
 // TestKeyOrderThroughGoPeer sends fixed and random values from real Node
@@ -30,6 +33,60 @@ func TestKeyOrderThroughGoPeer(t *testing.T) {
 		}
 	})
 }
+
+// TestKeyOrderAcrossSerializations sends values from a Node parent on a
+// json channel through a Go relay to a Node echo child on an advanced
+// channel and back: the relay forwards each *Message, so Send re-encodes
+// it from JSON to V8 and from V8 to JSON.
+func TestKeyOrderAcrossSerializations(t *testing.T) {
+	nodetest.ForEach(t, func(t *testing.T, node string) {
+		nodetest.KeyOrder(t, node, nodetest.KeyOrderSpec{Serialization: "json", Seed: nodetest.Seed(t, "NODEIPC_KEYORDER_SEED"), Count: 200,
+			Peers: []nodetest.Peer{{Name: "Go relay to an advanced child", How: "spawn", File: os.Args[0]}},
+			Env:   []string{"NODEIPC_TEST_HELPER=relay-advanced", "NODEIPC_RELAY_NODE=" + node}})
+	})
+}
+
+// relay-advanced forwards each message of its json parent to a Node echo
+// child on an advanced channel, and the reply back, as *Message values.
+var _ = registerHelper("relay-advanced", func() int {
+	parent, code := adopt()
+	if parent == nil {
+		return code
+	}
+	defer parent.Close()
+	script := filepath.Join(nodetest.Root(), "interop", "testdata", "keyorder.js")
+	cmd := nodeipc.NodeCommand(os.Getenv("NODEIPC_RELAY_NODE"), nil, script, "--echo")
+	cmd.Stderr = os.Stderr
+	child, err := nodeipc.Start(cmd, &nodeipc.Options{Serialization: nodeipc.Advanced})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start:", err)
+		return 1
+	}
+	defer func() {
+		child.Close()
+		cmd.Wait()
+	}()
+	ctx := context.Background()
+	for {
+		m, err := parent.Recv(ctx)
+		if err != nil {
+			return 0 // the parent disconnected
+		}
+		if err := child.Send(ctx, m); err != nil {
+			fmt.Fprintln(os.Stderr, "to the child:", err)
+			return 1
+		}
+		reply, err := child.Recv(ctx)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "from the child:", err)
+			return 1
+		}
+		if err := parent.Send(ctx, reply); err != nil {
+			fmt.Fprintln(os.Stderr, "to the parent:", err)
+			return 1
+		}
+	}
+})
 
 // TestKeyOrderCheckSeesMaps is the control of the key order tests: a peer
 // that decodes into map[string]any (Go's maps have no order) must be seen

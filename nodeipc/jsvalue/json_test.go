@@ -76,3 +76,39 @@ func FuzzJSONView(f *testing.F) {
 		}
 	})
 }
+
+// TestJSONViewKeepsKeyOrder checks that the JSON view writes an *Object's
+// keys in its order, at every depth and inside the tagged values, and that
+// FromJSON reads them back in that order.
+func TestJSONViewKeepsKeyOrder(t *testing.T) {
+	m := &jsvalue.Map{}
+	m.Set(obj("d", 1.0, "c", 2.0), obj("f", 1.0, "1", 2.0, "e", 3.0))
+	tests := []struct {
+		v    any
+		want string
+	}{
+		{obj("b", 1.0, "2", 2.0, "a", obj("y", 1.0, "x", 2.0), "1", []any{obj("q", 1.0, "p", 2.0)}),
+			`{"1":[{"q":1,"p":2}],"2":2,"b":1,"a":{"y":1,"x":2}}`},
+		{m, `{"$js":"Map","entries":[[{"d":1,"c":2},{"1":2,"f":1,"e":3}]]}`},
+		{&jsvalue.Array{Length: 12, Elements: map[uint32]any{10: "x", 2: "y", 9: "z"}, Props: obj("z", 1.0, "a", 2.0)},
+			`{"$js":"Array","length":12,"elements":{"2":"y","9":"z","10":"x"},"props":{"z":1,"a":2}}`},
+		{obj("z", 1.0, "$js", "x", "a", 2.0), `{"$js":"Object","value":{"z":1,"$js":"x","a":2}}`},
+		{map[string]any{"b": 1.0, "10": 2.0, "2": 3.0}, `{"2":3,"10":2,"b":1}`},
+	}
+	for _, tt := range tests {
+		got, err := jsvalue.AppendJSON(nil, tt.v)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("AppendJSON = %s, %v; want %s", got, err, tt.want)
+			continue
+		}
+		back, err := jsvalue.FromJSON(got)
+		if err != nil {
+			t.Errorf("FromJSON(%s) = %v", got, err)
+			continue
+		}
+		again, err := jsvalue.AppendJSON(nil, back)
+		if err != nil || string(again) != tt.want {
+			t.Errorf("AppendJSON(FromJSON(%s)) = %s, %v", got, again, err)
+		}
+	}
+}
