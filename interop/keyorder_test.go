@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"nodeipc.dev/internal/nodetest"
@@ -54,7 +53,7 @@ var _ = registerHelper("relay-advanced", func() int {
 		return code
 	}
 	defer parent.Close()
-	script := filepath.Join(nodetest.Root(), "interop", "testdata", "keyorder.js")
+	script := nodetest.JS("keyorder.js")
 	cmd := nodeipc.NodeCommand(os.Getenv("NODEIPC_RELAY_NODE"), nil, script, "--echo")
 	cmd.Stderr = os.Stderr
 	child, err := nodeipc.Start(cmd, &nodeipc.Options{Serialization: nodeipc.Advanced})

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -88,7 +87,7 @@ func KeyOrderMismatches(t testing.TB, node string, spec KeyOrderSpec) []Mismatch
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	script := filepath.Join(Root(), "interop", "testdata", "keyorder.js")
+	script := JS("keyorder.js")
 	cmd := exec.CommandContext(ctx, node, script, string(specJSON))
 	cmd.Env = append(os.Environ(), spec.Env...)
 	var stdout, stderr bytes.Buffer
