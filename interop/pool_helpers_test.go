@@ -13,6 +13,7 @@ import (
 
 	"nodeipc.dev/internal/nodetest"
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
 	"nodeipc.dev/nodeipc/pool"
 )
 
@@ -85,7 +86,7 @@ func goWorkerHandlers() map[string]pool.Handler {
 			var msg string
 			req.Params(&msg)
 			return nil, &pool.CallError{Name: "TypeError", Message: msg,
-				Data: map[string]json.RawMessage{"code": json.RawMessage(`"E_BAD"`)}}
+				Data: errorData("code", "E_BAD")}
 		},
 		"progress": func(ctx context.Context, req *pool.Request) (any, error) {
 			var n int
@@ -188,3 +189,18 @@ var (
 	_ = registerHelper("pool-go-worker", poolGoWorker)
 	_ = registerHelper("pool-parent", poolParent)
 )
+
+// errorData makes a CallError's Data of keys and values.
+func errorData(kv ...any) *jsvalue.Object {
+	o := &jsvalue.Object{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		o.Set(kv[i].(string), kv[i+1])
+	}
+	return o
+}
+
+// dataOf returns the property k of ce's Data.
+func dataOf(ce *pool.CallError, k string) any {
+	v, _ := ce.Data.Get(k)
+	return v
+}

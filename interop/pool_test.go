@@ -342,7 +342,7 @@ func TestPoolDrivesWorkerpoolWorker(t *testing.T) {
 		}
 		err = p.Do(ctx, &pool.Call{Method: "fail", Params: []any{"boom"}})
 		var ce *pool.CallError
-		if !errors.As(err, &ce) || ce.Name != "TypeError" || ce.Message != "boom" || string(ce.Data["code"]) != `"E_BAD"` || !strings.Contains(ce.Stack, "wp-worker.js") {
+		if !errors.As(err, &ce) || ce.Name != "TypeError" || ce.Message != "boom" || dataOf(ce, "code") != "E_BAD" || !strings.Contains(ce.Stack, "wp-worker.js") {
 			t.Errorf("fail = %#v; want the TypeError with its code and stack", err)
 		}
 		var steps []string

@@ -51,69 +51,17 @@ func (e *jsonEncoder) appendLine(dst []byte, v any) ([]byte, error) {
 }
 
 // decodeJSON decodes the JSON text b of a received message into v: the
-// JavaScript value model (jsvalue.ParseJSON) for an *any, a *[]any and an
-// *jsvalue.Object, the text itself for a *json.RawMessage, and
-// encoding/json's rules for everything else.
+// text itself for a *json.RawMessage, and otherwise jsvalue.DecodeJSON's
+// rules (the value model for an *any).
 func decodeJSON(b []byte, v any) error {
-	var err error
-	switch x := v.(type) {
-	case *stdjson.RawMessage:
-		if x != nil {
-			*x = append((*x)[:0], b...)
-			return nil
-		}
-	case *any:
-		if x != nil {
-			var val any
-			if val, err = jsvalue.ParseJSON(b); err == nil {
-				*x = val
-			}
-			return decodeErr(err)
-		}
-	case *[]any:
-		if x != nil {
-			var val any
-			if val, err = jsvalue.ParseJSON(b); err == nil {
-				switch a := val.(type) {
-				case []any:
-					*x = a
-				case nil:
-					*x = nil
-				default:
-					err = fmt.Errorf("cannot decode %s into []any", jsonKindName(b))
-				}
-			}
-			return decodeErr(err)
-		}
-	case *jsvalue.Object:
-		if x != nil {
-			return decodeErr(x.UnmarshalJSON(b))
-		}
+	if raw, ok := v.(*stdjson.RawMessage); ok && raw != nil {
+		*raw = append((*raw)[:0], b...)
+		return nil
 	}
-	return decodeErr(jsontext.Unmarshal(b, v))
-}
-
-// decodeErr is the error of Message.Decode in json mode.
-func decodeErr(err error) error {
-	if err != nil {
+	if err := jsvalue.DecodeJSON(b, v); err != nil {
 		return fmt.Errorf("nodeipc: decode: %w", err)
 	}
 	return nil
-}
-
-// jsonKindName names the kind of JSON value the text b is, for errors.
-func jsonKindName(b []byte) string {
-	switch c := jsontext.TrimSpace(b); {
-	case len(c) == 0:
-		return "nothing"
-	case c[0] == '{':
-		return "an object"
-	case c[0] == '"':
-		return "a string"
-	case c[0] == 't' || c[0] == 'f':
-		return "a boolean"
-	}
-	return "a number"
 }
 
 // jsonInternalCmd reports whether the JSON text b is an object whose "cmd"

@@ -6,7 +6,6 @@ package remotetest
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
 	"nodeipc.dev/nodeipc/pool"
 )
 
@@ -175,7 +175,9 @@ func Handlers() map[string]pool.Handler {
 			return n, nil
 		},
 		"fail": func(ctx context.Context, req *pool.Request) (any, error) {
-			return nil, &pool.CallError{Name: "RangeError", Message: "out of range", Data: map[string]json.RawMessage{"code": json.RawMessage(`"E_RANGE"`)}}
+			data := &jsvalue.Object{}
+			data.Set("code", "E_RANGE")
+			return nil, &pool.CallError{Name: "RangeError", Message: "out of range", Data: data}
 		},
 		"crash": func(ctx context.Context, req *pool.Request) (any, error) {
 			fmt.Fprintln(os.Stderr, "worker crashing")

@@ -40,6 +40,45 @@ func ParseJSON(data []byte) (any, error) {
 	return v, nil
 }
 
+// DecodeJSON decodes the JSON text data into v, a non-nil pointer: an
+// *any, a *[]any or an *Object gets the value model (see ParseJSON), with
+// key order; every other type follows encoding/json's rules (struct tags,
+// json.Unmarshaler), where an interface inside a struct gets a
+// map[string]any. Errors of the value model wrap ErrInvalidJSON.
+func DecodeJSON(data []byte, v any) error {
+	switch x := v.(type) {
+	case *any:
+		if x != nil {
+			val, err := ParseJSON(data)
+			if err == nil {
+				*x = val
+			}
+			return err
+		}
+	case *[]any:
+		if x != nil {
+			val, err := ParseJSON(data)
+			if err != nil {
+				return err
+			}
+			switch a := val.(type) {
+			case []any:
+				*x = a
+			case nil:
+				*x = nil
+			default:
+				return fmt.Errorf("%w: cannot decode %T into []any", ErrInvalidJSON, val)
+			}
+			return nil
+		}
+	case *Object:
+		if x != nil {
+			return x.UnmarshalJSON(data)
+		}
+	}
+	return jsontext.Unmarshal(data, v)
+}
+
 // parser holds the state of one ParseJSON call; parsers are pooled, and
 // keep their buffers from one call to the next.
 type parser struct {

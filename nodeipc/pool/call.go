@@ -11,6 +11,7 @@ import (
 
 	"nodeipc.dev/internal/jsontext"
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 // The request/response envelope shared by Serve and Pool is workerpool's
@@ -38,8 +39,11 @@ type CallError struct {
 	Message string
 	// Stack is the JavaScript stack, if the worker sent one.
 	Stack string
-	// Data holds the error's other properties (for example code), as JSON.
-	Data map[string]json.RawMessage
+	// Data holds the error's other properties (for example code), in
+	// their order, as JavaScript values (see package jsvalue); nil if there
+	// are none. With advanced serialization they may be any value V8 sends
+	// (a BigInt code, a Map of details, ...).
+	Data *jsvalue.Object
 }
 
 var _ error = (*CallError)(nil)
@@ -53,57 +57,84 @@ func (e *CallError) Error() string {
 	return name + ": " + e.Message
 }
 
-// MarshalJSON encodes the error as one flat object, as workerpool's worker
-// does: {"name","message","stack", ...Data}.
-func (e *CallError) MarshalJSON() ([]byte, error) {
-	m := make(map[string]any, len(e.Data)+3)
-	for k, v := range e.Data {
-		m[k] = v
-	}
-	put := func(k, v string) { m[k] = v }
+// object returns the error as the flat object workerpool's worker sends:
+// {name, message, stack, ...Data}, with a stack made up if it has none.
+func (e *CallError) object() *jsvalue.Object {
+	o := &jsvalue.Object{}
+	o.Grow(3 + e.Data.Len())
 	name := e.Name
 	if name == "" {
 		name = "Error"
 	}
-	put("name", name)
-	put("message", e.Message)
 	stack := e.Stack
 	if stack == "" {
 		stack = name + ": " + e.Message + "\n    at <go worker>"
 	}
-	put("stack", stack)
-	return jsontext.Append(nil, m)
+	o.Set("name", name)
+	o.Set("message", e.Message)
+	o.Set("stack", stack)
+	for k, v := range e.Data.All() {
+		if _, taken := o.Get(k); !taken {
+			o.Set(k, v)
+		}
+	}
+	return o
 }
+
+// MarshalJSON encodes the error as one flat object, as workerpool's worker
+// does: {"name","message","stack", ...Data}.
+func (e *CallError) MarshalJSON() ([]byte, error) { return jsvalue.AppendStringify(nil, e.object()) }
 
 // UnmarshalJSON decodes a flat error object; properties other than name,
 // message and stack go to Data. A JSON string is taken as the message.
 func (e *CallError) UnmarshalJSON(b []byte) error {
-	*e = CallError{}
-	var s string
-	if jsontext.Unmarshal(b, &s) == nil {
-		e.Name, e.Message = "Error", s
-		return nil
-	}
-	var m map[string]json.RawMessage
-	if err := jsontext.Unmarshal(b, &m); err != nil {
+	v, err := jsvalue.ParseJSON(b)
+	if err != nil {
 		return err
 	}
-	str := func(k string) string {
-		var v string
-		if raw, ok := m[k]; ok {
-			jsontext.Unmarshal(raw, &v)
-			delete(m, k)
-		}
-		return v
-	}
-	e.Name, e.Message, e.Stack = str("name"), str("message"), str("stack")
-	if e.Name == "" {
-		e.Name = nameFromStack(e.Stack, e.Message)
-	}
-	if len(m) > 0 {
-		e.Data = m
-	}
+	*e = *callErrorOf(v)
 	return nil
+}
+
+// callErrorOf makes a *CallError of the error a worker sent: a flat
+// object (properties other than name, message and stack go to Data), an
+// Error (advanced serialization), or anything else, taken as the message.
+func callErrorOf(v any) *CallError {
+	switch x := v.(type) {
+	case *jsvalue.Object:
+		e := &CallError{}
+		str := func(k string) string {
+			s, _ := x.Get(k)
+			str, _ := s.(string)
+			return str
+		}
+		e.Name, e.Message, e.Stack = str("name"), str("message"), str("stack")
+		for k, v := range x.All() {
+			switch k {
+			case "name", "message", "stack":
+			default:
+				if e.Data == nil {
+					e.Data = &jsvalue.Object{}
+				}
+				e.Data.Set(k, v)
+			}
+		}
+		if e.Name == "" {
+			e.Name = nameFromStack(e.Stack, e.Message)
+		}
+		return e
+	case *jsvalue.Error:
+		e := &CallError{Name: x.Name, Message: x.Message, Stack: x.Stack}
+		if x.HasCause || x.Cause != nil {
+			e.Data = &jsvalue.Object{}
+			e.Data.Set("cause", x.Cause)
+		}
+		return e
+	case string:
+		return &CallError{Name: "Error", Message: x}
+	}
+	text, _ := jsvalue.AppendJSON(nil, v)
+	return &CallError{Name: "Error", Message: string(text)}
 }
 
 // nameFromStack recovers an error's name from its stack when the name
@@ -147,23 +178,31 @@ func toCallError(err error) *CallError {
 // Event is a progress event a worker emitted while serving a call
 // (workerpool's {id, isEvent: true, payload}).
 type Event struct {
-	payload json.RawMessage
+	payload value
 }
 
-// Decode decodes the event's payload into v, a non-nil pointer, with
-// encoding/json's rules.
-func (e Event) Decode(v any) error { return jsontext.Unmarshal(e.payload, v) }
+// Decode decodes the event's payload into v, a non-nil pointer. An *any
+// gets the JavaScript value model of package jsvalue (objects keep their
+// key order; with advanced serialization, Maps, BigInts, Dates... as they
+// were sent); other types follow encoding/json's rules on a json channel
+// and package v8's on an advanced one.
+func (e Event) Decode(v any) error { return e.payload.decode(v) }
 
-// String returns the payload as JSON text.
-func (e Event) String() string { return string(e.payload) }
+// String returns the payload as JSON text (with advanced serialization its
+// JSON view, see jsvalue.AppendJSON).
+func (e Event) String() string { return e.payload.String() }
 
-// MarshalJSON returns the payload (null if there is none), so an Event
-// can be forwarded as JSON and rebuilt with UnmarshalJSON.
+// MarshalJSON returns the payload as JSON text (null if there is none;
+// with advanced serialization its JSON view), so an Event can be forwarded
+// as JSON and rebuilt with UnmarshalJSON.
 func (e Event) MarshalJSON() ([]byte, error) {
-	if len(e.payload) == 0 {
+	if e.payload.null() {
 		return []byte("null"), nil
 	}
-	return append([]byte(nil), e.payload...), nil
+	if !e.payload.js {
+		return append([]byte(nil), e.payload.raw...), nil
+	}
+	return jsvalue.AppendJSON(nil, e.payload.v)
 }
 
 // UnmarshalJSON makes b, which must be valid JSON, the event's payload.
@@ -171,7 +210,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	if jsontext.Check(b) != nil {
 		return fmt.Errorf("pool: %w: an event payload is not valid JSON", nodeipc.ErrInvalidMessage)
 	}
-	e.payload = append(json.RawMessage(nil), b...)
+	e.payload = jsonValue(append(json.RawMessage(nil), b...))
 	return nil
 }
 
@@ -189,7 +228,9 @@ func messageJSON(m *nodeipc.Message) (json.RawMessage, error) {
 }
 
 // sendValue sends v, which may contain json.RawMessage fields, on ch in the
-// channel's serialization.
+// channel's serialization: on an advanced channel through JSON, so that
+// the raw fields are JSON values there too (the dialects that speak JSON
+// only; the workerpool envelope sends values as they are, see values.go).
 func sendValue(ctx context.Context, ch *nodeipc.Channel, v any) error {
 	if ch.Serialization() == nodeipc.JSON {
 		return ch.Send(ctx, v)
@@ -198,8 +239,8 @@ func sendValue(ctx context.Context, ch *nodeipc.Channel, v any) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", nodeipc.ErrInvalidMessage, err)
 	}
-	var x any
-	if err := jsontext.Unmarshal(b, &x); err != nil {
+	x, err := jsvalue.ParseJSON(b)
+	if err != nil {
 		return err
 	}
 	return ch.Send(ctx, x)

@@ -89,7 +89,7 @@ func ExampleServe_pipe() {
 	// Output:
 	// "ready"
 	// {"id":1,"result":"hello, ada","error":null}
-	// {"id":2,"result":null,"error":{"message":"Unknown method \"shout\"","name":"Error","stack":"Error: Unknown method \"shout\"\n    at <go worker>"}}
+	// {"id":2,"result":null,"error":{"name":"Error","message":"Unknown method \"shout\"","stack":"Error: Unknown method \"shout\"\n    at <go worker>"}}
 	// <nil>
 }
 

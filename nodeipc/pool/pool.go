@@ -18,6 +18,7 @@ import (
 
 	"nodeipc.dev/internal/jsontext"
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/v8"
 )
 
 // Defaults used when an Options field is zero.
@@ -203,12 +204,13 @@ type Pool struct {
 type pending struct {
 	id       int64
 	call     *Call
-	frame    []byte // the request as JSON text
+	frame    []byte // the request as JSON text (advanced: as V8 data)
+	req      any    // advanced: the request, sent as it is
 	ctx      context.Context
 	start    time.Time
 	done     chan struct{}
 	sent     chan struct{} // closed once the request was handed to the channel
-	result   json.RawMessage
+	result   value
 	err      error
 	w        *worker
 	finished bool
@@ -442,41 +444,26 @@ func (p *Pool) run(w *worker) {
 
 // handle processes one message from a worker.
 func (p *Pool) handle(w *worker, m *nodeipc.Message) {
-	raw, err := messageJSON(m)
-	if err != nil {
+	r, ok := parseReply(m)
+	if !ok {
 		return
 	}
-	switch jsonKind(raw) {
-	case '"':
-		var s string
-		jsontext.Unmarshal(raw, &s)
-		if s == wpReady {
-			p.mu.Lock()
-			w.ready = true
-			p.flushLocked()
-			p.unlock()
-		}
-		return
-	case '{':
-	default:
+	if r.ready {
+		p.mu.Lock()
+		w.ready = true
+		p.flushLocked()
+		p.unlock()
 		return
 	}
-	var env envelope
-	if decodeEnvelope(raw, &env) != nil {
-		return
-	}
-	var id int64
-	if parseID(env.ID, &id) != nil {
-		return
-	}
-	if env.Method != nil && *env.Method == wpCleanup {
+	id := r.id
+	if r.cleanup {
 		p.mu.Lock()
 		if cl, ok := w.cleaning[id]; ok {
 			cl.timer.Stop()
 			delete(w.cleaning, id)
 			w.load--
 			w.owed -= cl.owed
-			if !isNull(env.Error) {
+			if !r.err.null() {
 				// workerpool's rule: a failed cleanup retires the worker.
 				p.retireLocked(w)
 			}
@@ -486,25 +473,22 @@ func (p *Pool) handle(w *worker, m *nodeipc.Message) {
 		p.unlock()
 		return
 	}
-	if env.IsEvent {
+	if r.event {
 		p.mu.Lock()
 		pc := w.inflight[id]
 		p.mu.Unlock()
 		if pc != nil && pc.call.Progress != nil {
 			pc.evMu.Lock()
 			if !pc.evClosed {
-				pc.call.Progress(Event{payload: env.Payload}) // a copy already
+				pc.call.Progress(Event{payload: r.payload})
 			}
 			pc.evMu.Unlock()
 		}
 		return
 	}
 	var ce *CallError
-	if !isNull(env.Error) {
-		ce = new(CallError)
-		if err := jsontext.Unmarshal(env.Error, ce); err != nil {
-			ce = &CallError{Name: "Error", Message: string(env.Error)}
-		}
+	if !r.err.null() {
+		ce = r.err.callError()
 	}
 	p.mu.Lock()
 	pc := w.inflight[id]
@@ -518,16 +502,16 @@ func (p *Pool) handle(w *worker, m *nodeipc.Message) {
 	w.served++
 	p.fails[w.slot] = 0
 	if ce != nil {
-		p.finishLocked(pc, nil, ce)
+		p.finishLocked(pc, value{}, ce)
 	} else {
-		p.finishLocked(pc, env.Result, nil) // a copy already
+		p.finishLocked(pc, r.result, nil)
 	}
 	p.idleLocked(w)
 	p.flushLocked()
 	p.unlock()
 }
 
-func (p *Pool) finishLocked(pc *pending, result json.RawMessage, err error) {
+func (p *Pool) finishLocked(pc *pending, result value, err error) {
 	if pc.finished {
 		return
 	}
@@ -702,7 +686,7 @@ func (p *Pool) exited(w *worker) {
 				retry = append(retry, pc)
 				continue
 			}
-			p.finishLocked(pc, nil, werr)
+			p.finishLocked(pc, value{}, werr)
 		}
 		p.queue = append(retry, p.queue...)
 		crashed = true
@@ -806,7 +790,7 @@ func (p *Pool) send(d dispatch) {
 	if w.ch.Serialization() == nodeipc.JSON {
 		err = w.ch.Send(pc.ctx, json.RawMessage(pc.frame))
 	} else {
-		err = sendValue(pc.ctx, w.ch, json.RawMessage(pc.frame))
+		err = w.ch.Send(pc.ctx, pc.req) // the values as they are (values.go)
 	}
 	if err == nil || pc.ctx.Err() != nil || !errors.Is(err, nodeipc.ErrInvalidMessage) {
 		return // if the worker is gone, exited settles the call
@@ -816,7 +800,7 @@ func (p *Pool) send(d dispatch) {
 		delete(w.inflight, pc.id)
 		w.load--
 		w.owed -= len(pc.frame) + 1
-		p.finishLocked(pc, nil, err)
+		p.finishLocked(pc, value{}, err)
 		p.idleLocked(w)
 		p.flushLocked()
 	}
@@ -865,7 +849,18 @@ func (p *Pool) Do(ctx context.Context, c *Call) error {
 	if req.Params == nil {
 		req.Params = []any{}
 	}
-	frame, err := jsontext.Append(nil, req)
+	var frame []byte
+	var err error
+	if p.o.Channel != nil && p.o.Channel.Serialization == nodeipc.Advanced {
+		// V8 carries the values as they are (see values.go); the frame
+		// is for the accounting, and checks the request now.
+		if req.Params, err = jsValues(req.Params); err == nil {
+			frame, err = v8.Append(nil, req)
+		}
+		pc.req = req
+	} else {
+		frame, err = jsontext.Append(nil, req)
+	}
 	if err != nil {
 		p.mu.Lock()
 		p.stats.Failures++
@@ -903,7 +898,7 @@ func (p *Pool) Do(ctx context.Context, c *Call) error {
 		return pc.err
 	}
 	if c.Result != nil {
-		if err := jsontext.Unmarshal(pc.result, c.Result); err != nil {
+		if err := pc.result.decode(c.Result); err != nil {
 			return fmt.Errorf("pool: %s: decode result: %w", c.Method, err)
 		}
 	}

@@ -193,7 +193,7 @@ func TestPoolCalls(t *testing.T) {
 	// A worker's error comes back as a *CallError with its properties.
 	err := p.Do(ctx, &pool.Call{Method: "fail", Params: []any{"bad input"}})
 	var ce *pool.CallError
-	if !errors.As(err, &ce) || ce.Name != "TypeError" || ce.Message != "bad input" || string(ce.Data["code"]) != `"E_BAD"` {
+	if !errors.As(err, &ce) || ce.Name != "TypeError" || ce.Message != "bad input" || dataOf(ce, "code") != "E_BAD" {
 		t.Errorf("Do(fail) = %#v; want a TypeError CallError with code E_BAD", err)
 	}
 	// Progress events reach the caller in order, before the result.

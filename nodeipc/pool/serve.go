@@ -12,13 +12,15 @@ import (
 
 	"nodeipc.dev/internal/jsontext"
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 // Handler serves one method of a worker. ctx is cancelled when the caller
 // cancels the call (or its deadline passes), when the parent tells the
 // worker to stop, and when the channel ends; a Handler should return soon
-// after. The result is sent to the caller encoded as JSON (nil is null); an
-// error is sent as a *CallError (see CallError).
+// after. The result is sent to the caller in the channel's serialization
+// (nil is null; a json.RawMessage is JSON text in either); an error is
+// sent as a *CallError (see CallError).
 type Handler func(ctx context.Context, req *Request) (any, error)
 
 // Request is one call received by Serve.
@@ -26,7 +28,7 @@ type Request struct {
 	// Method is the name the caller used.
 	Method string
 
-	params []json.RawMessage
+	params []value
 	call   *serveCall
 }
 
@@ -34,8 +36,12 @@ type Request struct {
 func (r *Request) NumParams() int { return len(r.params) }
 
 // Params decodes the call's positional parameters into v: the first into
-// v[0], and so on, with encoding/json's rules. A nil v[i] skips that
-// parameter; parameters the caller did not pass leave their v[i] untouched.
+// v[0], and so on. An *any gets the JavaScript value model of package
+// jsvalue (objects keep their key order; with advanced serialization,
+// Maps, BigInts, Dates, typed arrays and cycles come as they were sent);
+// other types follow encoding/json's rules on a json channel and package
+// v8's on an advanced one. A nil v[i] skips that parameter; parameters the
+// caller did not pass leave their v[i] untouched.
 func (r *Request) Params(v ...any) error {
 	for i, p := range v {
 		if i >= len(r.params) {
@@ -44,7 +50,7 @@ func (r *Request) Params(v ...any) error {
 		if p == nil {
 			continue
 		}
-		if err := jsontext.Unmarshal(r.params[i], p); err != nil {
+		if err := r.params[i].decode(p); err != nil {
 			return fmt.Errorf("pool: %s: param %d: %w", r.Method, i, err)
 		}
 	}
@@ -235,7 +241,7 @@ type serveCall struct {
 	cancel  func() // workerpool: cancels the call's own context
 	dialect string
 
-	id    json.RawMessage // workerpool id, worker-farm idx
+	id    any             // workerpool id (JSON text, or a V8 value), worker-farm idx
 	child json.RawMessage // worker-farm child
 	key   string          // workerpool: in s.calls
 
@@ -279,20 +285,25 @@ func (s *server) receive() bool {
 			}
 			return true
 		}
-		raw, err := messageJSON(m)
-		if err != nil {
-			continue
-		}
-		if s.dialect == "" {
-			s.dialect = detectDialect(raw)
-		}
-		switch s.dialect {
-		case DialectJestWorker:
-			err = s.jest(raw)
-		case DialectWorkerFarm:
-			err = s.farm(raw)
-		default:
-			err = s.workerpool(raw)
+		if js, ok := s.jsEnvelope(m); ok {
+			// The workerpool envelope with V8 values (see values.go).
+			err = s.workerpoolJS(js)
+		} else {
+			var raw json.RawMessage
+			if raw, err = messageJSON(m); err != nil {
+				continue
+			}
+			if s.dialect == "" {
+				s.dialect = detectDialect(raw)
+			}
+			switch s.dialect {
+			case DialectJestWorker:
+				err = s.jest(raw)
+			case DialectWorkerFarm:
+				err = s.farm(raw)
+			default:
+				err = s.workerpool(raw)
+			}
 		}
 		switch {
 		case err == errTakenOver:
@@ -496,11 +507,7 @@ func (c *serveCall) emit(ctx context.Context, payload any) error {
 	case DialectWorkerFarm:
 		return fmt.Errorf("pool: worker-farm has no progress events: %w", errors.ErrUnsupported)
 	}
-	return c.s.send(struct {
-		ID      json.RawMessage `json:"id"`
-		IsEvent bool            `json:"isEvent"`
-		Payload any             `json:"payload"`
-	}{c.id, true, payload})
+	return c.s.sendEnvelope(c.id, "isEvent", true, "payload", payload)
 }
 
 // finish sends the outcome of c in its dialect.
@@ -533,12 +540,17 @@ func (s *server) workerpool(raw json.RawMessage) error {
 	if err := decodeEnvelope(raw, &env); err != nil || env.Method == nil {
 		return nil
 	}
-	method := *env.Method
+	return s.call(env.ID, string(env.ID), *env.Method, jsonValues(env.Params))
+}
+
+// call serves one call of the workerpool envelope: id is the call's id as
+// it came (JSON text, or a V8 value), key the same as a map key.
+func (s *server) call(id any, key, method string, params []value) error {
 	if method == wpCleanup {
-		s.cleanup(env.ID)
+		s.cleanup(id, key)
 		return nil
 	}
-	c := &serveCall{s: s, req: Request{Method: method, params: env.Params}, dialect: DialectWorkerpool, id: env.ID}
+	c := &serveCall{s: s, req: Request{Method: method, params: params}, dialect: DialectWorkerpool, id: id}
 	c.req.call = c
 	switch method {
 	case "methods":
@@ -554,7 +566,7 @@ func (s *server) workerpool(raw json.RawMessage) error {
 	}
 	cc := newCallContext(s.ctx)
 	c.ctx, c.cancel = cc, cc.stop
-	c.key = string(env.ID)
+	c.key = key
 	s.mu.Lock()
 	s.calls[c.key] = c
 	s.mu.Unlock()
@@ -596,27 +608,19 @@ func (s *server) forget(c *serveCall) {
 // sendResult sends workerpool's {id, result, error}.
 func (c *serveCall) sendResult(result any, err error) {
 	if err != nil {
-		c.s.send(struct {
-			ID     json.RawMessage `json:"id"`
-			Result any             `json:"result"`
-			Error  *CallError      `json:"error"`
-		}{c.id, nil, toCallError(err)})
+		c.s.sendEnvelope(c.id, "result", nil, "error", toCallError(err).object())
 		return
 	}
-	c.s.send(struct {
-		ID     json.RawMessage `json:"id"`
-		Result any             `json:"result"`
-		Error  any             `json:"error"`
-	}{c.id, result, nil})
+	c.s.sendEnvelope(c.id, "result", result, "error", nil)
 }
 
 // cleanup answers workerpool's cleanup request for call id: the call's
 // context is cancelled and, once its handler has returned, the worker
 // confirms with error null (its result is dropped). An unknown id (the call
 // already finished) is confirmed at once.
-func (s *server) cleanup(id json.RawMessage) {
+func (s *server) cleanup(id any, key string) {
 	s.mu.Lock()
-	c := s.calls[string(id)]
+	c := s.calls[key]
 	if c == nil {
 		s.mu.Unlock()
 		s.confirmCleanup(id)
@@ -630,12 +634,8 @@ func (s *server) cleanup(id json.RawMessage) {
 	}
 }
 
-func (s *server) confirmCleanup(id json.RawMessage) {
-	s.send(struct {
-		ID     json.RawMessage `json:"id"`
-		Method string          `json:"method"`
-		Error  any             `json:"error"`
-	}{id, wpCleanup, nil})
+func (s *server) confirmCleanup(id any) {
+	s.sendEnvelope(id, "method", wpCleanup, "error", nil)
 }
 
 // jest serves jest-worker's child-process protocol (PROTOCOL.md §10.4).
@@ -655,8 +655,10 @@ func (s *server) jest(raw json.RawMessage) error {
 		}
 		c := &serveCall{s: s, ctx: s.ctx, dialect: DialectJestWorker}
 		c.req.call = c
+		var params []json.RawMessage
 		jsontext.Unmarshal(msg[2], &c.req.Method)
-		jsontext.Unmarshal(msg[3], &c.req.params)
+		jsontext.Unmarshal(msg[3], &params)
+		c.req.params = jsonValues(params)
 		return s.run(c)
 	case 2: // CHILD_MESSAGE_END
 		return errStop
@@ -674,9 +676,9 @@ func (s *server) jest(raw json.RawMessage) error {
 func (c *serveCall) finishJest(result any, err error) {
 	if err != nil {
 		ce := toCallError(err)
-		extra := map[string]json.RawMessage{}
-		for k, v := range ce.Data {
-			extra[k] = v
+		extra := ce.Data
+		if extra == nil {
+			extra = &jsvalue.Object{}
 		}
 		stack := ce.Stack
 		if stack == "" {
@@ -714,7 +716,7 @@ func (s *server) farm(raw json.RawMessage) error {
 	if msg.Method != nil {
 		method = *msg.Method
 	}
-	c := &serveCall{s: s, ctx: s.ctx, dialect: DialectWorkerFarm, req: Request{Method: method, params: msg.Args}, id: msg.Idx, child: msg.Child}
+	c := &serveCall{s: s, ctx: s.ctx, dialect: DialectWorkerFarm, req: Request{Method: method, params: jsonValues(msg.Args)}, id: msg.Idx, child: msg.Child}
 	c.req.call = c
 	return s.run(c)
 }
@@ -724,25 +726,25 @@ func (c *serveCall) finishFarm(result any, err error) {
 	var args []any
 	if err != nil {
 		ce := toCallError(err)
-		e := map[string]any{}
-		for k, v := range ce.Data {
-			e[k] = v
+		e := &jsvalue.Object{}
+		for k, v := range ce.Data.All() {
+			e.Set(k, v)
 		}
 		stack := ce.Stack
 		if stack == "" {
 			stack = ce.Error() + "\n    at <go worker>"
 		}
-		e["$error"] = "$error"
-		e["type"] = ce.Name
-		e["message"] = ce.Message
-		e["stack"] = stack
+		e.Set("$error", "$error")
+		e.Set("type", ce.Name)
+		e.Set("message", ce.Message)
+		e.Set("stack", stack)
 		args = []any{e}
 	} else {
 		args = []any{nil, result}
 	}
 	c.s.send(struct {
 		Owner string          `json:"owner"`
-		Idx   json.RawMessage `json:"idx"`
+		Idx   any             `json:"idx"`
 		Child json.RawMessage `json:"child"`
 		Args  []any           `json:"args"`
 	}{"farm", c.id, c.child, args})

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
 	"nodeipc.dev/nodeipc/pool"
 )
 
@@ -35,7 +36,7 @@ func testHandlers(state map[string]string) map[string]pool.Handler {
 			req.Params(&msg)
 			return nil, fmt.Errorf("wrapped: %w", &pool.CallError{
 				Name: "TypeError", Message: msg,
-				Data: map[string]json.RawMessage{"code": json.RawMessage(`"E_BAD"`)},
+				Data: errorData("code", "E_BAD"),
 			})
 		},
 		"plainfail": func(ctx context.Context, req *pool.Request) (any, error) {
@@ -139,9 +140,9 @@ func TestServeWorkerpool(t *testing.T) {
 		{`{"id":1,"method":"add","params":[2,3]}`, `{"id":1,"result":5,"error":null}`},
 		{`{"id":2,"method":"echo","params":[{"a":[1,"x"]}]}`, `{"id":2,"result":{"a":[1,"x"]},"error":null}`},
 		{`{"id":3,"method":"methods","params":[]}`, `{"id":3,"result":["add","default","echo","fail","plainfail","progress","state","wait"],"error":null}`},
-		{`{"id":4,"method":"nope","params":[]}`, `{"id":4,"result":null,"error":{"message":"Unknown method \"nope\"","name":"Error","stack":"Error: Unknown method \"nope\"\n    at <go worker>"}}`},
-		{`{"id":5,"method":"fail","params":["bad x"]}`, `{"id":5,"result":null,"error":{"code":"E_BAD","message":"bad x","name":"TypeError","stack":"TypeError: bad x\n    at <go worker>"}}`},
-		{`{"id":6,"method":"plainfail"}`, `{"id":6,"result":null,"error":{"message":"plain failure","name":"Error","stack":"Error: plain failure\n    at <go worker>"}}`},
+		{`{"id":4,"method":"nope","params":[]}`, `{"id":4,"result":null,"error":{"name":"Error","message":"Unknown method \"nope\"","stack":"Error: Unknown method \"nope\"\n    at <go worker>"}}`},
+		{`{"id":5,"method":"fail","params":["bad x"]}`, `{"id":5,"result":null,"error":{"name":"TypeError","message":"bad x","stack":"TypeError: bad x\n    at <go worker>","code":"E_BAD"}}`},
+		{`{"id":6,"method":"plainfail"}`, `{"id":6,"result":null,"error":{"name":"Error","message":"plain failure","stack":"Error: plain failure\n    at <go worker>"}}`},
 		{`{"id":"s7","method":"add","params":[1]}`, `{"id":"s7","result":1,"error":null}`},
 	}
 	for _, tt := range tests {
@@ -231,8 +232,8 @@ func TestServeWorkerFarm(t *testing.T) {
 	tests := []struct{ req, want string }{
 		{`{"owner":"farm","idx":0,"child":1,"method":"add","args":[1,2]}`, `{"owner":"farm","idx":0,"child":1,"args":[null,3]}`},
 		{`{"owner":"farm","idx":1,"child":1,"method":null,"args":["a"]}`, `{"owner":"farm","idx":1,"child":1,"args":[null,"default:1"]}`},
-		{`{"owner":"farm","idx":2,"child":1,"method":"fail","args":["no"]}`, `{"owner":"farm","idx":2,"child":1,"args":[{"$error":"$error","code":"E_BAD","message":"no","stack":"TypeError: no\n    at <go worker>","type":"TypeError"}]}`},
-		{`{"owner":"farm","idx":3,"child":1,"method":"progress","args":[1]}`, `{"owner":"farm","idx":3,"child":1,"args":[{"$error":"$error","message":"pool: worker-farm has no progress events: unsupported operation","stack":"Error: pool: worker-farm has no progress events: unsupported operation\n    at <go worker>","type":"Error"}]}`},
+		{`{"owner":"farm","idx":2,"child":1,"method":"fail","args":["no"]}`, `{"owner":"farm","idx":2,"child":1,"args":[{"code":"E_BAD","$error":"$error","type":"TypeError","message":"no","stack":"TypeError: no\n    at <go worker>"}]}`},
+		{`{"owner":"farm","idx":3,"child":1,"method":"progress","args":[1]}`, `{"owner":"farm","idx":3,"child":1,"args":[{"$error":"$error","type":"Error","message":"pool: worker-farm has no progress events: unsupported operation","stack":"Error: pool: worker-farm has no progress events: unsupported operation\n    at <go worker>"}]}`},
 	}
 	for _, tt := range tests {
 		send(t, ch, tt.req)
@@ -425,14 +426,14 @@ func TestCallErrorJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"name":"RangeError","message":"m","stack":"s","code":7}`), &ce); err != nil {
 		t.Fatal(err)
 	}
-	if ce.Name != "RangeError" || ce.Message != "m" || ce.Stack != "s" || string(ce.Data["code"]) != "7" {
+	if code, _ := ce.Data.Get("code"); ce.Name != "RangeError" || ce.Message != "m" || ce.Stack != "s" || code != 7.0 {
 		t.Errorf("Unmarshal = %+v", ce)
 	}
 	if got := ce.Error(); got != "RangeError: m" {
 		t.Errorf("Error() = %q", got)
 	}
 	b, err := json.Marshal(&ce)
-	if err != nil || string(b) != `{"code":7,"message":"m","name":"RangeError","stack":"s"}` {
+	if err != nil || string(b) != `{"name":"RangeError","message":"m","stack":"s","code":7}` {
 		t.Errorf("Marshal = %s, %v", b, err)
 	}
 	if err := json.Unmarshal([]byte(`"just text"`), &ce); err != nil || ce.Message != "just text" || ce.Name != "Error" {
@@ -454,4 +455,19 @@ func TestCallErrorNameFromStack(t *testing.T) {
 			t.Errorf("Unmarshal(%s).Name = %q, %v; want %q", tt.in, ce.Name, err, tt.name)
 		}
 	}
+}
+
+// errorData makes a CallError's Data of keys and values.
+func errorData(kv ...any) *jsvalue.Object {
+	o := &jsvalue.Object{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		o.Set(kv[i].(string), kv[i+1])
+	}
+	return o
+}
+
+// dataOf returns the property k of ce's Data.
+func dataOf(ce *pool.CallError, k string) any {
+	v, _ := ce.Data.Get(k)
+	return v
 }

@@ -121,7 +121,7 @@ func TestCallResultsErrorsAndProgress(t *testing.T) {
 
 	err := c.Do(ctx, &pool.Call{Method: "fail"})
 	var ce *pool.CallError
-	if !errors.As(err, &ce) || ce.Name != "RangeError" || ce.Message != "out of range" || string(ce.Data["code"]) != `"E_RANGE"` {
+	if !errors.As(err, &ce) || ce.Name != "RangeError" || ce.Message != "out of range" || func() any { v, _ := ce.Data.Get("code"); return v }() != "E_RANGE" {
 		t.Errorf("fail: %v (%#v); want the worker's RangeError with its code", err, ce)
 	}
 	if err := c.Do(ctx, &pool.Call{Method: "nosuchmethod"}); !errors.As(err, &ce) || !strings.Contains(ce.Message, "nosuchmethod") {
