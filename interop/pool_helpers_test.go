@@ -61,7 +61,7 @@ func goWorkerHandlers() map[string]pool.Handler {
 			return a + b, err
 		},
 		"echo": func(ctx context.Context, req *pool.Request) (any, error) {
-			var v json.RawMessage
+			var v any
 			err := req.Params(&v)
 			return v, err
 		},
@@ -88,6 +88,13 @@ func goWorkerHandlers() map[string]pool.Handler {
 			return nil, &pool.CallError{Name: "TypeError", Message: msg,
 				Data: errorData("code", "E_BAD")}
 		},
+		"failWith": func(ctx context.Context, req *pool.Request) (any, error) {
+			var code, details any
+			if err := req.Params(&code, &details); err != nil {
+				return nil, err
+			}
+			return nil, &pool.CallError{Name: "RangeError", Message: "with values", Data: errorData("code", code, "details", details)}
+		},
 		"progress": func(ctx context.Context, req *pool.Request) (any, error) {
 			var n int
 			req.Params(&n)
@@ -97,6 +104,14 @@ func goWorkerHandlers() map[string]pool.Handler {
 				}
 			}
 			return "done", nil
+		},
+		// progressWith sends its parameter as the payload of an event.
+		"progressWith": func(ctx context.Context, req *pool.Request) (any, error) {
+			var v any
+			if err := req.Params(&v); err != nil {
+				return nil, err
+			}
+			return "done", req.Emit(ctx, v)
 		},
 		// block reports its pid, waits until the call is cancelled and
 		// records that in the marker file.

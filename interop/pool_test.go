@@ -474,7 +474,7 @@ func TestGoWorkerUnderWorkerpool(t *testing.T) {
 		out, trace := runNode(t, node, "pool/run-workerpool.js", marker)
 		expect(t, out, "add", 5)
 		expect(t, out, "echoOK", true)
-		expect(t, out, "proxyMethods", []string{"add", "block", "crash", "default", "echo", "fail", "kind", "pid", "progress", "sleep"})
+		expect(t, out, "proxyMethods", []string{"add", "block", "crash", "default", "echo", "fail", "failWith", "kind", "pid", "progress", "progressWith", "sleep"})
 		expect(t, out, "proxyAdd", 42)
 		expect(t, out, "error", map[string]any{"isError": true, "ctor": "Error", "name": "TypeError", "message": "boom", "code": "E_BAD", "hasStack": true})
 		expect(t, out, "unknown", `Unknown method "nope"`)

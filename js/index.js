@@ -20,9 +20,11 @@ const CLEANUP = '__workerpool-cleanup__';
 const DRAIN_MS = 1000;
 
 // errorToObject turns a thrown value into the error object of the envelope:
-// the error's own properties plus name, message and stack. Functions,
-// symbols and bigints are left out, so the object is valid JSON.
-function errorToObject(err) {
+// the error's own properties plus name, message and stack. Functions and
+// symbols are left out, which no serialization carries, and bigints too
+// unless withBigInts is set (advanced serialization carries them, JSON
+// does not).
+function errorToObject(err, withBigInts) {
   if (err === null || typeof err !== 'object') {
     const e = new Error(String(err));
     return { name: 'Error', message: e.message, stack: e.stack };
@@ -30,7 +32,7 @@ function errorToObject(err) {
   const out = {};
   for (const key of Object.getOwnPropertyNames(err)) {
     const v = err[key];
-    if (typeof v !== 'function' && typeof v !== 'symbol' && typeof v !== 'bigint') out[key] = v;
+    if (typeof v !== 'function' && typeof v !== 'symbol' && (withBigInts || typeof v !== 'bigint')) out[key] = v;
   }
   out.name = typeof err.name === 'string' ? err.name : 'Error';
   out.message = typeof err.message === 'string' ? err.message : String(err.message ?? '');
@@ -106,7 +108,16 @@ function worker(methods, options = {}) {
       // json mode, a function): the caller gets that error instead.
       if (!call.cleaned) send({ id, result: result === undefined ? null : result, error: null });
     } catch (err) {
-      if (!call.cleaned) send({ id, result: null, error: errorToObject(err) });
+      if (!call.cleaned) {
+        // Every property, as advanced serialization carries it; if the
+        // channel is json, the send throws on a bigint, and they are left
+        // out.
+        try {
+          send({ id, result: null, error: errorToObject(err, true) });
+        } catch {
+          send({ id, result: null, error: errorToObject(err, false) });
+        }
+      }
     } finally {
       calls.delete(id);
       settle();

@@ -43,14 +43,31 @@ func (x value) null() bool {
 
 // decode decodes the value into dst, a non-nil pointer: an *any gets the
 // JavaScript value model; other types follow encoding/json's rules for
-// JSON text and package v8's for a V8 value.
+// JSON text and package v8's for a V8 value, except that a
+// *json.RawMessage gets JSON text in either case (for a V8 value, as
+// JSON.stringify writes it).
 func (x value) decode(dst any) error {
 	if !x.js {
+		if raw, ok := dst.(*json.RawMessage); ok && raw != nil {
+			*raw = append((*raw)[:0], x.raw...)
+			return nil
+		}
 		return jsvalue.DecodeJSON(x.raw, dst)
 	}
-	if p, ok := dst.(*any); ok && p != nil {
-		*p = x.v
-		return nil
+	switch p := dst.(type) {
+	case *any:
+		if p != nil {
+			*p = x.v
+			return nil
+		}
+	case *json.RawMessage:
+		if p != nil {
+			b, err := jsvalue.AppendStringify((*p)[:0], x.v)
+			if err == nil {
+				*p = b
+			}
+			return err
+		}
 	}
 	b, err := v8.Marshal(x.v)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
 	"nodeipc.dev/nodeipc/pool"
 )
 
@@ -45,8 +46,9 @@ var handlers = map[string]pool.Handler{
 		if err := req.Params(&msg, &code); err != nil {
 			return nil, err
 		}
-		return nil, &pool.CallError{Name: "TypeError", Message: msg,
-			Data: map[string]json.RawMessage{"code": json.RawMessage(fmt.Sprintf("%q", code))}}
+		data := &jsvalue.Object{}
+		data.Set("code", code)
+		return nil, &pool.CallError{Name: "TypeError", Message: msg, Data: data}
 	},
 	// failPlain(message) returns a plain Go error.
 	"failPlain": func(ctx context.Context, req *pool.Request) (any, error) {

@@ -20,6 +20,18 @@ worker({
     e.code = 'E_BAD';
     throw e;
   },
+  // failWith throws a RangeError whose code and details are the values
+  // given (with advanced serialization: any value V8 carries).
+  failWith(code, details) {
+    const e = new RangeError('with values');
+    e.code = code;
+    e.details = details;
+    throw e;
+  },
+  progressWith(v) {
+    this.emit(v);
+    return 'done';
+  },
   progress(n) {
     for (let i = 0; i < n; i++) this.emit({ step: i });
     return 'done';
