@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"nodeipc.dev/internal/nodetest"
 )
@@ -58,4 +63,45 @@ func TestRunKeepsKeyOrder(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestPoolCommandKeepsKeyOrder runs `nodeipc pool` on a Node worker and on
+// a Go worker (pool.Serve) in both serializations: the parameters reach
+// the worker with their keys in the order of the input line, and the
+// result is printed in the order the worker sent it (with advanced
+// serialization in the JSON view, so the Map stays a Map).
+func TestPoolCommandKeepsKeyOrder(t *testing.T) {
+	poolTestEnv(t)
+	node := nodetest.System(t)
+	script := filepath.Join(nodetest.Root(), "interop", "testdata", "pool", "node-worker.js")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := map[string]string{
+		"json":     `{"b":1,"2":"two","a":{"y":[{"q":1,"p":2}],"x":2},"1":"one"}`,
+		"advanced": `{"b":1,"2":"two","a":{"y":[{"q":1,"p":2}],"x":{"$js":"Map","entries":[[{"$js":"bigint","value":"1"},{"d":1,"c":2}]]}},"1":"one"}`,
+	}
+	want := map[string]string{
+		"json":     `{"1":"one","2":"two","b":1,"a":{"y":[{"q":1,"p":2}],"x":2}}`,
+		"advanced": `{"1":"one","2":"two","b":1,"a":{"y":[{"q":1,"p":2}],"x":{"$js":"Map","entries":[[{"$js":"bigint","value":"1"},{"d":1,"c":2}]]}}}`,
+	}
+	for _, ser := range []string{"json", "advanced"} {
+		for _, worker := range [][]string{{node, script}, {self}} {
+			var cfg poolConfig
+			cfg.Workers, cfg.Concurrency, cfg.Args = 1, 1, worker
+			if err := cfg.Serialization.UnmarshalText([]byte(ser)); err != nil {
+				t.Fatal(err)
+			}
+			// The Go worker's sleep(ms, v) and the Node worker's return v.
+			input := `{"id":1,"method":"sleep","params":[0,` + value[ser] + `]}` + "\n"
+			var stdout, stderr bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			code := runPool(ctx, cfg, strings.NewReader(input), &stdout, &stderr)
+			cancel()
+			if line := `{"id":1,"result":` + want[ser] + "}\n"; code != poolExitOK || stdout.String() != line {
+				t.Errorf("%s, %s worker: exit %d, stdout %q; want %q\nstderr:\n%s", ser, filepath.Base(worker[len(worker)-1]), code, stdout.String(), line, stderr.String())
+			}
+		}
+	}
 }

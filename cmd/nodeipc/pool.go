@@ -280,8 +280,18 @@ func runPool(ctx context.Context, cfg poolConfig, stdin io.Reader, stdout, stder
 				cctx, c = context.WithTimeout(ctx, cfg.Timeout)
 				defer c()
 			}
+			// json: the result's text as the worker sent it; advanced: its
+			// JSON view, as run prints values.
 			var result json.RawMessage
-			err := p.Do(cctx, &pool.Call{Method: in.Method, Params: in.Params, Result: &result, Idempotent: cfg.Retry})
+			var value any
+			call := &pool.Call{Method: in.Method, Params: in.Params, Result: &result, Idempotent: cfg.Retry}
+			if cfg.Serialization == nodeipc.Advanced {
+				call.Result = &value
+			}
+			err := p.Do(cctx, call)
+			if err == nil && cfg.Serialization == nodeipc.Advanced {
+				result, err = jsvalue.AppendJSON(nil, value)
+			}
 			res := poolResult{ID: in.ID}
 			if err != nil {
 				failed.Add(1)
