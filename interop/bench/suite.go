@@ -58,7 +58,7 @@ func countsFor(quick bool) counts {
 			echoSmall: 5000, echoMedium: 2000}
 	}
 	return counts{latency: 20000, pinned: 10000, small: 100000, medium: 50000, large: 48, pipeline: 200000, mem: 20000, pipelineWarmup: 40000,
-		echoSmall: 100000, echoMedium: 40000}
+		echoSmall: 60000, echoMedium: 20000}
 }
 
 func (c counts) forShape(name string) int {
@@ -237,7 +237,7 @@ func (s *suite) logf(format string, args ...any) {
 // mainPhase starts one interactive pair per configuration and runs the main
 // tests interleaved across them.
 func (s *suite) mainPhase(ctx context.Context, rep int, cfgs []*config) {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 6*time.Minute)
 	defer cancel()
 	var peers []*peer
 	for _, c := range cfgs {

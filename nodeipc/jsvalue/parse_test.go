@@ -271,3 +271,35 @@ func TestParseJSONValuesSurviveGC(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeJSON(t *testing.T) {
+	text := []byte(`{"b":1,"a":[{"d":1,"c":2}]}`)
+	var v any
+	if err := jsvalue.DecodeJSON(text, &v); err != nil || !slices2(keys(v.(*jsvalue.Object)), "b", "a") {
+		t.Errorf("DecodeJSON into *any = %v, %v", v, err)
+	}
+	var list []any
+	if err := jsvalue.DecodeJSON([]byte(`[{"d":1,"c":2},null]`), &list); err != nil || len(list) != 2 || !slices2(keys(list[0].(*jsvalue.Object)), "d", "c") {
+		t.Errorf("DecodeJSON into *[]any = %v, %v", list, err)
+	}
+	if err := jsvalue.DecodeJSON(text, &list); !errors.Is(err, jsvalue.ErrInvalidJSON) {
+		t.Errorf("DecodeJSON of an object into *[]any = %v; want ErrInvalidJSON", err)
+	}
+	var o jsvalue.Object
+	if err := jsvalue.DecodeJSON(text, &o); err != nil || !slices2(keys(&o), "b", "a") {
+		t.Errorf("DecodeJSON into *Object = %v, %v", &o, err)
+	}
+	var m map[string]any
+	if err := jsvalue.DecodeJSON(text, &m); err != nil {
+		t.Fatal(err)
+	}
+	if inner, ok := m["a"].([]any)[0].(map[string]any); !ok || inner["c"] != 2.0 {
+		t.Errorf("DecodeJSON into a map gives maps throughout: %#v", m)
+	}
+	var st struct {
+		B int `json:"b"`
+	}
+	if err := jsvalue.DecodeJSON(text, &st); err != nil || st.B != 1 {
+		t.Errorf("DecodeJSON into a struct = %+v, %v", st, err)
+	}
+}
