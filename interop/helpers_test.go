@@ -23,9 +23,10 @@ func adopt() (*nodeipc.Channel, int) {
 	return ch, 0
 }
 
-// echoLoop sends back every message, decoded into Go values (or raw), and
+// echoLoop sends back every message as reply makes it of the message
+// (decoded into Go values, or the message itself to forward it raw), and
 // returns 0 when the parent disconnects.
-func echoLoop(raw bool) int {
+func echoLoop(reply func(m *nodeipc.Message) (any, error)) int {
 	ch, code := adopt()
 	if ch == nil {
 		return code
@@ -44,14 +45,10 @@ func echoLoop(raw bool) int {
 			fmt.Fprintln(os.Stderr, "recv:", err)
 			return 1
 		}
-		var v any = m // raw: forwarded byte for byte, in either serialization
-		if !raw {
-			var decoded any
-			if err := m.Decode(&decoded); err != nil {
-				fmt.Fprintln(os.Stderr, "decode:", err)
-				return 1
-			}
-			v = decoded
+		v, err := reply(m)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "decode:", err)
+			return 1
 		}
 		if err := ch.Send(ctx, v); err != nil {
 			fmt.Fprintln(os.Stderr, "send:", err)
@@ -60,9 +57,32 @@ func echoLoop(raw bool) int {
 	}
 }
 
+// decodeInto returns a reply function for echoLoop that decodes the
+// message into a new T.
+func decodeInto[T any]() func(m *nodeipc.Message) (any, error) {
+	return func(m *nodeipc.Message) (any, error) {
+		var v T
+		err := m.Decode(&v)
+		return v, err
+	}
+}
+
 var (
-	_ = registerHelper("echo", func() int { return echoLoop(false) })
-	_ = registerHelper("echo-raw", func() int { return echoLoop(true) })
+	_ = registerHelper("echo", func() int { return echoLoop(decodeInto[any]()) })
+	_ = registerHelper("echo-raw", func() int {
+		return echoLoop(func(m *nodeipc.Message) (any, error) { return m, nil }) // forwarded byte for byte
+	})
+	// echo-map decodes objects into map[string]any (Go maps have no key
+	// order) and forwards the other messages.
+	_ = registerHelper("echo-map", func() int {
+		return echoLoop(func(m *nodeipc.Message) (any, error) {
+			var obj map[string]any
+			if m.Decode(&obj) != nil {
+				return m, nil
+			}
+			return obj, nil
+		})
+	})
 
 	// reply-and-disconnect answers one message, then disconnects.
 	_ = registerHelper("reply-and-disconnect", func() int {

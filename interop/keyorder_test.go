@@ -17,19 +17,14 @@ import (
 // gives it: the same values with their keys, Map entries and Set values in
 // the same order.
 func TestKeyOrderThroughGoPeer(t *testing.T) {
-	nodetest.ForEach(t, func(t *testing.T, node string) {
-		for _, ser := range []string{"json", "advanced"} {
-			t.Run(ser, func(t *testing.T) {
-				t.Parallel()
-				seed := nodetest.Seed(t, "NODEIPC_KEYORDER_SEED")
-				nodetest.KeyOrder(t, node, nodetest.KeyOrderSpec{Serialization: ser, Seed: seed, Count: 300,
-					Peers: []nodetest.Peer{{Name: "Go decoding into any", How: "spawn", File: os.Args[0]}},
-					Env:   []string{"NODEIPC_TEST_HELPER=echo"}})
-				nodetest.KeyOrder(t, node, nodetest.KeyOrderSpec{Serialization: ser, Seed: seed, Count: 100,
-					Peers: []nodetest.Peer{{Name: "Go forwarding the message", How: "spawn", File: os.Args[0]}},
-					Env:   []string{"NODEIPC_TEST_HELPER=echo-raw"}})
-			})
-		}
+	nodetest.ForEachSerialization(t, func(t *testing.T, node, ser string) {
+		seed := nodetest.Seed(t, "NODEIPC_KEYORDER_SEED")
+		nodetest.KeyOrder(t, node, nodetest.KeyOrderSpec{Serialization: ser, Seed: seed, Count: 300,
+			Peers: []nodetest.Peer{{Name: "Go decoding into any", How: "spawn", File: os.Args[0]}},
+			Env:   []string{"NODEIPC_TEST_HELPER=echo"}})
+		nodetest.KeyOrder(t, node, nodetest.KeyOrderSpec{Serialization: ser, Seed: seed, Count: 100,
+			Peers: []nodetest.Peer{{Name: "Go forwarding the message", How: "spawn", File: os.Args[0]}},
+			Env:   []string{"NODEIPC_TEST_HELPER=echo-raw"}})
 	})
 }
 
@@ -101,26 +96,3 @@ func TestKeyOrderCheckSeesMaps(t *testing.T) {
 		}
 	}
 }
-
-var _ = registerHelper("echo-map", func() int {
-	ch, code := adopt()
-	if ch == nil {
-		return code
-	}
-	ctx := context.Background()
-	for {
-		m, err := ch.Recv(ctx)
-		if err != nil {
-			ch.Close()
-			return 0
-		}
-		var v any = m
-		var obj map[string]any
-		if m.Decode(&obj) == nil {
-			v = obj
-		}
-		if err := ch.Send(ctx, v); err != nil {
-			return 1
-		}
-	}
-})

@@ -19,18 +19,13 @@ import (
 // what a Node echo child gives it, key order included.
 func TestKeyOrderThroughCLI(t *testing.T) {
 	cat := nodetest.RequireProgram(t, "cat")
-	nodetest.ForEach(t, func(t *testing.T, node string) {
-		for _, ser := range []string{"json", "advanced"} {
-			t.Run(ser, func(t *testing.T) {
-				t.Parallel()
-				seed := nodetest.Seed(t, "NODEIPC_KEYORDER_SEED")
-				nodetest.KeyOrder(t, node, nodetest.KeyOrderSpec{Serialization: ser, Seed: seed, Count: 200,
-					Peers: []nodetest.Peer{{Name: "nodeipc echo", How: "fork", File: "ignored.js", ExecPath: nodeipcPath(), ExecArgv: []string{"echo"}}}})
-				// JSON text cannot say that an object is shared.
-				nodetest.KeyOrder(t, node, nodetest.KeyOrderSpec{Serialization: ser, Seed: seed, Count: 200, NoSharing: true,
-					Peers: []nodetest.Peer{{Name: "nodeipc bridge -- cat", How: "spawn", File: nodeipcPath(), Args: []string{"bridge", "--", cat}}}})
-			})
-		}
+	nodetest.ForEachSerialization(t, func(t *testing.T, node, ser string) {
+		seed := nodetest.Seed(t, "NODEIPC_KEYORDER_SEED")
+		nodetest.KeyOrder(t, node, nodetest.KeyOrderSpec{Serialization: ser, Seed: seed, Count: 200,
+			Peers: []nodetest.Peer{{Name: "nodeipc echo", How: "fork", File: "ignored.js", ExecPath: nodeipcPath(), ExecArgv: []string{"echo"}}}})
+		// JSON text cannot say that an object is shared.
+		nodetest.KeyOrder(t, node, nodetest.KeyOrderSpec{Serialization: ser, Seed: seed, Count: 200, NoSharing: true,
+			Peers: []nodetest.Peer{{Name: "nodeipc bridge -- cat", How: "spawn", File: nodeipcPath(), Args: []string{"bridge", "--", cat}}}})
 	})
 }
 

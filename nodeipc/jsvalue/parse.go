@@ -296,45 +296,37 @@ func (p *parser) object() (any, error) {
 	}
 	o := p.slab.object()
 	ms := p.slab.members(p.size())
-	n := 0
 	p.i = jsontext.SkipSpace(p.b, p.i+1)
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
 		p.depth--
 		return o, nil
 	}
-	for {
+	n, err := p.list('}', func(n int) error {
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			return nil, p.fail("expected an object key")
+			return p.fail("expected an object key")
 		}
 		k, err := p.text()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		p.i = jsontext.SkipSpace(p.b, p.i)
 		if p.i >= len(p.b) || p.b[p.i] != ':' {
-			return nil, p.fail("expected ':' after object key")
+			return p.fail("expected ':' after object key")
 		}
 		p.i = jsontext.SkipSpace(p.b, p.i+1)
 		v, err := p.value()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if n >= len(ms) {
-			return nil, p.fail("miscounted object") // cannot happen on valid JSON
+			return p.fail("miscounted object") // cannot happen on valid JSON
 		}
 		ms[n] = member{k, v}
-		n++
-		p.i = jsontext.SkipSpace(p.b, p.i)
-		if p.i < len(p.b) && p.b[p.i] == ',' {
-			p.i = jsontext.SkipSpace(p.b, p.i+1)
-			continue
-		}
-		if p.i < len(p.b) && p.b[p.i] == '}' {
-			p.i++
-			break
-		}
-		return nil, p.fail("expected ',' or '}'")
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	p.depth--
 	ms = ms[:n:n]
@@ -355,6 +347,41 @@ func (p *parser) object() (any, error) {
 	}
 	clear(ms) // o has its own copy
 	return o, nil
+}
+
+// list reads the members or elements of a container that is not empty
+// (its opening byte and the whitespace after it consumed) up to its
+// closing byte, calling item for each, and returns how many there were.
+func (p *parser) list(closing byte, item func(n int) error) (int, error) {
+	for n := 0; ; n++ {
+		if err := item(n); err != nil {
+			return n, err
+		}
+		more, err := p.after(closing)
+		if err != nil {
+			return n, err
+		}
+		if !more {
+			return n + 1, nil
+		}
+	}
+}
+
+// after reads what follows a member or element: a ',' and the whitespace
+// after it (more), or the container's closing byte.
+func (p *parser) after(closing byte) (more bool, err error) {
+	p.i = jsontext.SkipSpace(p.b, p.i)
+	if p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ',':
+			p.i = jsontext.SkipSpace(p.b, p.i+1)
+			return true, nil
+		case closing:
+			p.i++
+			return false, nil
+		}
+	}
+	return false, p.fail("expected ',' or '" + string(closing) + "'")
 }
 
 // inJSOrder reports whether the keys of ms are distinct and in
@@ -388,33 +415,25 @@ func (p *parser) array() (any, error) {
 		return nil, err
 	}
 	a := p.slab.elements(p.size())
-	n := 0
 	p.i = jsontext.SkipSpace(p.b, p.i+1)
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
 		p.depth--
 		return p.slab.array(a), nil
 	}
-	for {
+	n, err := p.list(']', func(n int) error {
 		v, err := p.value()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if n >= len(a) {
-			return nil, p.fail("miscounted array") // cannot happen on valid JSON
+			return p.fail("miscounted array") // cannot happen on valid JSON
 		}
 		a[n] = v
-		n++
-		p.i = jsontext.SkipSpace(p.b, p.i)
-		if p.i < len(p.b) && p.b[p.i] == ',' {
-			p.i = jsontext.SkipSpace(p.b, p.i+1)
-			continue
-		}
-		if p.i < len(p.b) && p.b[p.i] == ']' {
-			p.i++
-			break
-		}
-		return nil, p.fail("expected ',' or ']'")
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	p.depth--
 	return p.slab.array(a[:n:n]), nil

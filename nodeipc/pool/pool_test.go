@@ -193,7 +193,10 @@ func TestPoolCalls(t *testing.T) {
 	// A worker's error comes back as a *CallError with its properties.
 	err := p.Do(ctx, &pool.Call{Method: "fail", Params: []any{"bad input"}})
 	var ce *pool.CallError
-	if !errors.As(err, &ce) || ce.Name != "TypeError" || ce.Message != "bad input" || dataOf(ce, "code") != "E_BAD" {
+	if !errors.As(err, &ce) {
+		t.Fatalf("Do(fail) = %v; want a CallError", err)
+	}
+	if code, _ := ce.Data.Get("code"); ce.Name != "TypeError" || ce.Message != "bad input" || code != "E_BAD" {
 		t.Errorf("Do(fail) = %#v; want a TypeError CallError with code E_BAD", err)
 	}
 	// Progress events reach the caller in order, before the result.

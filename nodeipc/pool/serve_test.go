@@ -36,7 +36,7 @@ func testHandlers(state map[string]string) map[string]pool.Handler {
 			req.Params(&msg)
 			return nil, fmt.Errorf("wrapped: %w", &pool.CallError{
 				Name: "TypeError", Message: msg,
-				Data: errorData("code", "E_BAD"),
+				Data: codeData("E_BAD"),
 			})
 		},
 		"plainfail": func(ctx context.Context, req *pool.Request) (any, error) {
@@ -457,17 +457,10 @@ func TestCallErrorNameFromStack(t *testing.T) {
 	}
 }
 
-// errorData makes a CallError's Data of keys and values.
-func errorData(kv ...any) *jsvalue.Object {
-	o := &jsvalue.Object{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		o.Set(kv[i].(string), kv[i+1])
-	}
-	return o
-}
 
-// dataOf returns the property k of ce's Data.
-func dataOf(ce *pool.CallError, k string) any {
-	v, _ := ce.Data.Get(k)
-	return v
+// codeData is the Data of an error with a code property.
+func codeData(code string) *jsvalue.Object {
+	o := &jsvalue.Object{}
+	o.Set("code", code)
+	return o
 }

@@ -10,6 +10,7 @@ package pool
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"nodeipc.dev/internal/jsontext"
 	"nodeipc.dev/nodeipc"
@@ -265,25 +266,18 @@ func get(o *jsvalue.Object, k string) any {
 // JSON text: it is sent as the value it stands for).
 func (s *server) sendEnvelope(id any, k1 string, v1 any, k2 string, v2 any) error {
 	if raw, ok := id.(json.RawMessage); ok {
-		switch k1 {
-		case "result":
-			return s.send(struct {
-				ID     json.RawMessage `json:"id"`
-				Result any             `json:"result"`
-				Error  any             `json:"error"`
-			}{raw, v1, v2})
-		case "isEvent":
-			return s.send(struct {
-				ID      json.RawMessage `json:"id"`
-				IsEvent any             `json:"isEvent"`
-				Payload any             `json:"payload"`
-			}{raw, v1, v2})
+		b := append([]byte(`{"id":`), raw...)
+		for _, kv := range [2]struct {
+			k string
+			v any
+		}{{k1, v1}, {k2, v2}} {
+			b = append(jsontext.AppendString(append(b, ','), kv.k), ':')
+			var err error
+			if b, err = jsontext.Append(b, kv.v); err != nil {
+				return fmt.Errorf("%w: %w", nodeipc.ErrInvalidMessage, err)
+			}
 		}
-		return s.send(struct {
-			ID     json.RawMessage `json:"id"`
-			Method any             `json:"method"`
-			Error  any             `json:"error"`
-		}{raw, v1, v2})
+		return s.ch.Send(s.ctx, json.RawMessage(append(b, '}')))
 	}
 	vs, err := jsValues([]any{v1, v2})
 	if err != nil {

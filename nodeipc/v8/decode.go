@@ -815,14 +815,19 @@ func (d *decoder) replayAt(off int, f func() error) error {
 
 // anyObject decodes a plain object: an *Object, or in map mode (under a
 // map[string]any target) a map[string]any. The members are collected on
-// d.members and the object gets them, in one allocation, at its end.
+// d.members and go into the object, which exists from the start (so that
+// references to it inside resolve), at its end.
 func (d *decoder) anyObject(off int) (any, error) {
-	if d.maps > 0 {
-		return d.anyObjectMap(off)
-	}
 	id := d.newID(off)
-	o := &d.objs.Take(1)[0]
-	d.setReady(id, o)
+	var o *jsvalue.Object
+	var m map[string]any
+	if d.maps > 0 {
+		m = make(map[string]any)
+		d.setReady(id, m)
+	} else {
+		o = &d.objs.Take(1)[0]
+		d.setReady(id, o)
+	}
 	start := len(d.members)
 	err := d.until(tagEndObject, func() error {
 		koff := d.pos
@@ -839,49 +844,34 @@ func (d *decoder) anyObject(off int) (any, error) {
 	})
 	ms := d.members[start:]
 	if err == nil {
-		o.Grow(len(ms))
-		for _, m := range ms {
-			if _, dup := o.Get(m.key); dup {
-				err = d.errAt(m.off, "duplicate property %q", m.key)
+		if o != nil {
+			o.Grow(len(ms))
+		}
+		for _, mb := range ms {
+			var dup bool
+			if o != nil {
+				_, dup = o.Get(mb.key)
+				o.Set(mb.key, mb.value)
+			} else {
+				_, dup = m[mb.key]
+				m[mb.key] = mb.value
+			}
+			if dup {
+				err = d.errAt(mb.off, "duplicate property %q", mb.key)
 				break
 			}
-			o.Set(m.key, m.value)
 		}
 	}
+	n := len(ms)
 	clear(ms)
 	d.members = d.members[:start]
 	if err != nil {
 		return nil, err
 	}
-	return o, d.endCount(uint32(o.Len()))
-}
-
-// anyObjectMap is anyObject in map mode.
-func (d *decoder) anyObjectMap(off int) (any, error) {
-	id := d.newID(off)
-	m := make(map[string]any)
-	d.setReady(id, m)
-	err := d.until(tagEndObject, func() error {
-		koff := d.pos
-		k, err := d.key()
-		if err != nil {
-			return err
-		}
-		v, err := d.anyValue()
-		if err != nil {
-			return err
-		}
-		ks := k.str()
-		if _, dup := m[ks]; dup {
-			return d.errAt(koff, "duplicate property %q", ks)
-		}
-		m[ks] = v
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	if o != nil {
+		return o, d.endCount(uint32(n))
 	}
-	return m, d.endCount(uint32(len(m)))
+	return m, d.endCount(uint32(n))
 }
 
 // endCount reads the property count after an end tag and checks it.
