@@ -457,7 +457,6 @@ func TestCallErrorNameFromStack(t *testing.T) {
 	}
 }
 
-
 // codeData is the Data of an error with a code property.
 func codeData(code string) *jsvalue.Object {
 	o := &jsvalue.Object{}
