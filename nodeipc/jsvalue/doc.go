@@ -32,8 +32,8 @@
 //   - an object met twice (shared, or a cycle): the same Go map, slice or
 //     pointer each time
 //
-// JSON text has only the first five kinds; the rest come with advanced
-// (V8) serialization. Encoding takes the same types, and ordinary Go values
+// JSON text gives only null, booleans, numbers, strings, objects and
+// arrays; the rest come with advanced (V8) serialization. Encoding takes the same types, and ordinary Go values
 // too (numbers of any Go type, structs with encoding/json's field tags,
 // maps with string or integer keys, slices). The wire format and the
 // remaining details are in package v8 and in nodeipc's PROTOCOL.md.
@@ -55,7 +55,9 @@
 //
 // ParseJSON reads JSON text as JSON.parse does, into the values above;
 // AppendStringify writes them as JSON.stringify does, keys in their order.
-// They are what nodeipc's json serialization uses for an any.
+// DecodeJSON decodes into any Go target: the values above for an any,
+// encoding/json's rules for other types. They are what nodeipc's json
+// serialization uses.
 //
 // AppendJSON writes any of these values as one line of JSON, where JSON can
 // say it as JSON and otherwise as an object tagged with a "$js" key, such
