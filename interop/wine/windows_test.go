@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
 	"nodeipc.dev/nodeipc/pool"
 )
 
@@ -307,9 +308,11 @@ var _ = registerHelper("child", func() int {
 			}
 			continue
 		}
-		if n, ok := v.(map[string]any)["n"]; ok {
-			seen = append(seen, fmt.Sprintf("msg %v", n))
-			continue
+		if o, isObj := v.(*jsvalue.Object); isObj {
+			if n, ok := o.Get("n"); ok {
+				seen = append(seen, fmt.Sprintf("msg %v", n))
+				continue
+			}
 		}
 		if err := ch.Send(ctx, m); err != nil {
 			fmt.Fprintln(os.Stderr, "Send:", err)
