@@ -41,7 +41,7 @@ func TestNodeClusterWithGoWorkers(t *testing.T) {
 
 // cluster-http is the whole user code of a Go cluster worker: join, listen,
 // serve HTTP until the primary disconnects the worker.
-var _ = registerHelper("cluster-http", func() int {
+var _ = nodetest.RegisterHelper("cluster-http", func() int {
 	ctx := context.Background()
 	w, err := nodeipc.JoinCluster(ctx, nil)
 	if err != nil {

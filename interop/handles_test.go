@@ -328,7 +328,7 @@ func driveNodeServe(ctx context.Context, ch *nodeipc.Channel, after func(kind st
 var (
 	// handles-recv receives handles from a Node parent (parent.js toGo)
 	// and serves on them.
-	_ = registerHelper("handles-recv", func() int {
+	_ = nodetest.RegisterHelper("handles-recv", func() int {
 		ch, code := adopt()
 		if ch == nil {
 			return code
@@ -342,7 +342,7 @@ var (
 	})
 
 	// handles-send sends handles to a Node parent (parent.js fromGo).
-	_ = registerHelper("handles-send", func() int {
+	_ = nodetest.RegisterHelper("handles-send", func() int {
 		ch, code := adopt()
 		if ch == nil {
 			return code
@@ -461,7 +461,7 @@ func TestOversizedHandleIsNacked(t *testing.T) {
 
 // handles-oversized adopts the channel with a 1 KiB limit, counts the
 // oversized messages reported, and answers the first normal message.
-var _ = registerHelper("handles-oversized", func() int {
+var _ = nodetest.RegisterHelper("handles-oversized", func() int {
 	ch, err := nodeipc.FromEnv(&nodeipc.Options{MaxMessageSize: 1024})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FromEnv:", err)
@@ -500,7 +500,7 @@ var _ = registerHelper("handles-oversized", func() int {
 
 // handles-nack answers the parent's first NODE_HANDLE with a NACK by hand,
 // then adopts the channel and serves the retransmitted socket.
-var _ = registerHelper("handles-nack", func() int {
+var _ = nodetest.RegisterHelper("handles-nack", func() int {
 	fd := 3
 	var buf []byte
 	for !bytes.Contains(buf, []byte("\n")) {

@@ -68,13 +68,13 @@ func decodeInto[T any]() func(m *nodeipc.Message) (any, error) {
 }
 
 var (
-	_ = registerHelper("echo", func() int { return echoLoop(decodeInto[any]()) })
-	_ = registerHelper("echo-raw", func() int {
+	_ = nodetest.RegisterHelper("echo", func() int { return echoLoop(decodeInto[any]()) })
+	_ = nodetest.RegisterHelper("echo-raw", func() int {
 		return echoLoop(func(m *nodeipc.Message) (any, error) { return m, nil }) // forwarded byte for byte
 	})
 	// echo-map decodes objects into map[string]any (Go maps have no key
 	// order) and forwards the other messages.
-	_ = registerHelper("echo-map", func() int {
+	_ = nodetest.RegisterHelper("echo-map", func() int {
 		return echoLoop(func(m *nodeipc.Message) (any, error) {
 			var obj map[string]any
 			if m.Decode(&obj) != nil {
@@ -85,7 +85,7 @@ var (
 	})
 
 	// reply-and-disconnect answers one message, then disconnects.
-	_ = registerHelper("reply-and-disconnect", func() int {
+	_ = nodetest.RegisterHelper("reply-and-disconnect", func() int {
 		ch, code := adopt()
 		if ch == nil {
 			return code
@@ -106,7 +106,7 @@ var (
 
 	// adv-large sends four 8 MB Uint8Arrays and ten 65,521-byte Buffers,
 	// then counts the Buffers it receives.
-	_ = registerHelper("adv-large", func() int {
+	_ = nodetest.RegisterHelper("adv-large", func() int {
 		ch, code := adopt()
 		if ch == nil {
 			return code
@@ -154,7 +154,7 @@ var (
 	})
 
 	// burst sends 50,000 messages and exits at once.
-	_ = registerHelper("burst", func() int {
+	_ = nodetest.RegisterHelper("burst", func() int {
 		ch, code := adopt()
 		if ch == nil {
 			return code
@@ -174,7 +174,7 @@ var (
 
 	// envcheck reports the channel variables it sees and what a grandchild
 	// it starts sees.
-	_ = registerHelper("envcheck", func() int {
+	_ = nodetest.RegisterHelper("envcheck", func() int {
 		ch, code := adopt()
 		if ch == nil {
 			return code
@@ -197,5 +197,5 @@ var (
 		return 0
 	})
 
-	_ = registerHelper("grandchild", nodetest.ReportInherited)
+	_ = nodetest.RegisterHelper("grandchild", nodetest.ReportInherited)
 )

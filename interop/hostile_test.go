@@ -3,6 +3,8 @@
 package interop_test
 
 import (
+	"nodeipc.dev/internal/nodetest"
+
 	"bufio"
 	"context"
 	"errors"
@@ -98,7 +100,7 @@ func TestHostileChild(t *testing.T) {
 
 // "report" adopts the channel with a 1000-byte limit and reports every
 // receive result on stdout.
-var _ = registerHelper("report", func() int {
+var _ = nodetest.RegisterHelper("report", func() int {
 	ch, err := nodeipc.FromEnv(&nodeipc.Options{MaxMessageSize: 1000})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -42,7 +42,7 @@ func TestKeyOrderAcrossSerializations(t *testing.T) {
 
 // relay-advanced forwards each message of its json parent to a Node echo
 // child on an advanced channel, and the reply back, as *Message values.
-var _ = registerHelper("relay-advanced", func() int {
+var _ = nodetest.RegisterHelper("relay-advanced", func() int {
 	parent, code := adopt()
 	if parent == nil {
 		return code

@@ -4,29 +4,14 @@
 package interop_test
 
 import (
-	"os"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"nodeipc.dev/internal/nodetest"
 )
 
-// helpers are Go child programs; the test binary runs one instead of the
-// tests when NODEIPC_TEST_HELPER names it.
-var helpers = map[string]func() int{}
-
-func registerHelper(name string, f func() int) bool {
-	helpers[name] = f
-	return true
-}
-
 func TestMain(m *testing.M) {
-	if name := os.Getenv("NODEIPC_TEST_HELPER"); name != "" {
-		f, ok := helpers[name]
-		if !ok {
-			os.Stderr.WriteString("unknown helper " + name + "\n")
-			os.Exit(2)
-		}
-		os.Exit(f())
-	}
+	nodetest.RunHelper()
 	goleak.VerifyTestMain(m)
 }

@@ -201,8 +201,8 @@ func poolParent() int {
 }
 
 var (
-	_ = registerHelper("pool-go-worker", poolGoWorker)
-	_ = registerHelper("pool-parent", poolParent)
+	_ = nodetest.RegisterHelper("pool-go-worker", poolGoWorker)
+	_ = nodetest.RegisterHelper("pool-parent", poolParent)
 )
 
 // errorData makes a CallError's Data of keys and values.

@@ -3,6 +3,8 @@
 package wine_test
 
 import (
+	"nodeipc.dev/internal/nodetest"
+
 	"bufio"
 	"context"
 	"errors"
@@ -204,7 +206,7 @@ func TestNodeChildDisconnects(t *testing.T) {
 
 // goParent is a Go parent that starts node.exe child.js env, prints the
 // child's pid and waits to be killed.
-var _ = registerHelper("go-parent", func() int {
+var _ = nodetest.RegisterHelper("go-parent", func() int {
 	cmd := nodeipc.NodeCommand(os.Getenv("NODEIPC_WIN_NODE"), nil, filepath.Join(os.Getenv("NODEIPC_WIN_TESTDATA"), "child.js"), "env")
 	null, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	cmd.Stdout, cmd.Stderr = null, null
@@ -267,7 +269,7 @@ func TestParentDeathKillsTheChild(t *testing.T) {
 // child is the Go child that Node's parent.js spawns: it echoes, answers
 // "bye" and disconnects, and for "report" sends what it received so far
 // (message numbers and bad input).
-var _ = registerHelper("child", func() int {
+var _ = nodetest.RegisterHelper("child", func() int {
 	ctx := context.Background()
 	ch, err := nodeipc.FromEnv(nil)
 	if err != nil {
@@ -371,7 +373,7 @@ func TestNodeParentBadInput(t *testing.T) {
 }
 
 // cat copies stdin to stdout line by line: a program for nodeipc bridge.
-var _ = registerHelper("cat", func() int {
+var _ = nodetest.RegisterHelper("cat", func() int {
 	in := bufio.NewReaderSize(os.Stdin, 1<<20)
 	out := bufio.NewWriter(os.Stdout)
 	for {
@@ -421,7 +423,7 @@ func TestCLIRun(t *testing.T) {
 }
 
 // serve-worker is a Go pool worker: add(a, b) returns a+b.
-var _ = registerHelper("serve-worker", func() int {
+var _ = nodetest.RegisterHelper("serve-worker", func() int {
 	ch, err := nodeipc.FromEnv(nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
