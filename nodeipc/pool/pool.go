@@ -815,8 +815,10 @@ func (p *Pool) send(d dispatch) {
 // slot stays busy until the worker confirms; a worker that does not confirm
 // within CleanupTimeout is killed and replaced. A call the worker answers
 // with an error returns a *CallError; a call whose worker dies returns a
-// *WorkerError (unless c is Idempotent and is retried). After Close, Do
-// returns an error wrapping net.ErrClosed.
+// *WorkerError (unless c is Idempotent and is retried). Parameters that
+// cannot be encoded as JSON fail the call at once with an error wrapping
+// nodeipc.ErrInvalidMessage. After Close, Do returns an error wrapping
+// net.ErrClosed.
 func (p *Pool) Do(ctx context.Context, c *Call) error {
 	if c == nil {
 		return errors.New("pool: Do: nil Call")

@@ -102,18 +102,22 @@ type ServeOptions struct {
 // serialization 'json'); it ignores the arguments those pools pass it.
 //
 // Unless opts names the jest-worker or worker-farm dialect, Serve first
-// sends workerpool's "ready" message (the other pools ignore it). Calls run
-// concurrently, each with a context of its own. A call starts on the
-// goroutine that received it, which saves a hand-off to another goroutine;
-// if it is still running 5 to 10 ms later, another goroutine takes over
-// receiving, so a handler may block as long as it likes; and calls of a
-// method that blocks or takes long start on
-// goroutines of their own. Serve returns nil when the parent asks the
-// worker to stop (workerpool's terminate message, jest-worker's END,
-// worker-farm's die) or disconnects, which is how a Go worker exits with
-// its parent; it returns ctx's error when ctx is done. Before returning it
-// cancels the handlers still running and waits for them. The caller still
-// owns ch and must Close it, which flushes the last replies.
+// sends workerpool's "ready" message (the other pools ignore it).
+//
+// Calls run concurrently, each with a context of its own. A call starts on
+// the goroutine that received it, which spares it a hand-off to another
+// goroutine; if it is still running 5 to 10 ms later, another goroutine
+// takes over receiving, so a handler may block as long as it likes (the
+// calls behind it wait that long, the first time). Calls of a method that
+// blocked, or that took over 100 µs twice in a row, start on goroutines of
+// their own.
+//
+// Serve returns nil when the parent asks the worker to stop (workerpool's
+// terminate message, jest-worker's END, worker-farm's die) or disconnects,
+// which is how a Go worker exits with its parent; it returns ctx's error
+// when ctx is done. Before returning it cancels the handlers still running
+// and waits for them. The caller still owns ch and must Close it, which
+// flushes the last replies.
 func Serve(ctx context.Context, ch *nodeipc.Channel, handlers map[string]Handler, opts *ServeOptions) error {
 	var o ServeOptions
 	if opts != nil {

@@ -4,7 +4,7 @@
 //
 // Run it from the repository root:
 //
-//	go run ./interop/bench/poolbench          # ~45 s on 2 vCPUs; rewrites docs/bench/pool.md
+//	go run ./interop/bench/poolbench          # 1-3 min on 2 vCPUs; rewrites docs/bench/pool.md
 //	go run ./interop/bench/poolbench -json    # the results as JSON on stdout
 //	go run ./interop/bench/poolbench -out ''  # write nothing
 //
