@@ -32,7 +32,7 @@ import (
 //     deadline that interrupts a reader (the read token) is set on it.
 //   - out holds the socket for output only while a write waits because the
 //     socket is full: added when a write is refused (EAGAIN), removed when
-//     one goes through.
+//     that write is done.
 //
 // Every system call on the descriptor runs in a callback of in's or out's
 // RawConn. Close closes in and out first, which wakes their waiters and
@@ -231,13 +231,11 @@ func (s *sock) write(op func() bool) error {
 
 // writeFD is write's RawConn callback (epfd is out's descriptor): one
 // attempt, and on a full socket out is made to hold the socket so that the
-// wait ends when there is room.
+// wait ends when there is room. out keeps holding it until the write in
+// progress is done (writeDone): a large write that the socket takes in
+// parts waits several times.
 func (s *sock) writeFD(epfd uintptr) bool {
 	if s.wOp() {
-		if s.outAdded {
-			s.outAdded = false
-			_ = unix.EpollCtl(int(epfd), unix.EPOLL_CTL_DEL, s.fd, nil)
-		}
 		return true
 	}
 	if !s.outAdded {
@@ -249,6 +247,16 @@ func (s *sock) writeFD(epfd uintptr) bool {
 		s.outAdded = true
 	}
 	return false
+}
+
+// writeDone ends a write: out no longer holds the socket.
+func (s *sock) writeDone() {
+	if s.outAdded {
+		_ = s.outRC.Control(func(epfd uintptr) {
+			_ = unix.EpollCtl(int(epfd), unix.EPOLL_CTL_DEL, s.fd, nil)
+		})
+		s.outAdded = false
+	}
 }
 
 // writevOnce writes s.wbufs with one writev; false if the socket is full.
@@ -268,6 +276,7 @@ func (s *sock) writevOnce() bool {
 
 // writeAll writes every byte of bufs, waiting for room as needed.
 func (s *sock) writeAll(bufs [][]byte) error {
+	defer s.writeDone()
 	for len(bufs) > 0 {
 		s.wbufs, s.wn, s.werr = bufs, 0, nil
 		err := s.write(s.wvfn)
@@ -339,6 +348,7 @@ func (s *sock) WriteMsgUnix(b, oob []byte, addr *net.UnixAddr) (n, oobn int, err
 	}
 	s.msgB, s.msgOOB, s.wn, s.werr = b, oob, 0, nil
 	rerr := s.write(s.msgFn)
+	s.writeDone()
 	n, err = s.wn, s.werr
 	s.msgB, s.msgOOB = nil, nil
 	if rerr != nil {
@@ -410,6 +420,7 @@ func (c sockRawConn) Write(f func(fd uintptr) bool) error {
 	s := c.s
 	s.rawWF = f
 	err := s.write(s.rawWFn)
+	s.writeDone()
 	s.rawWF = nil
 	return err
 }
