@@ -67,7 +67,10 @@ type Channel struct {
 // goroutines; Close stops them and closes conn.
 //
 // Handles (file descriptors) can only travel over a *net.UnixConn; on any
-// other conn the channel carries messages only.
+// other conn the channel carries messages only. On Linux the channel takes
+// a *net.UnixConn's socket over at once: it keeps a duplicate of the
+// descriptor, outside the runtime's network poller, and closes conn, which
+// must not be used again.
 func NewChannel(conn io.ReadWriteCloser, opts *Options) (*Channel, error) {
 	if conn == nil {
 		return nil, errors.New("nodeipc: NewChannel: nil conn")

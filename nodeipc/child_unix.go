@@ -40,6 +40,12 @@ func adoptFD(fd int, opts *Options) (*Channel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: fd %d: %w", ErrInvalidChannel, fd, err)
 	}
+	ch, err := NewChannel(conn, opts)
+	if err != nil {
+		conn.Close()
+	}
+	// Only now is the original fd let go of: the channel's own descriptors
+	// are made above, so none of them takes its number.
 	if fd <= 2 {
 		// Keep the standard fd number taken, by something harmless.
 		if null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0); err == nil {
@@ -49,9 +55,7 @@ func adoptFD(fd int, opts *Options) (*Channel, error) {
 	} else {
 		_ = unix.Close(fd)
 	}
-	ch, err := NewChannel(conn, opts)
 	if err != nil {
-		conn.Close()
 		return nil, err
 	}
 	return ch, nil

@@ -3,6 +3,7 @@ package nodeipc
 import (
 	"io"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -12,16 +13,30 @@ import (
 // non-blocking writes and polling reads where the system allows.
 type transport struct {
 	conn io.ReadWriteCloser
-	uc   *net.UnixConn // conn as a Unix socket, or nil: then no handles, no lent token
-	raw  rawIO         // uc's raw connection, for non-blocking writes and polling reads
+	uc   unixConn // conn as a Unix socket, or nil: then no handles, no lent token
+	raw  rawIO    // uc's raw connection, for non-blocking writes and polling reads
 	// rd interrupts reads with a deadline (a Unix socket, Windows' pipe),
 	// or is nil: then the read token is never lent.
 	rd interface{ SetReadDeadline(time.Time) error }
 }
 
+// unixConn is what the channel uses of a Unix socket: a *net.UnixConn, or
+// on Linux the socket taken out of the runtime's poller (sock_linux.go).
+type unixConn interface {
+	io.ReadWriteCloser
+	ReadMsgUnix(b, oob []byte) (n, oobn, flags int, addr *net.UnixAddr, err error)
+	WriteMsgUnix(b, oob []byte, addr *net.UnixAddr) (n, oobn int, err error)
+	SyscallConn() (syscall.RawConn, error)
+	SetReadDeadline(t time.Time) error
+	CloseWrite() error
+}
+
 func (t *transport) init(conn io.ReadWriteCloser) {
+	if uc, ok := conn.(*net.UnixConn); ok {
+		t.uc = adoptUnix(uc)
+		conn = t.uc
+	}
 	t.conn = conn
-	t.uc, _ = conn.(*net.UnixConn)
 	t.raw.init(t.uc)
 	if t.uc != nil {
 		t.rd = t.uc
@@ -39,6 +54,9 @@ type fdBatch struct {
 
 // writeBuffers writes every segment, with writev where the conn supports it.
 func (t *transport) writeBuffers(b *net.Buffers) error {
+	if w, ok := t.conn.(interface{ writeBuffers(*net.Buffers) error }); ok {
+		return w.writeBuffers(b)
+	}
 	if len(*b) == 1 {
 		seg := (*b)[0]
 		for len(seg) > 0 {

@@ -6,6 +6,7 @@
 package nodeipc
 
 import (
+	"net"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -30,3 +31,6 @@ func socketpair() ([2]int, error) {
 func writeOnce(fd int, bufs [][]byte) (int, error) {
 	return unix.Write(fd, bufs[0])
 }
+
+// adoptUnix returns uc: the runtime's poller serves it.
+func adoptUnix(uc *net.UnixConn) unixConn { return uc }

@@ -26,7 +26,10 @@ func isConnGone(err error) bool {
 // rawIO is empty without Unix sockets.
 type rawIO struct{}
 
-func (x *rawIO) init(uc *net.UnixConn) {}
+func (x *rawIO) init(uc unixConn) {}
+
+// adoptUnix returns uc as it is.
+func adoptUnix(uc *net.UnixConn) unixConn { return uc }
 
 // tryWrite is not used without Unix sockets.
 func (t *transport) tryWrite(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupported }

@@ -8,7 +8,6 @@ package nodeipc
 import (
 	"errors"
 	"io"
-	"net"
 	"syscall"
 	"time"
 
@@ -99,7 +98,7 @@ type rawIO struct {
 	rfn func(fd uintptr) bool
 }
 
-func (x *rawIO) init(uc *net.UnixConn) {
+func (x *rawIO) init(uc unixConn) {
 	if uc == nil {
 		return
 	}
