@@ -246,3 +246,34 @@ describe('fork() of a program that cannot start', { timeout: 60000 }, () => {
     assert.equal((await rejection(c.call('add', [1, 1]))).code, 'ENOENT');
   });
 });
+
+describe('JavaScript values through a worker, advanced serialization', { timeout: 60000 }, () => {
+  for (const kind of Object.keys(kinds)) {
+    it(`${kind} worker: Maps with BigInt keys, Dates, typed arrays, holes, cycles and property order come back as sent`, async (t) => {
+      const c = starter(kind, 'advanced')(t);
+      if (!c) return;
+      const inner = { y: 1, x: 2, 10: 'ten', 2: 'two' };
+      const value = {
+        b: 1,
+        a: 2,
+        z: inner,
+        map: new Map([[1n, 'one'], [2n ** 70n, { q: 1, p: 2 }], ['k', [inner]]]),
+        date: new Date(5),
+        bytes: new Uint8Array([1, 2, 3]),
+        f64: new Float64Array([1.5, -0]),
+        set: new Set(['s', 1n]),
+        hole: [1, , 3], // eslint-disable-line no-sparse-arrays
+      };
+      value.self = value;
+      const got = await c.call('echo', [value]);
+      assert.deepStrictEqual(got, value);
+      assert.equal(got.self, got, 'the cycle is one object again');
+      assert.deepEqual(Object.keys(got), Object.keys(value));
+      assert.deepEqual(Object.keys(got.z), ['2', '10', 'y', 'x']);
+      assert.deepEqual(Object.keys(got.map.get(2n ** 70n)), ['q', 'p']);
+      assert.deepEqual(Object.keys(got.map.get('k')[0]), ['2', '10', 'y', 'x']);
+      assert.equal(1 in got.hole, false, 'the hole is still a hole');
+      await c.close();
+    });
+  }
+});

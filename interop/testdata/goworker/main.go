@@ -31,13 +31,12 @@ var handlers = map[string]pool.Handler{
 		}
 		return a + b, nil
 	},
-	// echo(v) returns v as it arrived.
+	// echo(v) returns v as it arrived, decoded into the JavaScript value
+	// model: key order in both serializations; Maps, BigInts, Dates, typed
+	// arrays, holes and cycles with advanced serialization.
 	"echo": func(ctx context.Context, req *pool.Request) (any, error) {
-		var v json.RawMessage
+		var v any
 		err := req.Params(&v)
-		if v == nil {
-			v = json.RawMessage("null")
-		}
 		return v, err
 	},
 	// fail(message, code) throws a TypeError with a code property.
