@@ -40,23 +40,42 @@ func benchStringify(b *testing.B, text string) {
 	}
 }
 
-// benchMap is the alternative that loses key order: encoding/json's rules
-// into a map[string]any, and back.
-func benchMap(b *testing.B, text string) {
+// benchRoundTrip decodes text into an any and encodes it back into a
+// reused buffer, with a newline after it as a frame has, and checks that
+// the last round trip gave text back if same is set.
+func benchRoundTrip(b *testing.B, text string, same bool, decode func([]byte, any) error, encode func([]byte, any) ([]byte, error)) {
 	data := []byte(text)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	var buf []byte
 	for b.Loop() {
 		var v any
-		if err := jsontext.Unmarshal(data, &v); err != nil {
+		if err := decode(data, &v); err != nil {
 			b.Fatal(err)
 		}
 		var err error
-		if buf, err = jsontext.Append(buf[:0], v); err != nil {
+		if buf, err = encode(buf[:0], v); err != nil {
 			b.Fatal(err)
 		}
+		buf = append(buf, '\n')
 	}
+	if same && string(buf[:len(buf)-1]) != text {
+		b.Fatalf("round trip = %s; want %s", buf, text)
+	}
+}
+
+// benchMap is the alternative that loses key order: encoding/json's rules
+// into a map[string]any, and back.
+func benchMap(b *testing.B, text string) {
+	benchRoundTrip(b, text, false, jsontext.Unmarshal, jsontext.Append)
+}
+
+// benchEcho is the untyped echo of the benchmark suite's go-any child in
+// one process, without the channel: the message decoded into an any as
+// Message.Decode does in json mode (DecodeJSON), and written back as
+// Channel.Send writes it (AppendStringify and the frame's newline).
+func benchEcho(b *testing.B, text string) {
+	benchRoundTrip(b, text, true, jsvalue.DecodeJSON, jsvalue.AppendStringify)
 }
 
 func BenchmarkParseJSONSmall(b *testing.B)       { benchParse(b, benchSmall) }
@@ -77,3 +96,6 @@ func BenchmarkScanMedium(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkEchoAnySmall(b *testing.B)  { benchEcho(b, benchSmall) }
+func BenchmarkEchoAnyMedium(b *testing.B) { benchEcho(b, benchMedium) }
