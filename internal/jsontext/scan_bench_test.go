@@ -48,3 +48,16 @@ func BenchmarkScanJSONLargeString(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseNumber parses the numbers of the benchmark suite's medium
+// message: integers and short decimals.
+func BenchmarkParseNumber(b *testing.B) {
+	nums := [][]byte{[]byte("1"), []byte("4242"), []byte("12.5"), []byte("25"), []byte("37.5"), []byte("0.875"), []byte("-3.25")}
+	for b.Loop() {
+		for _, n := range nums {
+			if f := ParseNumber(n); f != f {
+				b.Fatal("NaN")
+			}
+		}
+	}
+}

@@ -3,6 +3,8 @@ package jsontext
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"testing"
 	"unicode/utf8"
 )
@@ -94,11 +96,39 @@ func TestParseNumber(t *testing.T) {
 	}{
 		{"0", 0}, {"-0", math.Copysign(0, -1)}, {"123456789012345", 123456789012345}, {"-7", -7},
 		{"1234567890123456789", 1234567890123456789}, {"1.5e3", 1500}, {"1e999", math.Inf(1)}, {"-1e999", math.Inf(-1)}, {"0.1", 0.1},
+		{"12.5", 12.5}, {"-0.875", -0.875}, {"-0.0", math.Copysign(0, -1)}, {"0.000000000000001", 1e-15}, {"3.14159265358979", 3.14159265358979},
+		{"0.30000000000000004", 0.30000000000000004}, {"1234567890.12345", 1234567890.12345}, {"9007199254740993", 9007199254740992},
 	} {
 		end, ok := ScanNumber([]byte(tt.in), 0)
 		got := ParseNumber([]byte(tt.in))
 		if !ok || end != len(tt.in) || math.Float64bits(got) != math.Float64bits(tt.want) {
 			t.Errorf("ScanNumber, ParseNumber(%s) = %d %v, %v; want %v", tt.in, end, ok, got, tt.want)
+		}
+	}
+}
+
+// TestParseNumberMatchesParseFloat checks ParseNumber's fast path against
+// strconv on decimals of every length it takes, and a little beyond.
+func TestParseNumberMatchesParseFloat(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		digits := make([]byte, 1+r.IntN(17))
+		for i := range digits {
+			digits[i] = byte('0' + r.IntN(10))
+		}
+		s := string(digits)
+		if p := r.IntN(len(digits) + 1); p > 0 && p < len(digits) {
+			s = s[:p] + "." + s[p:]
+		}
+		if r.IntN(2) == 0 {
+			s = "-" + s
+		}
+		if end, ok := ScanNumber([]byte(s), 0); !ok || end != len(s) {
+			continue // a leading zero
+		}
+		want, _ := strconv.ParseFloat(s, 64)
+		if got := ParseNumber([]byte(s)); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("ParseNumber(%s) = %v; want %v", s, got, want)
 		}
 	}
 }

@@ -33,27 +33,40 @@ func ScanNumber(b []byte, i int) (int, bool) {
 // as JSON.parse gives it: the nearest float64, ±Inf beyond its range, and
 // -0 for "-0".
 func ParseNumber(num []byte) float64 {
-	// Integers of up to 15 digits are exact in a float64.
-	if len(num) <= 16 {
-		neg := len(num) > 0 && num[0] == '-'
-		digits := num
+	// The fast path: at most 15 digits and no exponent. The digits, as an
+	// integer m, and 10^k for the k digits after the point are exact in a
+	// float64, so m/10^k, one correctly rounded division, is the nearest
+	// float64 to the number (Clinger's fast path, as strconv takes it).
+	i, neg := 0, false
+	if len(num) > 0 && num[0] == '-' {
+		i, neg = 1, true
+	}
+	var m uint64
+	digits, point := 0, -1
+	for ; i < len(num); i++ {
+		c := num[i]
+		if c >= '0' && c <= '9' {
+			m = m*10 + uint64(c-'0')
+			digits++
+			if digits > 15 {
+				goto slow
+			}
+			continue
+		}
+		if c != '.' || point >= 0 {
+			goto slow
+		}
+		point = i
+	}
+	if digits > 0 {
+		f := float64(m)
+		if point >= 0 {
+			f /= exactPow10[len(num)-1-point] // at most 15 digits after the point
+		}
 		if neg {
-			digits = num[1:]
+			f = -f
 		}
-		if len(digits) > 0 && len(digits) <= 15 {
-			var n uint64
-			for _, c := range digits {
-				if c < '0' || c > '9' {
-					goto slow
-				}
-				n = n*10 + uint64(c-'0')
-			}
-			f := float64(n)
-			if neg {
-				f = -f
-			}
-			return f
-		}
+		return f
 	}
 slow:
 	// ParseFloat does not keep its argument, so the bytes are not copied.
@@ -63,6 +76,10 @@ slow:
 	}
 	return f // ±Inf out of range, as JSON.parse gives
 }
+
+// exactPow10 holds the powers of ten that are exact in a float64 and that
+// ParseNumber's fast path divides by.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 // AppendUnquoted appends the value of the JSON string literal s (its
 // quotes included), which ScanString accepted, to dst. An escaped lone
