@@ -73,7 +73,7 @@ func Scan(b []byte) ScanResult {
 		}
 		switch c := b[i]; c {
 		case '"':
-			j, ok := scanStringAt(b, i)
+			j, _, ok := scanStringAt(b, i)
 			if !ok {
 				return scanFail(b, j, "invalid string")
 			}
@@ -243,7 +243,7 @@ func skipSpaceSlow(b []byte, i int) int {
 // key of the top-level object (top), whether it is, or may be, "cmd"; on
 // failure it returns where and why.
 func scanKey(b []byte, i int, top bool) (next int, isCmd bool, why string) {
-	j, ok := scanStringAt(b, i)
+	j, _, ok := scanStringAt(b, i)
 	if !ok {
 		return j, false, "invalid object key"
 	}
@@ -282,12 +282,13 @@ var strPlain = func() (t [256]bool) {
 }()
 
 // scanStringAt scans the string starting at b[i] (a '"') and returns the
-// index just past it and true if it is valid (no raw control characters,
-// valid escapes, valid UTF-8), or where the problem is and false.
-func scanStringAt(b []byte, i int) (int, bool) {
+// index just past it, whether it has escapes, and true if it is valid (no
+// raw control characters, valid escapes, valid UTF-8), or where the
+// problem is and false.
+func scanStringAt(b []byte, i int) (end int, escaped, ok bool) {
 	j := i
 	if j >= len(b) || b[j] != '"' {
-		return i, false
+		return i, false, false
 	}
 	j++
 	for {
@@ -305,32 +306,33 @@ func scanStringAt(b []byte, i int) (int, bool) {
 		}
 	special:
 		if j >= len(b) {
-			return j, false
+			return j, escaped, false
 		}
 		switch c := b[j]; {
 		case c == '"':
-			return j + 1, true
+			return j + 1, escaped, true
 		case c == '\\':
+			escaped = true
 			if j+1 >= len(b) {
-				return j, false
+				return j, escaped, false
 			}
 			switch b[j+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				j += 2
 			case 'u':
 				if len(b)-j < 6 || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
-					return j, false
+					return j, escaped, false
 				}
 				j += 6
 			default:
-				return j, false
+				return j, escaped, false
 			}
 		case c < 0x20:
-			return j, false
+			return j, escaped, false
 		default: // a multi-byte UTF-8 sequence
 			r, size := utf8.DecodeRune(b[j:])
 			if r == utf8.RuneError && size == 1 {
-				return j, false
+				return j, escaped, false
 			}
 			j += size
 		}

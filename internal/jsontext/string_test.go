@@ -1,6 +1,7 @@
 package jsontext
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -75,10 +76,14 @@ func TestAppendStringMatchesFastEncoder(t *testing.T) {
 // TestUnquoteKeepsLoneSurrogates checks that AppendUnquoted reads back
 // what AppendString writes, lone surrogates included.
 func TestUnquoteKeepsLoneSurrogates(t *testing.T) {
-	for _, s := range []string{"\xed\xa0\x80lone", "a\xed\xb0\x80", "pair 😀", "\x00\b\f\n\r\t\x1f\"\\/\u2028"} {
+	for _, s := range []string{"\xed\xa0\x80lone", "a\xed\xb0\x80", "pair 😀", "\x00\b\f\n\r\t\x1f\"\\/\u2028", "plain", ""} {
 		q := AppendString(nil, s)
-		if end, ok := ScanString(q, 0); !ok || end != len(q) {
-			t.Fatalf("ScanString(%s) = %d, %v", q, end, ok)
+		end, escaped, ok := ScanString(q, 0)
+		if wantEsc := bytes.IndexByte(q, '\\') >= 0; !ok || end != len(q) || escaped != wantEsc {
+			t.Fatalf("ScanString(%s) = %d, %v, %v; want %d, %v, true", q, end, escaped, ok, len(q), wantEsc)
+		}
+		if !escaped && string(q[1:len(q)-1]) != s {
+			t.Errorf("ScanString(%s) says no escapes, but the value is %q", q, s)
 		}
 		if got := string(AppendUnquoted(nil, q)); got != s {
 			t.Errorf("AppendUnquoted(%s) = %q; want %q", q, got, s)

@@ -17,10 +17,11 @@ import (
 func SkipSpace(b []byte, i int) int { return skipSpace(b, i) }
 
 // ScanString scans the JSON string that starts at b[i] (a '"') and returns
-// the index just past its closing quote and true if it is valid (no raw
-// control characters, valid escapes, valid UTF-8), or where the problem is
-// and false.
-func ScanString(b []byte, i int) (int, bool) { return scanStringAt(b, i) }
+// the index just past its closing quote, whether it has escapes (if not,
+// its value is the bytes between the quotes), and true if it is valid (no
+// raw control characters, valid escapes, valid UTF-8), or where the
+// problem is and false.
+func ScanString(b []byte, i int) (end int, escaped, ok bool) { return scanStringAt(b, i) }
 
 // ScanNumber scans the JSON number that starts at b[i] and returns the
 // index just past it and true, or where the problem is and false.

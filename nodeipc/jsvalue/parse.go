@@ -1,13 +1,15 @@
 package jsvalue
 
 // ParseJSON: JSON.parse into the value model, on internal/jsontext's
-// scanner, in two passes. The first (count) only measures: how many
-// members or elements each container has, in the order they open, and how
-// many objects, strings, numbers and string bytes there are. The second
-// (value and below) validates and builds, writing each member and element
-// straight into its final place: the memory of all the values of a message
-// is a handful of allocations of exactly the size needed (see slab.go and
-// package slab), not one or two per value.
+// scanner, in two passes. The first (count) measures: how many members or
+// elements each container has, in the order they open, and how many
+// objects, arrays, string values and numbers there are; and it scans each
+// string, noting where it ends and whether it has escapes. The second
+// (value and below) validates the rest and builds, writing each member and
+// element straight into its final place, and taking each string from one
+// copy of the text: the memory of all the values of a message is a handful
+// of allocations of exactly the size needed (see slab.go and package
+// slab), not one or two per value.
 
 import (
 	"bytes"
@@ -90,7 +92,21 @@ type parser struct {
 	// the order they open (from count); next is the next one to open.
 	sizes []int32
 	next  int
-	open  []int32 // count's stack: indices in sizes of the open containers
+	// open is count's stack: for each open container, its index in sizes
+	// times two, plus one for an object.
+	open []int
+	// strs holds the strings count scanned (keys and values), in order;
+	// nStr is the next one to read.
+	strs []span
+	nStr int
+}
+
+// span is a string of the text as count scanned it: from its opening
+// quote to just past its closing one, and whether it has escapes. Texts of
+// 2 GiB or more have no spans (the second pass scans their strings).
+type span struct {
+	start, end int32
+	escaped    bool
 }
 
 var parsers = sync.Pool{New: func() any { return new(parser) }}
@@ -100,46 +116,58 @@ var parsers = sync.Pool{New: func() any { return new(parser) }}
 const maxParseDepth = 10000
 
 func (p *parser) reset() {
-	sizes, open := p.sizes[:0], p.open[:0]
+	sizes, open, strs := p.sizes[:0], p.open[:0], p.strs[:0]
 	if cap(sizes) > 1<<16 {
 		sizes = nil
 	}
 	if cap(open) > 1<<10 {
 		open = nil
 	}
-	*p = parser{sizes: sizes, open: open}
+	if cap(strs) > 1<<16 {
+		strs = nil
+	}
+	*p = parser{sizes: sizes, open: open, strs: strs}
 }
 
 // count measures the text for the second pass (see the top of the file),
-// and sets the sizes of the slab's allocations. It does not validate: on
-// text that is not JSON the sizes are wrong, and the second pass fails
+// and sets the sizes of the slab's allocations. It validates only strings:
+// on text that is not JSON the sizes are wrong, and the second pass fails
 // where the text does, never writing past the runs it was given.
 func (p *parser) count() {
 	b := p.b
-	var nObjs, nArrays, nMems, nElems, nStrs, nNums, nBytes int
+	spans := len(b) < 1<<31
+	var nObjs, nArrays, nMems, nElems, nStrs, nNums int
 	defer func() {
 		s := &p.slab
 		s.objs.Hint, s.arrs.Hint, s.mems.Hint, s.elems.Hint = nObjs, nArrays, nMems, nElems
-		s.strs.Hint, s.nums.Hint, s.bytes.Hint = nStrs, nNums, nBytes
+		s.strs.Hint, s.nums.Hint, s.bytes.Hint = nStrs, nNums, len(b)
 	}()
+	key := false // the next string is an object key
 	for i := 0; i < len(b); {
 		switch c := b[i]; c {
 		case '"':
-			end := skipString(b, i)
-			if end < 0 {
+			end, escaped, ok := jsontext.ScanString(b, i)
+			if !ok {
 				return
 			}
-			nStrs++
-			nBytes += end - i - 2
+			if !key && end-i > 2 {
+				nStrs++ // a string value, not empty: boxed in the slab
+			}
+			key = false
+			if spans {
+				p.strs = append(p.strs, span{int32(i), int32(end), escaped})
+			}
 			i = end
 			continue
 		case '{', '[':
+			obj := 0
 			if c == '{' {
-				nObjs++
+				nObjs, obj = nObjs+1, 1
 			} else {
 				nArrays++
 			}
-			p.open = append(p.open, int32(len(p.sizes)))
+			p.open = append(p.open, len(p.sizes)<<1|obj)
+			key = obj == 1
 			j := jsontext.SkipSpace(b, i+1)
 			var n int32
 			if j < len(b) && b[j] != '}' && b[j] != ']' {
@@ -150,15 +178,17 @@ func (p *parser) count() {
 			continue
 		case ',':
 			if k := len(p.open); k > 0 {
-				p.sizes[p.open[k-1]]++
+				top := p.open[k-1]
+				p.sizes[top>>1]++
+				key = top&1 == 1
 			}
 		case '}', ']':
 			if k := len(p.open); k > 0 {
 				top := p.open[k-1]
-				if b[i] == '}' {
-					nMems += int(p.sizes[top])
+				if top&1 == 1 {
+					nMems += int(p.sizes[top>>1])
 				} else {
-					nElems += int(p.sizes[top])
+					nElems += int(p.sizes[top>>1])
 				}
 				p.open = p.open[:k-1]
 			}
@@ -173,27 +203,6 @@ func (p *parser) count() {
 	// Containers left open: the text is cut short, and the second pass
 	// will say so. Their members were not counted.
 	p.open = p.open[:0]
-}
-
-// skipString returns the index just past the string that starts at b[i]
-// (a '"'): after the next quote that no backslash escapes, or -1 if there
-// is none. It does not validate (count does not need to).
-func skipString(b []byte, i int) int {
-	for j := i + 1; ; {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			return -1
-		}
-		j += k
-		n := 0 // backslashes right before the quote
-		for n < j-i-1 && b[j-1-n] == '\\' {
-			n++
-		}
-		j++
-		if n%2 == 0 {
-			return j
-		}
-	}
 }
 
 // fail returns the error for a problem at p.i: jsontext.Check's, which
@@ -259,15 +268,23 @@ func (p *parser) literal(lit string, v any) (any, error) {
 	return v, nil
 }
 
-// text parses the string at p.i into a Go string.
+// text parses the string at p.i into a Go string: the one count scanned
+// there, or (if count stopped short of it) scanned now.
 func (p *parser) text() (string, error) {
-	end, ok := jsontext.ScanString(p.b, p.i)
-	if !ok {
-		return "", p.fail("invalid string")
+	i := p.i
+	var end int
+	var escaped bool
+	if k := p.nStr; k < len(p.strs) && int(p.strs[k].start) == i {
+		p.nStr++
+		end, escaped = int(p.strs[k].end), p.strs[k].escaped
+	} else {
+		var ok bool
+		if end, escaped, ok = jsontext.ScanString(p.b, i); !ok {
+			return "", p.fail("invalid string")
+		}
 	}
-	raw := p.b[p.i:end]
 	p.i = end
-	return p.slab.text(raw), nil
+	return p.slab.text(p.b, i, end, escaped), nil
 }
 
 func (p *parser) enter() error {

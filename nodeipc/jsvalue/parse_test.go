@@ -29,6 +29,10 @@ func TestParseJSON(t *testing.T) {
 		{`"\ud800\u00e9\/\ud83d\ude00"`, `"\ud800é/😀"`},
 		{`{"\u0063md":"x","":1,"__proto__":2}`, `{"cmd":"x","":1,"__proto__":2}`},
 		{`[true,false,null,"",[],{}]`, `[true,false,null,"",[],{}]`},
+		// Strings with escapes are decoded in the copy of the text, where
+		// they were: their neighbours keep their own bytes.
+		{`{"k\"ey":"a\\b\nc","plain":"v","\u00e9t\u00e9":["x\ty","\ud83d\ude00!","",  "\/"],"n":1.25}`,
+			`{"k\"ey":"a\\b\nc","plain":"v","été":["x\ty","😀!","","/"],"n":1.25}`},
 	}
 	for _, tt := range tests {
 		v, err := jsvalue.ParseJSON([]byte(tt.in))

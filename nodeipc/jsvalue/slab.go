@@ -1,7 +1,7 @@
 package jsvalue
 
 import (
-	"bytes"
+	"unsafe"
 
 	"nodeipc.dev/internal/jsontext"
 	"nodeipc.dev/internal/slab"
@@ -10,8 +10,10 @@ import (
 // values hands out the memory of the values one ParseJSON call makes (see
 // package slab), from one allocation of each kind sized by the first pass:
 // the objects, the members of objects and the elements of arrays (each
-// container gets a run of exact size), the bytes of strings, and the
-// strings, numbers and arrays boxed in an any.
+// container gets a run of exact size), a copy of the text, and the
+// strings, numbers and arrays boxed in an any. A string is the bytes
+// between its quotes in the copy, or if it has escapes, its value decoded
+// in their place (never longer than they are).
 type values struct {
 	objs  slab.Chunk[Object]
 	mems  slab.Chunk[member]
@@ -20,6 +22,8 @@ type values struct {
 	strs  slab.Chunk[string]
 	nums  slab.Chunk[float64]
 	bytes slab.Chunk[byte]
+	// copied is the copy of the text, made for its first string.
+	copied []byte
 }
 
 func (s *values) object() *Object { return &s.objs.Take(1)[0] }
@@ -41,16 +45,22 @@ func (s *values) elements(n int) []any {
 	return s.elems.Take(n)
 }
 
-// text returns the value of the JSON string literal q (quotes included;
-// see jsontext.AppendUnquoted).
-func (s *values) text(q []byte) string {
-	raw := q[1 : len(q)-1]
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return slab.String(&s.bytes, raw)
+// text returns the value of the JSON string literal b[i:end] (quotes
+// included, valid, with escapes if escaped is set), in the copy of b.
+func (s *values) text(b []byte, i, end int, escaped bool) string {
+	if end-i <= 2 {
+		return ""
 	}
-	// The value is never longer than the literal.
-	room := s.bytes.Take(len(raw))
-	return slab.Bytes(jsontext.AppendUnquoted(room[:0], q))
+	if s.copied == nil {
+		s.copied = s.bytes.Take(len(b))
+		copy(s.copied, b)
+	}
+	if !escaped {
+		return unsafe.String(&s.copied[i+1], end-i-2)
+	}
+	// Decoded into the room of the literal in the copy, which it cannot
+	// outgrow (see AppendUnquoted), and which no other string uses.
+	return slab.Bytes(jsontext.AppendUnquoted(s.copied[i+1:i+1:end-1], b[i:end]))
 }
 
 func (s *values) str(v string) any     { return slab.BoxString(&s.strs, v) }
