@@ -137,18 +137,14 @@ func (p *parser) count() {
 	b := p.b
 	spans := len(b) < 1<<31
 	var nObjs, nArrays, nMems, nElems, nStrs, nNums int
-	defer func() {
-		s := &p.slab
-		s.objs.Hint, s.arrs.Hint, s.mems.Hint, s.elems.Hint = nObjs, nArrays, nMems, nElems
-		s.strs.Hint, s.nums.Hint, s.bytes.Hint = nStrs, nNums, len(b)
-	}()
 	key := false // the next string is an object key
+scan:
 	for i := 0; i < len(b); {
 		switch c := b[i]; c {
 		case '"':
 			end, escaped, ok := jsontext.ScanString(b, i)
 			if !ok {
-				return
+				break scan
 			}
 			if !key && end-i > 2 {
 				nStrs++ // a string value, not empty: boxed in the slab
@@ -203,6 +199,9 @@ func (p *parser) count() {
 	// Containers left open: the text is cut short, and the second pass
 	// will say so. Their members were not counted.
 	p.open = p.open[:0]
+	s := &p.slab
+	s.objs.Hint, s.arrs.Hint, s.mems.Hint, s.elems.Hint = nObjs, nArrays, nMems, nElems
+	s.strs.Hint, s.nums.Hint = nStrs, nNums
 }
 
 // fail returns the error for a problem at p.i: jsontext.Check's, which

@@ -21,7 +21,6 @@ type values struct {
 	arrs  slab.Chunk[[]any]
 	strs  slab.Chunk[string]
 	nums  slab.Chunk[float64]
-	bytes slab.Chunk[byte]
 	// copied is the copy of the text, made for its first string.
 	copied []byte
 }
@@ -52,8 +51,7 @@ func (s *values) text(b []byte, i, end int, escaped bool) string {
 		return ""
 	}
 	if s.copied == nil {
-		s.copied = s.bytes.Take(len(b))
-		copy(s.copied, b)
+		s.copied = append([]byte(nil), b...) // not zeroed first, as make would
 	}
 	if !escaped {
 		return unsafe.String(&s.copied[i+1], end-i-2)
