@@ -122,7 +122,8 @@ func (w *jsonWriter) enter(p uintptr) (bool, error) {
 	return false, nil
 }
 
-// leave undoes enter.
+// leave undoes enter once the container is written. A write that fails
+// drops its writer, so the paths of errors need not leave.
 func (w *jsonWriter) leave(p uintptr) {
 	if !w.stringify || w.depth > trackFrom {
 		delete(w.seen, p)
@@ -205,7 +206,6 @@ func (w *jsonWriter) object(dst []byte, o *Object) ([]byte, error) {
 		}
 		return w.cycle(dst)
 	}
-	defer w.leave(p)
 	wrap := false
 	if !w.stringify {
 		_, wrap = o.Get(jsTag)
@@ -229,7 +229,9 @@ func (w *jsonWriter) object(dst []byte, o *Object) ([]byte, error) {
 		}
 		first = false
 		dst = append(jsontext.AppendString(dst, m.key), ':')
-		if dst, err = w.value(dst, m.value); err != nil {
+		if s, ok := m.value.(string); ok { // the commonest value, without a call
+			dst = jsontext.AppendString(dst, s)
+		} else if dst, err = w.value(dst, m.value); err != nil {
 			return dst, err
 		}
 	}
@@ -237,6 +239,7 @@ func (w *jsonWriter) object(dst []byte, o *Object) ([]byte, error) {
 	if wrap {
 		dst = append(dst, '}')
 	}
+	w.leave(p)
 	return dst, nil
 }
 
@@ -252,17 +255,19 @@ func (w *jsonWriter) array(dst []byte, a []any) ([]byte, error) {
 		}
 		return w.cycle(dst)
 	}
-	defer w.leave(p)
 	dst = append(dst, '[')
 	var err error
 	for i, e := range a {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		if dst, err = w.value(dst, e); err != nil {
+		if s, ok := e.(string); ok {
+			dst = jsontext.AppendString(dst, s)
+		} else if dst, err = w.value(dst, e); err != nil {
 			return dst, err
 		}
 	}
+	w.leave(p)
 	return append(dst, ']'), nil
 }
 
