@@ -1,6 +1,12 @@
 package jsontext
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+	"unicode/utf8"
+	"unsafe"
+)
 
 // AppendString appends s to dst as a JSON string, the way JavaScript's
 // JSON.stringify writes the string s stands for:
@@ -21,16 +27,86 @@ import "unicode/utf8"
 //
 // Hex digits are lower case, as in JSON.stringify.
 func AppendString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0 // s[start:i] is pending, to be copied as is
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
+	// Most strings need no escape. They are copied as they are checked, a
+	// word at a time, into room made once; at the first byte that may need
+	// an escape, appendEscaped takes over.
+	n := len(dst)
+	dst = slices.Grow(dst, len(s)+2)
+	buf := dst[:n+len(s)+2]
+	buf[n] = '"'
+	out := buf[n+1 : n+1+len(s)]
+	in := unsafe.Slice(unsafe.StringData(s), len(s))
+	switch {
+	case len(in) >= 8:
+		// Eight bytes at a time, and the last eight bytes (in part again).
+		for i := 0; ; i += 8 {
+			if i+8 > len(in) {
+				i = len(in) - 8
 			}
+			w := binary.LittleEndian.Uint64(in[i:])
+			binary.LittleEndian.PutUint64(out[i:], w)
+			if m := specialBytes(w); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				return appendEscaped(buf[:n+1+i], s, i)
+			}
+			if i+8 == len(in) {
+				break
+			}
+		}
+	case len(in) >= 4:
+		// The first four bytes and the last four, which may overlap.
+		lo, hi := binary.LittleEndian.Uint32(in), binary.LittleEndian.Uint32(in[len(in)-4:])
+		binary.LittleEndian.PutUint32(out, lo)
+		binary.LittleEndian.PutUint32(out[len(out)-4:], hi)
+		if specialBytes(uint64(lo)|uint64(hi)<<32) != 0 {
+			return appendEscaped(buf[:n+1], s, 0)
+		}
+	default:
+		for i := range len(in) {
+			c := in[i]
+			if !strPlain[c] {
+				return appendEscaped(buf[:n+1+i], s, i)
+			}
+			out[i] = c
+		}
+	}
+	buf[n+1+len(s)] = '"'
+	return buf
+}
+
+// plainPrefix returns the length of the longest prefix of s that is
+// written as it is without a closer look: ASCII from U+0020 on, other
+// than '"' and '\\'.
+func plainPrefix(s string) int {
+	i := 0
+	if len(s) >= 8 {
+		b := unsafe.Slice(unsafe.StringData(s), len(s))
+		for ; i+8 <= len(b); i += 8 {
+			if m := specialBytes(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				return i + bits.TrailingZeros64(m)>>3
+			}
+		}
+	}
+	for i < len(s) && strPlain[s[i]] {
+		i++
+	}
+	return i
+}
+
+// appendEscaped is AppendString from s[i], with the opening quote and
+// s[:i] (plain) appended already.
+func appendEscaped(dst []byte, s string, i int) []byte {
+	const hex = "0123456789abcdef"
+	start := i // s[start:i] is pending, to be copied as is
+	for i < len(s) {
+		if j := plainPrefix(s[i:]); j > 0 {
+			i += j
+			if i == len(s) {
+				break
+			}
+		}
+		c := s[i]
+		if c < utf8.RuneSelf { // '"', '\\' or a control character
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':
