@@ -404,11 +404,23 @@ func (p *parser) after(closing byte) (more bool, err error) {
 // JavaScript's order already.
 func inJSOrder(ms []member) bool {
 	last, inIndices := int64(-1), true
+	// seen has a bit for each key so far, chosen by its length and its
+	// first and last bytes: only a key whose bit is set already can be a
+	// duplicate, and only then are the keys compared.
+	var seen uint64
 	for i := range ms {
 		k := ms[i].key
-		for j := 0; j < i; j++ {
-			if ms[j].key == k {
-				return false
+		h := uint(len(k))
+		if len(k) > 0 {
+			h += uint(k[0])*7 + uint(k[len(k)-1])*31
+		}
+		if bit := uint64(1) << (h & 63); seen&bit == 0 {
+			seen |= bit
+		} else {
+			for j := 0; j < i; j++ {
+				if ms[j].key == k {
+					return false
+				}
 			}
 		}
 		if len(k) > 0 && k[0] <= '9' {
