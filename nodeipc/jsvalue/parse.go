@@ -99,6 +99,9 @@ type parser struct {
 	// nStr is the next one to read.
 	strs []span
 	nStr int
+	// counts is what count found in all: the sizes of the slab's
+	// allocations.
+	counts struct{ objs, arrays, mems, elems, strs, nums int }
 }
 
 // span is a string of the text as count scanned it: from its opening
@@ -135,8 +138,10 @@ func (p *parser) reset() {
 // where the text does, never writing past the runs it was given.
 func (p *parser) count() {
 	b := p.b
-	spans := len(b) < 1<<31
-	var nObjs, nArrays, nMems, nElems, nStrs, nNums int
+	// The counts live in p, not in local variables: the loop then has
+	// little to keep in registers across its calls to the string scanner,
+	// and little to spill on every turn.
+	n := &p.counts
 	key := false // the next string is an object key
 scan:
 	for i := 0; i < len(b); {
@@ -147,10 +152,10 @@ scan:
 				break scan
 			}
 			if !key && end-i > 2 {
-				nStrs++ // a string value, not empty: boxed in the slab
+				n.strs++ // a string value, not empty: boxed in the slab
 			}
 			key = false
-			if spans {
+			if len(b) < 1<<31 {
 				p.strs = append(p.strs, span{int32(i), int32(end), escaped})
 			}
 			i = end
@@ -158,18 +163,18 @@ scan:
 		case '{', '[':
 			obj := 0
 			if c == '{' {
-				nObjs, obj = nObjs+1, 1
+				n.objs, obj = n.objs+1, 1
 			} else {
-				nArrays++
+				n.arrays++
 			}
 			p.open = append(p.open, len(p.sizes)<<1|obj)
 			key = obj == 1
 			j := jsontext.SkipSpace(b, i+1)
-			var n int32
+			var size int32
 			if j < len(b) && b[j] != '}' && b[j] != ']' {
-				n = 1
+				size = 1
 			}
-			p.sizes = append(p.sizes, n)
+			p.sizes = append(p.sizes, size)
 			i = j
 			continue
 		case ',':
@@ -182,14 +187,14 @@ scan:
 			if k := len(p.open); k > 0 {
 				top := p.open[k-1]
 				if top&1 == 1 {
-					nMems += int(p.sizes[top>>1])
+					n.mems += int(p.sizes[top>>1])
 				} else {
-					nElems += int(p.sizes[top>>1])
+					n.elems += int(p.sizes[top>>1])
 				}
 				p.open = p.open[:k-1]
 			}
 		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-			nNums++
+			n.nums++
 			for i++; i < len(b) && (b[i] >= '0' && b[i] <= '9' || b[i] == '.' || b[i] == 'e' || b[i] == 'E' || b[i] == '+' || b[i] == '-'); i++ {
 			}
 			continue
@@ -200,8 +205,8 @@ scan:
 	// will say so. Their members were not counted.
 	p.open = p.open[:0]
 	s := &p.slab
-	s.objs.Hint, s.arrs.Hint, s.mems.Hint, s.elems.Hint = nObjs, nArrays, nMems, nElems
-	s.strs.Hint, s.nums.Hint = nStrs, nNums
+	s.objs.Hint, s.arrs.Hint, s.mems.Hint, s.elems.Hint = n.objs, n.arrays, n.mems, n.elems
+	s.strs.Hint, s.nums.Hint = n.strs, n.nums
 }
 
 // fail returns the error for a problem at p.i: jsontext.Check's, which
