@@ -323,31 +323,31 @@ func (p *parser) object() (any, error) {
 		p.depth--
 		return o, nil
 	}
-	n, err := p.list('}', func(n int) error {
+	n := 0
+	for more := true; more; n++ {
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			return p.fail("expected an object key")
+			return nil, p.fail("expected an object key")
 		}
 		k, err := p.text()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		p.i = jsontext.SkipSpace(p.b, p.i)
 		if p.i >= len(p.b) || p.b[p.i] != ':' {
-			return p.fail("expected ':' after object key")
+			return nil, p.fail("expected ':' after object key")
 		}
 		p.i = jsontext.SkipSpace(p.b, p.i+1)
 		v, err := p.value()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n >= len(ms) {
-			return p.fail("miscounted object") // cannot happen on valid JSON
+			return nil, p.fail("miscounted object") // cannot happen on valid JSON
 		}
 		ms[n] = member{k, v}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		if more, err = p.after('}'); err != nil {
+			return nil, err
+		}
 	}
 	p.depth--
 	ms = ms[:n:n]
@@ -368,24 +368,6 @@ func (p *parser) object() (any, error) {
 	}
 	clear(ms) // o has its own copy
 	return o, nil
-}
-
-// list reads the members or elements of a container that is not empty
-// (its opening byte and the whitespace after it consumed) up to its
-// closing byte, calling item for each, and returns how many there were.
-func (p *parser) list(closing byte, item func(n int) error) (int, error) {
-	for n := 0; ; n++ {
-		if err := item(n); err != nil {
-			return n, err
-		}
-		more, err := p.after(closing)
-		if err != nil {
-			return n, err
-		}
-		if !more {
-			return n + 1, nil
-		}
-	}
 }
 
 // after reads what follows a member or element: a ',' and the whitespace
@@ -454,19 +436,19 @@ func (p *parser) array() (any, error) {
 		p.depth--
 		return p.slab.array(a), nil
 	}
-	n, err := p.list(']', func(n int) error {
+	n := 0
+	for more := true; more; n++ {
 		v, err := p.value()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n >= len(a) {
-			return p.fail("miscounted array") // cannot happen on valid JSON
+			return nil, p.fail("miscounted array") // cannot happen on valid JSON
 		}
 		a[n] = v
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		if more, err = p.after(']'); err != nil {
+			return nil, err
+		}
 	}
 	p.depth--
 	return p.slab.array(a[:n:n]), nil
