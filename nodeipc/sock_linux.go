@@ -262,16 +262,20 @@ func (s *sock) writeDone() {
 // writevOnce writes s.wbufs with one writev; false if the socket is full.
 func (s *sock) writevOnce() bool {
 	for {
-		n, err := writeOnce(s.fd, s.wbufs)
-		if err == unix.EINTR {
-			continue
+		if n, err := writeOnce(s.fd, s.wbufs); err != unix.EINTR {
+			return s.wrote(n, err)
 		}
-		if err == unix.EAGAIN {
-			return false
-		}
-		s.wn, s.werr = n, err
-		return true
 	}
+}
+
+// wrote records the outcome of one write system call, and reports false
+// if the socket was full (nothing written, try again when there is room).
+func (s *sock) wrote(n int, err error) bool {
+	if err == unix.EAGAIN {
+		return false
+	}
+	s.wn, s.werr = n, err
+	return true
 }
 
 // writeAll writes every byte of bufs, waiting for room as needed.
@@ -327,15 +331,9 @@ func (s *sock) writeBuffers(b *net.Buffers) error {
 // sendmsgOnce is one sendmsg of s.msgB with s.msgOOB.
 func (s *sock) sendmsgOnce() bool {
 	for {
-		n, err := unix.SendmsgN(s.fd, s.msgB, s.msgOOB, nil, unix.MSG_NOSIGNAL)
-		if err == unix.EINTR {
-			continue
+		if n, err := unix.SendmsgN(s.fd, s.msgB, s.msgOOB, nil, unix.MSG_NOSIGNAL); err != unix.EINTR {
+			return s.wrote(n, err)
 		}
-		if err == unix.EAGAIN {
-			return false
-		}
-		s.wn, s.werr = n, err
-		return true
 	}
 }
 
