@@ -25,8 +25,10 @@ import (
 // the test rather than skip it.
 func Strict() bool { return os.Getenv("CI") != "" || os.Getenv("NODEIPC_INTEROP") == "1" }
 
-// missing fails the test in strict mode and skips it otherwise.
-func missing(t testing.TB, format string, args ...any) {
+// Missing reports a runtime, package or tool the test needs and cannot
+// find: it fails the test in strict mode (see Strict) and skips it
+// otherwise.
+func Missing(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if Strict() {
 		t.Fatalf(format, args...)
@@ -53,7 +55,7 @@ func System(t testing.TB) string {
 	}
 	path, err := exec.LookPath(node)
 	if err != nil {
-		missing(t, "node not found (%v)", err)
+		Missing(t, "node not found (%v)", err)
 	}
 	return path
 }
@@ -102,7 +104,7 @@ func ForEach(t *testing.T, f func(t *testing.T, node string)) {
 func RequireModule(t testing.TB, name string) {
 	t.Helper()
 	if _, err := os.Stat(JS(filepath.Join("node_modules", name, "package.json"))); err != nil {
-		missing(t, "npm package %s missing (run `npm ci --prefix interop/testdata`): %v", name, err)
+		Missing(t, "npm package %s missing (run `npm ci --prefix interop/testdata`): %v", name, err)
 	}
 }
 
@@ -111,7 +113,7 @@ func RequireProgram(t testing.TB, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
-		missing(t, "%s not found: %v", name, err)
+		Missing(t, "%s not found: %v", name, err)
 	}
 	return path
 }

@@ -40,13 +40,11 @@ type wine struct {
 	version        string
 }
 
-// missing fails the test in CI and skips it elsewhere.
+// missing fails the test in CI and skips it elsewhere (nodetest.Missing),
+// naming the script that installs what is missing.
 func missing(t *testing.T, format string, args ...any) {
 	t.Helper()
-	if nodetest.Strict() {
-		t.Fatalf(format+" (run interop/wine/setup.sh)", args...)
-	}
-	t.Skipf(format+" (run interop/wine/setup.sh)", args...)
+	nodetest.Missing(t, format+" (run interop/wine/setup.sh)", args...)
 }
 
 // Prefix is the Wine prefix setup.sh prepares: $NODEIPC_WINEPREFIX, or
