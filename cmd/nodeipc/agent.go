@@ -5,17 +5,13 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
-	"runtime"
 	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/urfave/cli/v2"
 
-	"nodeipc.dev/nodeipc"
-	"nodeipc.dev/nodeipc/pool"
 	"nodeipc.dev/nodeipc/remote"
 )
 
@@ -48,35 +44,27 @@ EXIT STATUS:
    0   stopped by a signal
    1   usage error, or NATS or the workers could not be started, or the NATS
        connection was closed for good`,
-		Flags: append([]cli.Flag{
-			&cli.IntFlag{Name: "workers", Aliases: []string{"n"}, Value: runtime.NumCPU(), Usage: "number of workers"},
-			&cli.IntFlag{Name: "concurrency", Value: 1, Usage: "calls per worker at once"},
-			&cli.IntFlag{Name: "max-calls", Usage: "recycle a worker after this many calls (0: never)"},
-			&cli.DurationFlag{Name: "max-lifetime", Usage: "recycle a worker after this long (0: never)"},
-			&cli.StringFlag{Name: "serialization", Value: "json", Usage: "channel serialization: json or advanced"},
+		Flags: append(append(workerFlags(),
 			&cli.StringFlag{Name: "name", Usage: "the agent's name in errors (default HOSTNAME:PID)"},
 			&cli.BoolFlag{Name: "allow-run", Usage: "serve workerpool's run method, which runs code sent by the caller"},
 			&cli.DurationFlag{Name: "drain-timeout", Value: 30 * time.Second, Usage: "on a signal, how long running calls may go on"},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:4222", Usage: "embedded NATS server address, without --nats (port 0: any)"},
 			&cli.IntFlag{Name: "max-payload", Usage: "embedded NATS server's largest message in bytes (0: 1 MiB)"},
-		}, natsFlags("NATS server URL (default: run one embedded, see --listen)")...),
+		), natsFlags("NATS server URL (default: run one embedded, see --listen)")...),
 		Action: func(cCtx *cli.Context) error {
+			ws, err := readWorkerSet(cCtx)
 			cfg := agentConfig{
+				workerSet:    ws,
 				NATS:         readNATSFlags(cCtx),
-				Workers:      cCtx.Int("workers"),
-				Concurrency:  cCtx.Int("concurrency"),
-				MaxCalls:     cCtx.Int("max-calls"),
-				MaxLifetime:  cCtx.Duration("max-lifetime"),
 				Name:         cCtx.String("name"),
 				AllowRun:     cCtx.Bool("allow-run"),
 				DrainTimeout: cCtx.Duration("drain-timeout"),
 				Embedded:     embeddedConfig{Listen: cCtx.String("listen"), MaxPayload: cCtx.Int("max-payload")},
-				Args:         cCtx.Args().Slice(),
 			}
 			if cCtx.IsSet("listen") && cfg.NATS.URL != "" {
 				return usagef("agent", "--listen is for the embedded server; it does not go with --nats")
 			}
-			if err := cfg.Serialization.UnmarshalText([]byte(cCtx.String("serialization"))); err != nil {
+			if err != nil {
 				return usagef("agent", "%v", err)
 			}
 			ctx := cCtx.Context
@@ -90,17 +78,12 @@ EXIT STATUS:
 
 // agentConfig is what the flags say.
 type agentConfig struct {
-	NATS          natsConfig
-	Workers       int
-	Concurrency   int
-	MaxCalls      int
-	MaxLifetime   time.Duration
-	Serialization nodeipc.Serialization
-	Name          string
-	AllowRun      bool
-	DrainTimeout  time.Duration
-	Embedded      embeddedConfig
-	Args          []string // COMMAND [ARGS...]
+	workerSet
+	NATS         natsConfig
+	Name         string
+	AllowRun     bool
+	DrainTimeout time.Duration
+	Embedded     embeddedConfig
 }
 
 // runAgent runs an agent until a signal (or ctx) stops it.
@@ -148,17 +131,7 @@ func runAgent(ctx context.Context, cfg agentConfig, stderr io.Writer) error {
 	}
 	defer nc.Close()
 
-	agent, err := remote.NewAgent(nc, cfg.NATS.Pool, pool.Options{
-		Size:        cfg.Workers,
-		Concurrency: cfg.Concurrency,
-		MaxCalls:    cfg.MaxCalls,
-		MaxLifetime: cfg.MaxLifetime,
-		Channel:     &nodeipc.Options{Serialization: cfg.Serialization},
-		Output:      stderr,
-		Command: func(int) *exec.Cmd {
-			return exec.Command(cfg.Args[0], cfg.Args[1:]...)
-		},
-	}, &remote.AgentOptions{Name: cfg.Name, AllowRun: cfg.AllowRun})
+	agent, err := remote.NewAgent(nc, cfg.NATS.Pool, cfg.options(stderr), &remote.AgentOptions{Name: cfg.Name, AllowRun: cfg.AllowRun})
 	if err != nil {
 		return setupErrorf("agent", "%v", err)
 	}

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,30 +57,22 @@ EXIT STATUS:
    0   every call succeeded
    3   at least one call failed
    1   usage error, or the pool could not be started`,
-		Flags: append([]cli.Flag{
-			&cli.IntFlag{Name: "workers", Aliases: []string{"n"}, Value: runtime.NumCPU(), Usage: "number of workers"},
-			&cli.IntFlag{Name: "concurrency", Value: 1, Usage: "calls per worker at once"},
+		Flags: append(append(workerFlags(),
 			&cli.BoolFlag{Name: "unordered", Usage: "write results as calls complete, not in input order"},
 			&cli.DurationFlag{Name: "timeout", Usage: "deadline of each call (0: none)"},
 			&cli.BoolFlag{Name: "retry", Usage: "retry a call once on another worker if its worker dies"},
-			&cli.IntFlag{Name: "max-calls", Usage: "recycle a worker after this many calls (0: never)"},
-			&cli.DurationFlag{Name: "max-lifetime", Usage: "recycle a worker after this long (0: never)"},
-			&cli.StringFlag{Name: "serialization", Value: "json", Usage: "channel serialization: json or advanced"},
-		}, poolRemoteFlags()...),
+		), poolRemoteFlags()...),
 		Action: func(cCtx *cli.Context) error {
-			cfg := poolConfig{
-				Workers:     cCtx.Int("workers"),
-				Concurrency: cCtx.Int("concurrency"),
-				Unordered:   cCtx.Bool("unordered"),
-				Timeout:     cCtx.Duration("timeout"),
-				Retry:       cCtx.Bool("retry"),
-				MaxCalls:    cCtx.Int("max-calls"),
-				MaxLifetime: cCtx.Duration("max-lifetime"),
-				Args:        cCtx.Args().Slice(),
-				Remote:      readPoolRemote(cCtx),
-			}
-			if err := cfg.Serialization.UnmarshalText([]byte(cCtx.String("serialization"))); err != nil {
+			ws, err := readWorkerSet(cCtx)
+			if err != nil {
 				return cli.Exit("pool: usage: "+err.Error(), poolExitSetup)
+			}
+			cfg := poolConfig{
+				workerSet: ws,
+				Unordered: cCtx.Bool("unordered"),
+				Timeout:   cCtx.Duration("timeout"),
+				Retry:     cCtx.Bool("retry"),
+				Remote:    readPoolRemote(cCtx),
 			}
 			ctx := cCtx.Context
 			if ctx == nil {
@@ -99,16 +89,11 @@ EXIT STATUS:
 
 // poolConfig is what the flags say.
 type poolConfig struct {
-	Workers       int
-	Concurrency   int
-	Unordered     bool
-	Timeout       time.Duration
-	Retry         bool
-	MaxCalls      int
-	MaxLifetime   time.Duration
-	Serialization nodeipc.Serialization
-	Args          []string    // COMMAND [ARGS...]
-	Remote        *poolRemote // --nats: the agents run the calls
+	workerSet
+	Unordered bool
+	Timeout   time.Duration
+	Retry     bool
+	Remote    *poolRemote // --nats: the agents run the calls
 }
 
 // poolLine is one call read from stdin.
@@ -184,17 +169,7 @@ func runPool(ctx context.Context, cfg poolConfig, stdin io.Reader, stdout, stder
 	if cfg.Remote != nil {
 		p, err = cfg.Remote.start()
 	} else {
-		p, err = pool.New(pool.Options{
-			Size:        cfg.Workers,
-			Concurrency: cfg.Concurrency,
-			MaxCalls:    cfg.MaxCalls,
-			MaxLifetime: cfg.MaxLifetime,
-			Channel:     &nodeipc.Options{Serialization: cfg.Serialization},
-			Output:      errOut,
-			Command: func(int) *exec.Cmd {
-				return exec.Command(cfg.Args[0], cfg.Args[1:]...)
-			},
-		})
+		p, err = pool.New(cfg.options(errOut))
 	}
 	if err != nil {
 		report("%v", err)

@@ -100,7 +100,7 @@ func TestPoolCommandOrdered(t *testing.T) {
 		// order.
 		fmt.Fprintf(&in, `{"id":%d,"method":"sleep","params":[%d,%d]}`+"\n", i, (100-i)%7, i)
 	}
-	code, out, stderr := runPoolTest(t, poolConfig{Workers: 3, Concurrency: 4, Args: []string{os.Args[0]}}, in.String())
+	code, out, stderr := runPoolTest(t, poolConfig{workerSet: workerSet{Workers: 3, Concurrency: 4, Args: []string{os.Args[0]}}}, in.String())
 	if code != poolExitOK {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
@@ -129,7 +129,7 @@ func TestPoolCommandFailures(t *testing.T) {
 		`{"id":"t","method":"sleep","params":[60000]}`,
 		`{"method":"add","params":[2,2]}`,
 	}, "\n")
-	code, out, stderr := runPoolTest(t, poolConfig{Workers: 2, Concurrency: 1, Timeout: time.Second, Args: []string{os.Args[0]}}, input)
+	code, out, stderr := runPoolTest(t, poolConfig{workerSet: workerSet{Workers: 2, Concurrency: 1, Args: []string{os.Args[0]}}, Timeout: time.Second}, input)
 	if code != poolExitFailed {
 		t.Errorf("exit %d; want %d; stderr:\n%s", code, poolExitFailed, stderr)
 	}
@@ -177,7 +177,7 @@ func TestPoolCommandUnordered(t *testing.T) {
 	for i := range 40 {
 		fmt.Fprintf(&in, `{"method":"sleep","params":[%d,%d]}`+"\n", (40-i)%5, i)
 	}
-	code, out, stderr := runPoolTest(t, poolConfig{Workers: 2, Concurrency: 8, Unordered: true, Args: []string{os.Args[0]}}, in.String())
+	code, out, stderr := runPoolTest(t, poolConfig{workerSet: workerSet{Workers: 2, Concurrency: 8, Args: []string{os.Args[0]}}, Unordered: true}, in.String())
 	if code != poolExitOK {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
@@ -243,7 +243,7 @@ func TestPoolCommandNodeWorkers(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(file), "..", "..", "interop", "testdata", "pool", "node-worker.js")
 	input := `{"method":"add","params":[1,2]}` + "\n" + `{"method":"fail","params":["bad"]}` + "\n" + `{"method":"progress","params":[2]}` + "\n"
-	code, out, stderr := runPoolTest(t, poolConfig{Workers: 2, Concurrency: 2, Args: []string{node, script}}, input)
+	code, out, stderr := runPoolTest(t, poolConfig{workerSet: workerSet{Workers: 2, Concurrency: 2, Args: []string{node, script}}}, input)
 	if code != poolExitFailed || len(out) != 3 {
 		t.Fatalf("exit %d, %v; stderr:\n%s", code, out, stderr)
 	}
