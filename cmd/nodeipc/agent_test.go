@@ -258,10 +258,6 @@ func TestAgentKilledMidCall(t *testing.T) {
 	ctx := agentCtx(t)
 	marker := filepath.Join(t.TempDir(), "marker")
 
-	type result struct {
-		w   remotetest.Where
-		err error
-	}
 	var mu sync.Mutex
 	var running []remotetest.Where
 	started := make(chan struct{}, 2)
@@ -273,17 +269,7 @@ func TestAgentKilledMidCall(t *testing.T) {
 		mu.Unlock()
 		started <- struct{}{}
 	}
-	held, moved := make(chan result, 1), make(chan result, 1)
-	go func() {
-		var r result
-		r.err = c.Do(ctx, &pool.Call{Method: "hold", Params: []any{"h1"}, Result: &r.w, Progress: progress})
-		held <- r
-	}()
-	go func() {
-		var r result
-		r.err = c.Do(ctx, &pool.Call{Method: "once", Params: []any{marker, "o1"}, Result: &r.w, Progress: progress, Idempotent: true})
-		moved <- r
-	}()
+	held, moved := remotetest.HoldAndOnce(ctx, c.Do, marker, progress)
 	<-started
 	<-started
 	// Kill the agents running the two calls (one or two of the three).
@@ -303,24 +289,19 @@ func TestAgentKilledMidCall(t *testing.T) {
 
 	r := <-held
 	var we *pool.WorkerError
-	if !errors.Is(r.err, remote.ErrAgentLost) || !errors.As(r.err, &we) {
-		t.Errorf("call on the killed agent = %v; want a WorkerError wrapping ErrAgentLost", r.err)
+	if !errors.Is(r.Err, remote.ErrAgentLost) || !errors.As(r.Err, &we) {
+		t.Errorf("call on the killed agent = %v; want a WorkerError wrapping ErrAgentLost", r.Err)
 	}
 	r = <-moved
-	if r.err != nil {
-		t.Fatalf("idempotent call on the killed agent = %v; want it to succeed on another", r.err)
-	} else if killed[r.w.PPID] || agents[r.w.PPID] == nil {
-		t.Errorf("the retried call ran under pid %d; want a surviving agent (killed: %v)", r.w.PPID, killed)
+	if r.Err != nil {
+		t.Fatalf("idempotent call on the killed agent = %v; want it to succeed on another", r.Err)
+	} else if killed[r.W.PPID] || agents[r.W.PPID] == nil {
+		t.Errorf("the retried call ran under pid %d; want a surviving agent (killed: %v)", r.W.PPID, killed)
 	}
 	if left := remotetest.WaitGone(workers...); len(left) > 0 {
 		t.Errorf("workers %v of the killed agents still run", left)
 	}
-	runs := map[string]int{}
-	for _, l := range remotetest.ReadLog(t, e.log) {
-		if l.What == "ran" {
-			runs[l.Token]++
-		}
-	}
+	runs := remotetest.Runs(t, e.log)
 	if runs["h1"] != 1 || runs["o1"] != 2 {
 		t.Errorf("runs %v; want h1 once and o1 twice (retried)", runs)
 	}

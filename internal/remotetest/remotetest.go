@@ -257,6 +257,46 @@ func ReadLog(t testing.TB, path string) []LogLine {
 	return lines
 }
 
+// Runs counts the "ran" lines of the worker log at path by token: how
+// many times each call ran.
+func Runs(t testing.TB, path string) map[string]int {
+	t.Helper()
+	runs := map[string]int{}
+	for _, l := range ReadLog(t, path) {
+		if l.What == "ran" {
+			runs[l.Token]++
+		}
+	}
+	return runs
+}
+
+// Outcome is how one call ended: the Where its handler returned, or the
+// call's error.
+type Outcome struct {
+	W   Where
+	Err error
+}
+
+// HoldAndOnce starts two calls through do (a remote client's or a pool's
+// Do) and returns how each ends: "hold" (token h1), which runs until its
+// worker goes, and the idempotent "once" (token o1, marker file marker),
+// which holds on its first run and answers at once when run again.
+// progress sees their events: the first of each says it is running.
+func HoldAndOnce(ctx context.Context, do func(context.Context, *pool.Call) error, marker string, progress func(pool.Event)) (held, moved <-chan Outcome) {
+	h, m := make(chan Outcome, 1), make(chan Outcome, 1)
+	go func() {
+		var o Outcome
+		o.Err = do(ctx, &pool.Call{Method: "hold", Params: []any{"h1"}, Result: &o.W, Progress: progress})
+		h <- o
+	}()
+	go func() {
+		var o Outcome
+		o.Err = do(ctx, &pool.Call{Method: "once", Params: []any{marker, "o1"}, Result: &o.W, Progress: progress, Idempotent: true})
+		m <- o
+	}()
+	return h, m
+}
+
 // WaitLog waits up to 20 seconds for a line of the worker log at path that
 // ok accepts, and fails the test if none comes. The bound only keeps a
 // bug from hanging the test.

@@ -428,23 +428,9 @@ func TestLostAgentsCallsFailOrMove(t *testing.T) {
 	ctx := testCtx(t)
 	marker := filepath.Join(t.TempDir(), "marker")
 
-	type result struct {
-		w   remotetest.Where
-		err error
-	}
 	started := make(chan struct{}, 2)
 	progress := func(pool.Event) { started <- struct{}{} }
-	held, moved := make(chan result, 1), make(chan result, 1)
-	go func() {
-		var r result
-		r.err = c.Do(ctx, &pool.Call{Method: "hold", Params: []any{"h1"}, Result: &r.w, Progress: progress})
-		held <- r
-	}()
-	go func() {
-		var r result
-		r.err = c.Do(ctx, &pool.Call{Method: "once", Params: []any{marker, "o1"}, Result: &r.w, Progress: progress, Idempotent: true})
-		moved <- r
-	}()
+	held, moved := remotetest.HoldAndOnce(ctx, c.Do, marker, progress)
 	<-started
 	<-started
 	b, _ := e.agent("lost", "agent-b", 1, nil)
@@ -452,12 +438,12 @@ func TestLostAgentsCallsFailOrMove(t *testing.T) {
 
 	r := <-held
 	var we *pool.WorkerError
-	if !errors.Is(r.err, remote.ErrAgentLost) || !errors.As(r.err, &we) || we.Worker != "agent agent-a" {
-		t.Errorf("non-idempotent call on the lost agent: %v; want a WorkerError of agent agent-a wrapping ErrAgentLost", r.err)
+	if !errors.Is(r.Err, remote.ErrAgentLost) || !errors.As(r.Err, &we) || we.Worker != "agent agent-a" {
+		t.Errorf("non-idempotent call on the lost agent: %v; want a WorkerError of agent agent-a wrapping ErrAgentLost", r.Err)
 	}
 	r = <-moved
-	if r.err != nil {
-		t.Fatalf("idempotent call on the lost agent: %v; want it to run again elsewhere", r.err)
+	if r.Err != nil {
+		t.Fatalf("idempotent call on the lost agent: %v; want it to run again elsewhere", r.Err)
 	}
 	if s := b.Stats(); s.Calls != 1 {
 		t.Errorf("agent-b took %d calls; want the retried one", s.Calls)
@@ -466,12 +452,7 @@ func TestLostAgentsCallsFailOrMove(t *testing.T) {
 		t.Errorf("client stats %+v; want 1 retry, 1 agent lost", s)
 	}
 	a.Close()
-	runs := map[string]int{}
-	for _, l := range remotetest.ReadLog(t, e.log) {
-		if l.What == "ran" {
-			runs[l.Token]++
-		}
-	}
+	runs := remotetest.Runs(t, e.log)
 	if runs["h1"] != 1 || runs["o1"] != 2 {
 		t.Errorf("runs %v; want h1 once (at most once) and o1 twice (retried)", runs)
 	}
