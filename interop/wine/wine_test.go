@@ -47,6 +47,23 @@ func missing(t *testing.T, format string, args ...any) {
 	nodetest.Missing(t, format+" (run interop/wine/setup.sh)", args...)
 }
 
+// startServer starts the prefix's wineserver, kept alive 10 seconds after
+// its last client (so the test's Windows programs share one), and kills it
+// when the test ends.
+func (w *wine) startServer(t *testing.T) {
+	t.Helper()
+	srv := exec.Command(w.server, "-p10")
+	srv.Env = w.env
+	if err := srv.Run(); err != nil {
+		t.Fatalf("wineserver -p10: %v", err)
+	}
+	t.Cleanup(func() {
+		kill := exec.Command(w.server, "-k")
+		kill.Env = w.env
+		_ = kill.Run()
+	})
+}
+
 // Prefix is the Wine prefix setup.sh prepares: $NODEIPC_WINEPREFIX, or
 // nodeipc/wine in the user's cache folder.
 func prefix() string {
@@ -147,16 +164,7 @@ func TestWindowsUnderWine(t *testing.T) {
 	// One wineserver for the whole run, stopped at the end with
 	// everything it runs (and, should the cleanup not run, 10 s after the
 	// last Windows program exits).
-	srv := exec.Command(w.server, "-p10")
-	srv.Env = w.env
-	if err := srv.Run(); err != nil {
-		t.Fatalf("wineserver -p10: %v", err)
-	}
-	t.Cleanup(func() {
-		kill := exec.Command(w.server, "-k")
-		kill.Env = w.env
-		_ = kill.Run()
-	})
+	w.startServer(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -255,16 +263,7 @@ func TestWineBenchmark(t *testing.T) {
 	node := filepath.Join(root, "interop", "testdata", "windows", "node_modules", major, "bin", "node.exe")
 	dir := t.TempDir()
 	buildWindows(t, dir)
-	srv := exec.Command(w.server, "-p10")
-	srv.Env = w.env
-	if err := srv.Run(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		kill := exec.Command(w.server, "-k")
-		kill.Env = w.env
-		_ = kill.Run()
-	})
+	w.startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	bench := filepath.Join(root, "interop", "testdata", "windows", "bench.js")
