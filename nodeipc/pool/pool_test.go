@@ -494,12 +494,14 @@ func TestPoolQueueBackpressure(t *testing.T) {
 	ctx := ctxT(t)
 	started := make(chan struct{})
 	bctx, release := context.WithCancel(ctx)
-	done := make(chan error, 2)
+	// One channel per call: once the blocked call is cancelled, the queued
+	// one may finish first.
+	blocked, queued := make(chan error, 1), make(chan error, 1)
 	go func() {
-		done <- p.Do(bctx, &pool.Call{Method: "wait", Params: []any{"b"}, Progress: func(pool.Event) { close(started) }})
+		blocked <- p.Do(bctx, &pool.Call{Method: "wait", Params: []any{"b"}, Progress: func(pool.Event) { close(started) }})
 	}()
 	<-started
-	go func() { done <- p.Do(ctx, &pool.Call{Method: "add", Params: []any{1, 1}}) }()
+	go func() { queued <- p.Do(ctx, &pool.Call{Method: "add", Params: []any{1, 1}}) }()
 	eventually(t, "a queued call", func() bool { return p.Stats().Queued == 1 })
 	// The queue is full: a third call waits for room until its context
 	// ends.
@@ -509,10 +511,10 @@ func TestPoolQueueBackpressure(t *testing.T) {
 		t.Errorf("Do with a full queue = %v; want DeadlineExceeded", err)
 	}
 	release()
-	if err := <-done; !errors.Is(err, context.Canceled) {
+	if err := <-blocked; !errors.Is(err, context.Canceled) {
 		t.Errorf("blocked call = %v", err)
 	}
-	if err := <-done; err != nil {
+	if err := <-queued; err != nil {
 		t.Errorf("queued call = %v", err)
 	}
 }
