@@ -17,7 +17,9 @@ type bench struct {
 	root     string
 	node     string
 	goWorker string
-	configs  []*config
+	// floorWorker is the worker of workerpool>floor (floorworker).
+	floorWorker string
+	configs     []*config
 	// results holds every sample: config name → metric key → one value per
 	// repetition.
 	results map[string]map[string][]float64

@@ -152,6 +152,10 @@ func run(root string, o *options) error {
 	if err != nil {
 		return err
 	}
+	floorWorker, err := runinfo.BuildGo(root, "./interop/bench/poolbench/floorworker", tmp, "floorworker")
+	if err != nil {
+		return err
+	}
 	if o.cpuprofile, err = runinfo.ProfileDir(o.cpuprofile); err != nil {
 		return err
 	}
@@ -172,7 +176,7 @@ func run(root string, o *options) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	b := &bench{o: o, root: root, node: node, goWorker: goWorker, results: map[string]map[string][]float64{}}
+	b := &bench{o: o, root: root, node: node, goWorker: goWorker, floorWorker: floorWorker, results: map[string]map[string][]float64{}}
 	for _, c := range allConfigs() {
 		if c.Baseline || o.only == nil || o.only.MatchString(c.Name) {
 			b.configs = append(b.configs, c)

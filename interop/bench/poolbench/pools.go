@@ -54,9 +54,11 @@ type runningPool interface {
 func allConfigs() []*config {
 	return []*config{
 		{Name: "workerpool>node", Pool: "workerpool (interop/testdata/bench/pool/driver.js)", Workers: "Node, workerpool.worker() (interop/testdata/bench/pool/wp-worker.js)", Baseline: true,
-			start: func(ctx context.Context, b *bench) (runningPool, error) { return startDriver(ctx, b, "node") }},
+			start: func(ctx context.Context, b *bench) (runningPool, error) { return startDriver(ctx, b, "node", "") }},
 		{Name: "workerpool>go", Pool: "workerpool (interop/testdata/bench/pool/driver.js)", Workers: "Go, pool.Serve (forkOpts.execPath)",
-			start: func(ctx context.Context, b *bench) (runningPool, error) { return startDriver(ctx, b, "go") }},
+			start: func(ctx context.Context, b *bench) (runningPool, error) { return startDriver(ctx, b, "go", b.goWorker) }},
+		{Name: "workerpool>floor", Pool: "workerpool (interop/testdata/bench/pool/driver.js)", Workers: "the floor: a Go program without this module, blocking reads, encoding/json (interop/bench/poolbench/floorworker)",
+			start: func(ctx context.Context, b *bench) (runningPool, error) { return startDriver(ctx, b, "go", b.floorWorker) }},
 		{Name: "Pool>node", Pool: "pool.Pool", Workers: "Node, workerpool.worker() (interop/testdata/bench/pool/wp-worker.js)",
 			start: func(ctx context.Context, b *bench) (runningPool, error) {
 				return startGoPool(ctx, b, 1, b.nodeCommand("wp-worker.js"))
@@ -103,12 +105,12 @@ type driver struct {
 	workers []int
 }
 
-// startDriver starts driver.js with Node workers (kind "node") or Go
-// workers ("go") and waits until it is warmed up.
-func startDriver(ctx context.Context, b *bench, kind string) (runningPool, error) {
+// startDriver starts driver.js with Node workers (kind "node") or the
+// workers of the program bin (kind "go") and waits until it is warmed up.
+func startDriver(ctx context.Context, b *bench, kind, bin string) (runningPool, error) {
 	args := []string{filepath.Join(b.root, "interop", "testdata", "bench", "pool", "driver.js"), kind}
 	if kind == "go" {
-		args = append(args, b.goWorker)
+		args = append(args, bin)
 	}
 	cmd := exec.CommandContext(ctx, b.node, args...)
 	cmd.Env = append(os.Environ(), "POOLBENCH_WORKERS="+strconv.Itoa(poolSize), "POOLBENCH_WARMUP="+strconv.Itoa(b.o.warmup))
