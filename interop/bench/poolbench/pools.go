@@ -58,7 +58,9 @@ func allConfigs() []*config {
 		{Name: "workerpool>go", Pool: "workerpool (interop/testdata/bench/pool/driver.js)", Workers: "Go, pool.Serve (forkOpts.execPath)",
 			start: func(ctx context.Context, b *bench) (runningPool, error) { return startDriver(ctx, b, "go", b.goWorker) }},
 		{Name: "workerpool>floor", Pool: "workerpool (interop/testdata/bench/pool/driver.js)", Workers: "the floor: a Go program without this module, blocking reads, encoding/json (interop/bench/poolbench/floorworker)",
-			start: func(ctx context.Context, b *bench) (runningPool, error) { return startDriver(ctx, b, "go", b.floorWorker) }},
+			start: func(ctx context.Context, b *bench) (runningPool, error) {
+				return startDriver(ctx, b, "go", b.floorWorker)
+			}},
 		{Name: "Pool>node", Pool: "pool.Pool", Workers: "Node, workerpool.worker() (interop/testdata/bench/pool/wp-worker.js)",
 			start: func(ctx context.Context, b *bench) (runningPool, error) {
 				return startGoPool(ctx, b, 1, b.nodeCommand("wp-worker.js"))
