@@ -1,15 +1,14 @@
 package jsvalue
 
 // ParseJSON: JSON.parse into the value model, on internal/jsontext's
-// scanner, in two passes. The first (count) measures: how many members or
-// elements each container has, in the order they open, and how many
-// objects, arrays, string values and numbers there are; and it scans each
-// string, noting where it ends and whether it has escapes. The second
-// (value and below) validates the rest and builds, writing each member and
-// element straight into its final place, and taking each string from one
-// copy of the text: the memory of all the values of a message is a handful
-// of allocations of exactly the size needed (see slab.go and package
-// slab), not one or two per value.
+// scanner, in one pass. The members of the objects and the elements of the
+// arrays open now are gathered on two stacks the parser keeps from one
+// call to the next; when a container closes, its own are moved into the
+// message's memory at their exact number. That memory is a handful of
+// allocations (see slab.go and package slab), not one or two per value,
+// sized at first by what the parser's previous text needed, never more than
+// this text could, and grown if this one needs more. Each string is taken
+// from one copy of the text.
 
 import (
 	"bytes"
@@ -32,9 +31,9 @@ import (
 func ParseJSON(data []byte) (any, error) {
 	p := parsers.Get().(*parser)
 	p.b = data
-	p.count()
+	p.size()
 	v, err := p.document()
-	p.reset()
+	p.reset(err == nil)
 	parsers.Put(p)
 	if err != nil {
 		return nil, err
@@ -82,35 +81,24 @@ func DecodeJSON(data []byte, v any) error {
 }
 
 // parser holds the state of one ParseJSON call; parsers are pooled, and
-// keep their buffers from one call to the next.
+// keep their stacks and what their last text used from one call to the
+// next.
 type parser struct {
 	b     []byte
 	i     int
 	depth int
 	slab  values
-	// sizes holds the number of members or elements of each container, in
-	// the order they open (from count); next is the next one to open.
-	sizes []int32
-	next  int
-	// open is count's stack: for each open container, its index in sizes
-	// times two, plus one for an object.
-	open []int
-	// strs holds the strings count scanned (keys and values), in order;
-	// nStr is the next one to read.
-	strs []span
-	nStr int
-	// counts is what count found in all: the sizes of the slab's
-	// allocations.
-	counts struct{ objs, arrays, mems, elems, strs, nums int }
+	// mstack and estack hold the members and the elements of the
+	// containers open now, innermost last.
+	mstack []member
+	estack []any
+	// used counts what this text has taken of each kind so far, and last
+	// what the previous text of this parser took.
+	used, last counts
 }
 
-// span is a string of the text as count scanned it: from its opening
-// quote to just past its closing one, and whether it has escapes. Texts of
-// 2 GiB or more have no spans (the second pass scans their strings).
-type span struct {
-	start, end int32
-	escaped    bool
-}
+// counts are numbers of values of each kind the slab hands out.
+type counts struct{ objs, arrays, mems, elems, strs, nums int }
 
 var parsers = sync.Pool{New: func() any { return new(parser) }}
 
@@ -118,95 +106,38 @@ var parsers = sync.Pool{New: func() any { return new(parser) }}
 // recursion.
 const maxParseDepth = 10000
 
-func (p *parser) reset() {
-	sizes, open, strs := p.sizes[:0], p.open[:0], p.strs[:0]
-	if cap(sizes) > 1<<16 {
-		sizes = nil
+// reset readies p for the next text; ok: this one parsed, and what it
+// used is the next one's first guess.
+func (p *parser) reset(ok bool) {
+	clear(p.mstack) // they point into the values just returned
+	clear(p.estack)
+	mstack, estack, last := p.mstack[:0], p.estack[:0], p.last
+	if cap(mstack) > 1<<12 {
+		mstack = nil
 	}
-	if cap(open) > 1<<10 {
-		open = nil
+	if cap(estack) > 1<<12 {
+		estack = nil
 	}
-	if cap(strs) > 1<<16 {
-		strs = nil
+	if ok {
+		last = p.used
 	}
-	*p = parser{sizes: sizes, open: open, strs: strs}
+	*p = parser{mstack: mstack, estack: estack, last: last}
 }
 
-// count measures the text for the second pass (see the top of the file),
-// and sets the sizes of the slab's allocations. It validates only strings:
-// on text that is not JSON the sizes are wrong, and the second pass fails
-// where the text does, never writing past the runs it was given.
-func (p *parser) count() {
-	b := p.b
-	// The counts live in p, not in local variables: the loop then has
-	// little to keep in registers across its calls to the string scanner,
-	// and little to spill on every turn.
-	n := &p.counts
-	key := false // the next string is an object key
-scan:
-	for i := 0; i < len(b); {
-		switch c := b[i]; c {
-		case '"':
-			end, escaped, ok := jsontext.ScanString(b, i)
-			if !ok {
-				break scan
-			}
-			if !key && end-i > 2 {
-				n.strs++ // a string value, not empty: boxed in the slab
-			}
-			key = false
-			if len(b) < 1<<31 {
-				p.strs = append(p.strs, span{int32(i), int32(end), escaped})
-			}
-			i = end
-			continue
-		case '{', '[':
-			obj := 0
-			if c == '{' {
-				n.objs, obj = n.objs+1, 1
-			} else {
-				n.arrays++
-			}
-			p.open = append(p.open, len(p.sizes)<<1|obj)
-			key = obj == 1
-			j := jsontext.SkipSpace(b, i+1)
-			var size int32
-			if j < len(b) && b[j] != '}' && b[j] != ']' {
-				size = 1
-			}
-			p.sizes = append(p.sizes, size)
-			i = j
-			continue
-		case ',':
-			if k := len(p.open); k > 0 {
-				top := p.open[k-1]
-				p.sizes[top>>1]++
-				key = top&1 == 1
-			}
-		case '}', ']':
-			if k := len(p.open); k > 0 {
-				top := p.open[k-1]
-				if top&1 == 1 {
-					n.mems += int(p.sizes[top>>1])
-				} else {
-					n.elems += int(p.sizes[top>>1])
-				}
-				p.open = p.open[:k-1]
-			}
-		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-			n.nums++
-			for i++; i < len(b) && (b[i] >= '0' && b[i] <= '9' || b[i] == '.' || b[i] == 'e' || b[i] == 'E' || b[i] == '+' || b[i] == '-'); i++ {
-			}
-			continue
-		}
-		i++
-	}
-	// Containers left open: the text is cut short, and the second pass
-	// will say so. Their members were not counted.
-	p.open = p.open[:0]
-	s := &p.slab
-	s.objs.Hint, s.arrs.Hint, s.mems.Hint, s.elems.Hint = n.objs, n.arrays, n.mems, n.elems
-	s.strs.Hint, s.nums.Hint = n.strs, n.nums
+// size sets the first sizes of the slab's allocations: what the previous
+// text used, but never more than this one could hold (so a small text
+// after a large one does not keep much unused memory alive), nor less than
+// a share of its length.
+func (p *parser) size() {
+	n := len(p.b)
+	guess := func(last, most, least int) int { return max(min(last, most), min(least, most)) }
+	s, l := &p.slab, &p.last
+	s.objs.Hint = guess(l.objs, n/2, n/256)
+	s.arrs.Hint = guess(l.arrays, n/2, n/256)
+	s.mems.Hint = guess(l.mems, n/4, n/64)
+	s.elems.Hint = guess(l.elems, n/2, n/64)
+	s.strs.Hint = guess(l.strs, n/3, n/64)
+	s.nums.Hint = guess(l.nums, n/2, n/128)
 }
 
 // fail returns the error for a problem at p.i: jsontext.Check's, which
@@ -247,6 +178,9 @@ func (p *parser) value() (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if s != "" {
+			p.used.strs++
+		}
 		return p.slab.str(s), nil
 	case 't':
 		return p.literal("true", true)
@@ -260,6 +194,7 @@ func (p *parser) value() (any, error) {
 		return nil, p.fail("invalid value")
 	}
 	v := p.slab.number(jsontext.ParseNumber(p.b[p.i:end]))
+	p.used.nums++
 	p.i = end
 	return v, nil
 }
@@ -272,20 +207,12 @@ func (p *parser) literal(lit string, v any) (any, error) {
 	return v, nil
 }
 
-// text parses the string at p.i into a Go string: the one count scanned
-// there, or (if count stopped short of it) scanned now.
+// text parses the string at p.i into a Go string.
 func (p *parser) text() (string, error) {
 	i := p.i
-	var end int
-	var escaped bool
-	if k := p.nStr; k < len(p.strs) && int(p.strs[k].start) == i {
-		p.nStr++
-		end, escaped = int(p.strs[k].end), p.strs[k].escaped
-	} else {
-		var ok bool
-		if end, escaped, ok = jsontext.ScanString(p.b, i); !ok {
-			return "", p.fail("invalid string")
-		}
+	end, escaped, ok := jsontext.ScanString(p.b, i)
+	if !ok {
+		return "", p.fail("invalid string")
 	}
 	p.i = end
 	return p.slab.text(p.b, i, end, escaped), nil
@@ -299,32 +226,21 @@ func (p *parser) enter() error {
 	return nil
 }
 
-// size returns the number of members or elements count found for the
-// container opening now.
-func (p *parser) size() int {
-	if p.next >= len(p.sizes) {
-		return 0
-	}
-	n := int(p.sizes[p.next])
-	p.next++
-	return n
-}
-
 // object parses an object; p.b[p.i] is '{'.
 func (p *parser) object() (any, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
 	o := p.slab.object()
-	ms := p.slab.members(p.size())
+	p.used.objs++
 	p.i = jsontext.SkipSpace(p.b, p.i+1)
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
 		p.depth--
 		return o, nil
 	}
-	n := 0
-	for more := true; more; n++ {
+	base := len(p.mstack)
+	for more := true; more; {
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
 			return nil, p.fail("expected an object key")
 		}
@@ -341,32 +257,33 @@ func (p *parser) object() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if n >= len(ms) {
-			return nil, p.fail("miscounted object") // cannot happen on valid JSON
-		}
-		ms[n] = member{k, v}
+		p.mstack = append(p.mstack, member{k, v})
 		if more, err = p.after('}'); err != nil {
 			return nil, err
 		}
 	}
 	p.depth--
-	ms = ms[:n:n]
+	ms := p.mstack[base:]
+	n := len(ms)
 	// The common case: no duplicate keys, array indices (if any) first and
 	// ascending. Then the members are the object as they are.
 	if n <= indexFrom && inJSOrder(ms) {
-		o.members = ms
+		o.members = p.slab.members(n)
+		p.used.mems += n
+		copy(o.members, ms)
 		for o.nIndex < n {
 			if _, ok := ArrayIndex(ms[o.nIndex].key); !ok {
 				break
 			}
 			o.nIndex++
 		}
-		return o, nil
+	} else {
+		for _, m := range ms {
+			o.Set(m.key, m.value)
+		}
 	}
-	for _, m := range ms {
-		o.Set(m.key, m.value)
-	}
-	clear(ms) // o has its own copy
+	clear(ms)
+	p.mstack = p.mstack[:base]
 	return o, nil
 }
 
@@ -429,27 +346,30 @@ func (p *parser) array() (any, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
-	a := p.slab.elements(p.size())
+	p.used.arrays++
 	p.i = jsontext.SkipSpace(p.b, p.i+1)
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
 		p.depth--
-		return p.slab.array(a), nil
+		return p.slab.array(p.slab.elements(0)), nil
 	}
-	n := 0
-	for more := true; more; n++ {
+	base := len(p.estack)
+	for more := true; more; {
 		v, err := p.value()
 		if err != nil {
 			return nil, err
 		}
-		if n >= len(a) {
-			return nil, p.fail("miscounted array") // cannot happen on valid JSON
-		}
-		a[n] = v
+		p.estack = append(p.estack, v)
 		if more, err = p.after(']'); err != nil {
 			return nil, err
 		}
 	}
 	p.depth--
-	return p.slab.array(a[:n:n]), nil
+	es := p.estack[base:]
+	a := p.slab.elements(len(es))
+	p.used.elems += len(es)
+	copy(a, es)
+	clear(es)
+	p.estack = p.estack[:base]
+	return p.slab.array(a), nil
 }

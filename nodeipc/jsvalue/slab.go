@@ -8,9 +8,10 @@ import (
 )
 
 // values hands out the memory of the values one ParseJSON call makes (see
-// package slab), from one allocation of each kind sized by the first pass:
-// the objects, the members of objects and the elements of arrays (each
-// container gets a run of exact size), a copy of the text, and the
+// package slab), from one allocation of each kind, sized as the parser
+// guesses (see parser.size) and another if that falls short: the objects,
+// the members of objects and the elements of arrays (each container gets a
+// run of exact size), a copy of the text, and the
 // strings, numbers and arrays boxed in an any. A string is the bytes
 // between its quotes in the copy, or if it has escapes, its value decoded
 // in their place (never longer than they are).

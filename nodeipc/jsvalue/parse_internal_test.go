@@ -1,0 +1,63 @@
+package jsvalue
+
+import (
+	"strings"
+	"testing"
+)
+
+// parseWith parses text with p, as ParseJSON does with a pooled parser.
+func parseWith(p *parser, text string) (any, error) { return parseBytes(p, []byte(text)) }
+
+func parseBytes(p *parser, text []byte) (any, error) {
+	p.b = text
+	p.size()
+	v, err := p.document()
+	p.reset(err == nil)
+	return v, err
+}
+
+// A parser sizes its allocations by what its last text used, so a stream
+// of texts of one shape allocates once per kind of value; but never more
+// than the text at hand could hold.
+func TestParseSizesByTheLastText(t *testing.T) {
+	p := new(parser)
+	shape := `{"id":1,"user":{"name":"Ada","roles":["a","b"]},"items":[{"sku":"x","qty":2.5},{"sku":"y","qty":3}],"tags":[]}`
+	if _, err := parseWith(p, shape); err != nil {
+		t.Fatal(err)
+	}
+	want := counts{objs: 4, arrays: 3, mems: 10, elems: 4, strs: 5, nums: 3}
+	if p.last != want {
+		t.Fatalf("after %s the parser counted %+v; want %+v", shape, p.last, want)
+	}
+	// One allocation per kind: objects, members, elements, boxed arrays,
+	// strings and numbers, and the copy of the text.
+	data := []byte(shape)
+	if n := testing.AllocsPerRun(100, func() { parseBytes(p, data) }); n > 7 {
+		t.Errorf("parsing a text of the last one's shape made %v allocations; want at most 7", n)
+	}
+
+	big := "[" + strings.Repeat(`{"k":"v","n":[1,2]},`, 5000) + "{}]"
+	if _, err := parseWith(p, big); err != nil {
+		t.Fatal(err)
+	}
+	small := `{"a":[1,2],"b":"x"}`
+	p.b = []byte(small)
+	p.size()
+	s := &p.slab
+	for name, got := range map[string]int{"objects": s.objs.Hint, "arrays": s.arrs.Hint, "members": s.mems.Hint,
+		"elements": s.elems.Hint, "strings": s.strs.Hint, "numbers": s.nums.Hint} {
+		if got > len(small)/2 {
+			t.Errorf("after a text of %d bytes, one of %d is given room for %d %s", len(big), len(small), got, name)
+		}
+	}
+	p.reset(false)
+	if p.last.objs < 5000 {
+		t.Errorf("a text that failed replaced what the last good one used: %+v", p.last)
+	}
+	if _, err := parseWith(p, `{"a":`); err == nil {
+		t.Fatal("a cut text parsed")
+	}
+	if p.last.objs < 5000 || len(p.mstack) != 0 || len(p.estack) != 0 {
+		t.Errorf("after a failed parse: last %+v, %d members and %d elements left on the stacks", p.last, len(p.mstack), len(p.estack))
+	}
+}
