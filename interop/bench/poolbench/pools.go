@@ -57,7 +57,7 @@ func allConfigs() []*config {
 			start: func(ctx context.Context, b *bench) (runningPool, error) { return startDriver(ctx, b, "node", "") }},
 		{Name: "workerpool>go", Pool: "workerpool (interop/testdata/bench/pool/driver.js)", Workers: "Go, pool.Serve (forkOpts.execPath)",
 			start: func(ctx context.Context, b *bench) (runningPool, error) { return startDriver(ctx, b, "go", b.goWorker) }},
-		{Name: "workerpool>floor", Pool: "workerpool (interop/testdata/bench/pool/driver.js)", Workers: "the floor: a Go program without this module, blocking reads, encoding/json (interop/bench/poolbench/floorworker)",
+		{Name: "workerpool>floor", Pool: "workerpool (interop/testdata/bench/pool/driver.js)", Workers: "the floor: a Go program without the nodeipc library, blocking reads, encoding/json (interop/bench/poolbench/floorworker)",
 			start: func(ctx context.Context, b *bench) (runningPool, error) {
 				return startDriver(ctx, b, "go", b.floorWorker)
 			}},

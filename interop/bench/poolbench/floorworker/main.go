@@ -2,7 +2,7 @@
 
 // Command floorworker is the floor of the pool benchmark's workerpool
 // pairings (interop/bench/poolbench): the least a worker can do for
-// workerpool's methods add, echo and hash, without this module. It reads
+// workerpool's methods add, echo and hash, without the nodeipc library. It reads
 // its channel (NODE_CHANNEL_FD, json serialization) with blocking reads,
 // decodes each request with encoding/json, and writes each answer with one
 // write; no goroutines, no polling, no scheduler in the way.
@@ -15,13 +15,13 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
 	"syscall"
+
+	"nodeipc.dev/interop/bench/poolbench/internal/hashwork"
 )
 
 // request is a workerpool request: {"id":N,"method":M,"params":[...]}, or
@@ -31,15 +31,6 @@ type request struct {
 	Method string            `json:"method"`
 	Params []json.RawMessage `json:"params"`
 }
-
-// block is hash's fixed 4 KiB: byte k is (31k + 7) % 256.
-var block = func() []byte {
-	b := make([]byte, 4096)
-	for k := range b {
-		b[k] = byte(31*k + 7)
-	}
-	return b
-}()
 
 func main() {
 	fd, err := strconv.Atoi(os.Getenv("NODE_CHANNEL_FD"))
@@ -118,10 +109,7 @@ func answer(out, line []byte) ([]byte, error) {
 		if err != nil {
 			return out, fmt.Errorf("hash params %s", line)
 		}
-		h := sha256.New()
-		h.Write([]byte{byte(i)})
-		h.Write(block)
-		result = strconv.AppendQuote(nil, hex.EncodeToString(h.Sum(nil)))
+		result = strconv.AppendQuote(nil, hashwork.Hash(i))
 	default:
 		return out, fmt.Errorf("unknown request %s", line)
 	}

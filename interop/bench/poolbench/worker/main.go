@@ -9,14 +9,13 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 
+	"nodeipc.dev/interop/bench/poolbench/internal/hashwork"
 	"nodeipc.dev/nodeipc"
 	"nodeipc.dev/nodeipc/pool"
 )
@@ -42,28 +41,15 @@ var handlers = map[string]pool.Handler{
 		err := req.Params(&v)
 		return v, err
 	},
-	// hash is the CPU-heavy method: the SHA-256, in hex, of the byte
-	// i % 256 followed by block.
+	// hash is the CPU-heavy method (see hashwork).
 	"hash": func(ctx context.Context, req *pool.Request) (any, error) {
 		var i int
 		if err := req.Params(&i); err != nil {
 			return nil, err
 		}
-		h := sha256.New()
-		h.Write([]byte{byte(i)})
-		h.Write(block)
-		return hex.EncodeToString(h.Sum(nil)), nil
+		return hashwork.Hash(i), nil
 	},
 }
-
-// block is hash's fixed 4 KiB: byte k is (31k + 7) % 256.
-var block = func() []byte {
-	b := make([]byte, 4096)
-	for k := range b {
-		b[k] = byte(31*k + 7)
-	}
-	return b
-}()
 
 func main() {
 	if dir := os.Getenv("POOLBENCH_CPUPROFILE"); dir != "" {
