@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"nodeipc.dev/internal/jsontext"
 )
@@ -125,20 +126,42 @@ func (p *parser) reset(ok bool) {
 }
 
 // size sets the first sizes of the slab's allocations: what the previous
-// text used, but never more than this one could hold (so a small text
-// after a large one does not keep much unused memory alive), nor less than
-// a share of its length.
+// text used, but never more than this one could hold, nor less than a
+// share of its length; and all of them together at most hintBudget bytes
+// per byte of text, plus hintSlack, so that a text unlike the last one
+// (which a peer may send on purpose) does not keep much unused memory alive
+// with its values.
 func (p *parser) size() {
 	n := len(p.b)
 	guess := func(last, most, least int) int { return max(min(last, most), min(least, most)) }
 	s, l := &p.slab, &p.last
-	s.objs.Hint = guess(l.objs, n/2, n/256)
-	s.arrs.Hint = guess(l.arrays, n/2, n/256)
-	s.mems.Hint = guess(l.mems, n/4, n/64)
-	s.elems.Hint = guess(l.elems, n/2, n/64)
-	s.strs.Hint = guess(l.strs, n/3, n/64)
-	s.nums.Hint = guess(l.nums, n/2, n/128)
+	objs := guess(l.objs, n/2, n/256)
+	arrs := guess(l.arrays, n/2, n/256)
+	mems := guess(l.mems, n/4, n/64)
+	elems := guess(l.elems, n/2, n/64)
+	strs := guess(l.strs, n/3, n/64)
+	nums := guess(l.nums, n/2, n/128)
+	bytes := objs*int(unsafe.Sizeof(Object{})) + arrs*int(unsafe.Sizeof([]any{})) +
+		mems*int(unsafe.Sizeof(member{})) + elems*int(unsafe.Sizeof(any(nil))) +
+		strs*int(unsafe.Sizeof("")) + nums*8
+	if budget := hintBudget*n + hintSlack; bytes > budget {
+		scale := func(k int) int { return int(int64(k) * int64(budget) / int64(bytes)) }
+		objs, arrs, mems, elems, strs, nums = scale(objs), scale(arrs), scale(mems), scale(elems), scale(strs), scale(nums)
+	}
+	s.objs.Hint, s.arrs.Hint, s.mems.Hint = objs, arrs, mems
+	s.elems.Hint, s.strs.Hint, s.nums.Hint = elems, strs, nums
 }
+
+// hintBudget and hintSlack bound the memory size gives the slab before
+// parsing: hintBudget bytes per byte of text, and hintSlack more. JSON
+// from JSON.stringify takes about 3 bytes of values per byte of text (the
+// ~1 KB message of the benchmark suite: 3 KB besides the copy of its text),
+// short texts with short keys up to 7; a text that needs more than it was
+// given gets it as it goes.
+const (
+	hintBudget = 4
+	hintSlack  = 4 << 10
+)
 
 // fail returns the error for a problem at p.i: jsontext.Check's, which
 // says exactly what is wrong, or why if the text is valid JSON.

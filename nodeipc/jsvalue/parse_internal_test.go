@@ -51,6 +51,24 @@ func TestParseSizesByTheLastText(t *testing.T) {
 		}
 	}
 	p.reset(false)
+	// A text unlike the last one, of the same length: the guesses from
+	// the last one must not give it much more memory than its length.
+	objects := "[" + strings.Repeat("{},", 30000) + "{}]"
+	if _, err := parseWith(p, objects); err != nil {
+		t.Fatal(err)
+	}
+	one := `"` + strings.Repeat("x", len(objects)-2) + `"`
+	p.b = []byte(one)
+	p.size()
+	if got := p.slab.objs.Hint*40 + p.slab.arrs.Hint*24 + p.slab.mems.Hint*32 + p.slab.elems.Hint*16 +
+		p.slab.strs.Hint*16 + p.slab.nums.Hint*8; got > 4*len(one)+4<<10 {
+		t.Errorf("after %d objects, a string of %d bytes is given room for %d bytes of values", 30001, len(one), got)
+	}
+	p.reset(false)
+	if _, err := parseWith(p, big); err != nil {
+		t.Fatal(err)
+	}
+	p.reset(false)
 	if p.last.objs < 5000 {
 		t.Errorf("a text that failed replaced what the last good one used: %+v", p.last)
 	}
