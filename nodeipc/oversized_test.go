@@ -7,8 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,22 +16,8 @@ import (
 // answered with NACK, so the sender is not left waiting; the next message
 // is received.
 func TestOversizedAdvancedHandleIsNacked(t *testing.T) {
-	fds, err := socketpair()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns [2]net.Conn
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "pair")
-		conns[i], err = net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw := conns[1]
-	defer raw.Close()
-	ch, err := NewChannel(conns[0], &Options{Serialization: Advanced, MaxMessageSize: 1024})
+	mine, raw := unixPair(t)
+	ch, err := NewChannel(mine, &Options{Serialization: Advanced, MaxMessageSize: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,24 +72,10 @@ func readPollingPair(t *testing.T) (*Channel, *net.UnixConn) {
 	saved := multiCPU
 	multiCPU = true
 	t.Cleanup(func() { multiCPU = saved })
-	fds, err := socketpair()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns [2]*net.UnixConn
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "pair")
-		fc, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = fc.(*net.UnixConn)
-		t.Cleanup(func() { fc.Close() })
-	}
+	mine, peer := unixPair(t)
 	c := &Channel{}
-	c.t.init(conns[0])
-	return c, conns[1]
+	c.t.init(mine)
+	return c, peer
 }
 
 func TestReadPollingHitReadsTheData(t *testing.T) {

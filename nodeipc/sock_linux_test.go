@@ -17,26 +17,25 @@ import (
 // sockPair returns a sock and the *net.UnixConn at the other end.
 func sockPair(t *testing.T) (*sock, *net.UnixConn) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := make([]*net.UnixConn, 2)
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "pair")
-		c, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = c.(*net.UnixConn)
-	}
-	s, ok := adoptUnix(conns[0]).(*sock)
+	mine, peer := unixPair(t)
+	s, ok := adoptUnix(mine).(*sock)
 	if !ok {
 		t.Fatal("adoptUnix did not make a sock")
 	}
-	t.Cleanup(func() { s.Close(); conns[1].Close() })
-	return s, conns[1]
+	t.Cleanup(func() { s.Close() })
+	return s, peer
+}
+
+// untilOutHolds waits until out holds the socket: a write waits for room.
+func untilOutHolds(t *testing.T, s *sock) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(epollTargets(t, s.out)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("out never held the socket: no write waited")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // epollTargets returns the descriptors an epoll file holds, from
@@ -78,14 +77,7 @@ func TestSockWaitsForRoomOnlyWhileAWriteWaits(t *testing.T) {
 		_, err := s.Write(data)
 		werr <- err
 	}()
-	// Wait until the write waits: out holds the socket.
-	deadline := time.Now().Add(10 * time.Second)
-	for len(epollTargets(t, s.out)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("out never held the socket while a write waited")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	untilOutHolds(t, s)
 	got := make([]byte, len(data))
 	if _, err := io.ReadFull(peer, got); err != nil {
 		t.Fatal(err)
@@ -112,13 +104,7 @@ func TestSockCloseWakesReadAndWrite(t *testing.T) {
 		_, err := s.Write(make([]byte, 16<<20)) // more than the buffers take
 		werr <- err
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(epollTargets(t, s.out)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the write never waited")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	untilOutHolds(t, s)
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}

@@ -6,7 +6,6 @@
 package nodeipc
 
 import (
-	"net"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -31,6 +30,3 @@ func socketpair() ([2]int, error) {
 func writeOnce(fd int, bufs [][]byte) (int, error) {
 	return unix.Write(fd, bufs[0])
 }
-
-// adoptUnix returns uc: the runtime's poller serves it.
-func adoptUnix(uc *net.UnixConn) unixConn { return uc }

@@ -8,7 +8,6 @@ package nodeipc
 import (
 	"errors"
 	"io"
-	"net"
 	"syscall"
 	"time"
 )
@@ -27,9 +26,6 @@ func isConnGone(err error) bool {
 type rawIO struct{}
 
 func (x *rawIO) init(uc unixConn) {}
-
-// adoptUnix returns uc as it is.
-func adoptUnix(uc *net.UnixConn) unixConn { return uc }
 
 // tryWrite is not used without Unix sockets.
 func (t *transport) tryWrite(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupported }

@@ -5,6 +5,12 @@
 
 package nodeipc
 
+import "net"
+
+// adoptUnix returns uc as it is: the runtime's poller serves it (Linux
+// takes the socket out of it, sock_linux.go).
+func adoptUnix(uc *net.UnixConn) unixConn { return uc }
+
 // pollRead is unused: polling before parking is done on Linux only.
 type pollRead struct{}
 

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strconv"
 	"syscall"
@@ -42,9 +41,6 @@ func isConnGone(err error) bool {
 type rawIO struct{}
 
 func (x *rawIO) init(uc unixConn) {}
-
-// adoptUnix returns uc as it is.
-func adoptUnix(uc *net.UnixConn) unixConn { return uc }
 
 // tryWrite is not used on Windows.
 func (t *transport) tryWrite(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupported }

@@ -11,10 +11,10 @@ import (
 // package slab), from one allocation of each kind, sized as the parser
 // guesses (see parser.size) and another if that falls short: the objects,
 // the members of objects and the elements of arrays (each container gets a
-// run of exact size), a copy of the text, and the
-// strings, numbers and arrays boxed in an any. A string is the bytes
-// between its quotes in the copy, or if it has escapes, its value decoded
-// in their place (never longer than they are).
+// run of exact size), a copy of the text, and the strings, numbers and
+// arrays boxed in an any. A string is the bytes between its quotes in the
+// copy, or if it has escapes, its value decoded in their place (never
+// longer than they are).
 type values struct {
 	objs  slab.Chunk[Object]
 	mems  slab.Chunk[member]
