@@ -5,7 +5,6 @@ package nodeipc_test
 import (
 	"io"
 	"net"
-	"os"
 	"syscall"
 	"testing"
 
@@ -15,35 +14,16 @@ import (
 // rawConn is the test's end of a raw peer: a Unix socket.
 type rawConn = *net.UnixConn
 
-// socketPair returns two connected Unix stream sockets.
+// socketPair returns two connected Unix stream sockets, closed when the
+// test ends.
 func socketPair(t *testing.T) (*net.UnixConn, *net.UnixConn) {
-	return socketPairOf(t, syscall.SOCK_STREAM)
+	return nodeipc.UnixPairOf(t, syscall.SOCK_STREAM)
 }
 
-// socketPairOf returns two connected Unix sockets of type typ.
+// socketPairOf returns two connected Unix sockets of type typ, closed when
+// the test ends.
 func socketPairOf(t *testing.T, typ int) (*net.UnixConn, *net.UnixConn) {
-	t.Helper()
-	syscall.ForkLock.RLock()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, typ, 0)
-	if err == nil {
-		syscall.CloseOnExec(fds[0])
-		syscall.CloseOnExec(fds[1])
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns [2]*net.UnixConn
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "pair")
-		c, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = c.(*net.UnixConn)
-	}
-	return conns[0], conns[1]
+	return nodeipc.UnixPairOf(t, typ)
 }
 
 // connPair returns two connected conns a Channel can run on.
