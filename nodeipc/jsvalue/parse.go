@@ -31,15 +31,21 @@ import (
 // Nothing in the result shares memory with data.
 func ParseJSON(data []byte) (any, error) {
 	p := parsers.Get().(*parser)
-	p.b = data
-	p.size()
-	v, err := p.document()
-	p.reset(err == nil)
+	v, err := p.parse(data)
 	parsers.Put(p)
 	if err != nil {
 		return nil, err
 	}
 	return v, nil
+}
+
+// parse parses data with p, and readies p for its next text.
+func (p *parser) parse(data []byte) (any, error) {
+	p.b = data
+	p.size()
+	v, err := p.document()
+	p.reset(err == nil)
+	return v, err
 }
 
 // DecodeJSON decodes the JSON text data into v, a non-nil pointer: an

@@ -5,16 +5,8 @@ import (
 	"testing"
 )
 
-// parseWith parses text with p, as ParseJSON does with a pooled parser.
-func parseWith(p *parser, text string) (any, error) { return parseBytes(p, []byte(text)) }
-
-func parseBytes(p *parser, text []byte) (any, error) {
-	p.b = text
-	p.size()
-	v, err := p.document()
-	p.reset(err == nil)
-	return v, err
-}
+// parseWith parses text with p.
+func parseWith(p *parser, text string) (any, error) { return p.parse([]byte(text)) }
 
 // A parser sizes its allocations by what its last text used, so a stream
 // of texts of one shape allocates once per kind of value; but never more
@@ -32,7 +24,7 @@ func TestParseSizesByTheLastText(t *testing.T) {
 	// One allocation per kind: objects, members, elements, boxed arrays,
 	// strings and numbers, and the copy of the text.
 	data := []byte(shape)
-	if n := testing.AllocsPerRun(100, func() { parseBytes(p, data) }); n > 7 {
+	if n := testing.AllocsPerRun(100, func() { p.parse(data) }); n > 7 {
 		t.Errorf("parsing a text of the last one's shape made %v allocations; want at most 7", n)
 	}
 

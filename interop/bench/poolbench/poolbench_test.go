@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -22,16 +21,11 @@ func TestPoolbenchRuns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a dozen Node and Go processes")
 	}
-	if _, err := exec.LookPath("node"); err != nil {
-		nodetest.Missing(t, "no node on PATH: %v", err)
-	}
-	root := nodetest.Root()
-	if _, err := os.Stat(filepath.Join(root, "interop", "testdata", "node_modules", "workerpool")); err != nil {
-		nodetest.Missing(t, "workerpool is not installed (npm ci --prefix interop/testdata): %v", err)
-	}
+	node := nodetest.System(t)
+	nodetest.RequireModule(t, "workerpool")
 	out := filepath.Join(t.TempDir(), "pool.md")
-	o := options{n: 300, reps: 1, callers: 8, warmup: 50, node: "node", out: out}
-	if err := run(root, &o); err != nil {
+	o := options{n: 300, reps: 1, callers: 8, warmup: 50, node: node, out: out}
+	if err := run(nodetest.Root(), &o); err != nil {
 		t.Fatal(err)
 	}
 	page, err := os.ReadFile(out)
