@@ -21,6 +21,9 @@ type Chunk[T any] struct {
 	// asked for: set it to what a decoder expects the message to need.
 	// Later allocations double, up to MaxGrow elements.
 	Hint int
+	// spilled: an allocation was left for a new one since the last
+	// Recycle, so buf does not hold everything taken since then.
+	spilled bool
 }
 
 // MaxGrow bounds the growth of a Chunk's allocations beyond its Hint.
@@ -31,6 +34,7 @@ const MaxGrow = 4096
 // run.
 func (c *Chunk[T]) Take(n int) []T {
 	if cap(c.buf)-len(c.buf) < n {
+		c.spilled = c.spilled || len(c.buf) > 0
 		size := max(n, c.Hint)
 		c.Hint = min(2*size, MaxGrow)
 		c.buf = make([]T, 0, size)
@@ -40,9 +44,21 @@ func (c *Chunk[T]) Take(n int) []T {
 	return c.buf[i : i+n : i+n]
 }
 
-// Reset drops the current allocation (the values made from it keep it
-// alive as long as they need it) and sets the hint for the next message.
-func (c *Chunk[T]) Reset(hint int) { *c = Chunk[T]{Hint: hint} }
+// Recycle readies c to hand out its memory again, zeroed, to the next
+// message: its caller must know that no value made from c since the last
+// Recycle is used any more. It keeps the current allocation when that holds
+// everything taken since then and at most most elements; otherwise it
+// drops it (values still using it keep it alive), and the next Take
+// allocates anew, sized by Hint.
+func (c *Chunk[T]) Recycle(most int) {
+	if c.spilled || cap(c.buf) > most {
+		c.buf = nil
+	} else {
+		clear(c.buf)
+		c.buf = c.buf[:0]
+	}
+	c.spilled = false
+}
 
 // String returns a string with the bytes of b, copied into c.
 func String(c *Chunk[byte], b []byte) string {

@@ -99,3 +99,20 @@ func BenchmarkScanMedium(b *testing.B) {
 
 func BenchmarkEchoAnySmall(b *testing.B)  { benchEcho(b, benchSmall) }
 func BenchmarkEchoAnyMedium(b *testing.B) { benchEcho(b, benchMedium) }
+
+// benchParser is benchParse with one Parser, whose memory each text
+// reuses.
+func benchParser(b *testing.B, text string) {
+	data := []byte(text)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var p jsvalue.Parser
+	for b.Loop() {
+		if _, err := p.Parse(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParserSmall(b *testing.B)  { benchParser(b, benchSmall) }
+func BenchmarkParserMedium(b *testing.B) { benchParser(b, benchMedium) }

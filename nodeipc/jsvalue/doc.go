@@ -57,7 +57,9 @@
 // AppendStringify writes them as JSON.stringify does, keys in their order.
 // DecodeJSON decodes into any Go target: the values above for an any,
 // encoding/json's rules for other types. They are what nodeipc's json
-// serialization uses.
+// serialization uses. A Parser parses like ParseJSON into memory it reuses
+// for the next text, for programs that are done with each value before
+// they parse the next.
 //
 // AppendJSON writes any of these values as one line of JSON, where JSON can
 // say it as JSON and otherwise as an object tagged with a "$js" key, such

@@ -31,7 +31,7 @@ import (
 // Nothing in the result shares memory with data.
 func ParseJSON(data []byte) (any, error) {
 	p := parsers.Get().(*parser)
-	v, err := p.parse(data)
+	v, err := p.parse(data, nil)
 	parsers.Put(p)
 	if err != nil {
 		return nil, err
@@ -39,11 +39,45 @@ func ParseJSON(data []byte) (any, error) {
 	return v, nil
 }
 
-// parse parses data with p, and readies p for its next text.
-func (p *parser) parse(data []byte) (any, error) {
+// Parser parses JSON texts as ParseJSON does, into memory it keeps from
+// one text to the next: the values a Parse call returns (the objects,
+// arrays, boxed numbers and strings in them, and the bytes of those
+// strings) live in that memory, and the next Parse call on the same Parser
+// writes over it. So a program that is done with each value before it
+// parses the next one (an echo, a router, a filter that reads a few fields
+// and forwards the rest) parses a stream of texts of one shape without
+// allocating, and without the garbage collection ParseJSON's fresh values
+// cost; one that keeps values, or parts of them, uses ParseJSON, or copies
+// what it keeps (strings.Clone for a string).
+//
+// The zero value is ready to use. A Parser is not safe for concurrent
+// use. Each of its allocations is kept while it is at most 64 KiB, so a
+// Parser holds on to a few hundred KiB at most.
+type Parser struct {
+	p   parser
+	mem values // kept between texts
+}
+
+// Parse parses data as ParseJSON does, into p's memory: the value is valid
+// until the next Parse call on p, and data is not used after the call.
+func (p *Parser) Parse(data []byte) (any, error) {
+	p.mem.recycle()
+	return p.p.parse(data, &p.mem)
+}
+
+// parse parses data with p, and readies p for its next text. The values
+// take fresh memory, or with mem the memory there, which is left holding
+// what they took.
+func (p *parser) parse(data []byte, mem *values) (any, error) {
+	if mem != nil {
+		p.slab = *mem
+	}
 	p.b = data
 	p.size()
 	v, err := p.document()
+	if mem != nil {
+		*mem = p.slab
+	}
 	p.reset(err == nil)
 	return v, err
 }

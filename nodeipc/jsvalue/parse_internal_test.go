@@ -6,7 +6,7 @@ import (
 )
 
 // parseWith parses text with p.
-func parseWith(p *parser, text string) (any, error) { return p.parse([]byte(text)) }
+func parseWith(p *parser, text string) (any, error) { return p.parse([]byte(text), nil) }
 
 // A parser sizes its allocations by what its last text used, so a stream
 // of texts of one shape allocates once per kind of value; but never more
@@ -24,7 +24,7 @@ func TestParseSizesByTheLastText(t *testing.T) {
 	// One allocation per kind: objects, members, elements, boxed arrays,
 	// strings and numbers, and the copy of the text.
 	data := []byte(shape)
-	if n := testing.AllocsPerRun(100, func() { p.parse(data) }); n > 7 {
+	if n := testing.AllocsPerRun(100, func() { p.parse(data, nil) }); n > 7 {
 		t.Errorf("parsing a text of the last one's shape made %v allocations; want at most 7", n)
 	}
 

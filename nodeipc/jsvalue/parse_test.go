@@ -182,9 +182,15 @@ func FuzzParseJSON(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	var reused jsvalue.Parser // parses every input after the others
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := jsvalue.ParseJSON(data)
 		checkErr := jsontext.Check(data)
+		// A Parser gives what ParseJSON gives, whatever it parsed before.
+		rv, rerr := reused.Parse(data)
+		if errString(rerr) != errString(err) || !reflect.DeepEqual(rv, v) {
+			t.Fatalf("Parser.Parse(%q) = %v, %v; ParseJSON gives %v, %v", data, rv, rerr, v, err)
+		}
 		if (err == nil) != (checkErr == nil) && !strings.Contains(errString(err), "nested more than") {
 			t.Fatalf("ParseJSON(%q) = %v; the scanner says %v", data, err, checkErr)
 		}
@@ -274,6 +280,100 @@ func TestParseJSONValuesSurviveGC(t *testing.T) {
 			t.Fatalf("value %d after GC = %s; want %s", i, got, exp)
 		}
 	}
+}
+
+// TestParserReusesItsMemory parses texts of one shape with one Parser:
+// after the first, a text costs no allocation, and each value is right
+// until the next Parse, whose values take the same memory.
+func TestParserReusesItsMemory(t *testing.T) {
+	var p jsvalue.Parser
+	text := func(i int) []byte {
+		return fmt.Appendf(nil, `{"i":%d,"s":"value %d","f":%d.5,"a":[%d,"x%d",{"k":"v\u00e9%d"}],"e":[],"o":{}}`, i, i, i, i, i, i)
+	}
+	check := func(i int, v any) {
+		t.Helper()
+		got, err := jsvalue.AppendStringify(nil, v)
+		want, _ := jsvalue.AppendStringify(nil, mustParse(t, text(i)))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("text %d: Parse gave %s (%v); want %s", i, got, err, want)
+		}
+	}
+	var texts [][]byte
+	for i := range 10 {
+		texts = append(texts, text(i))
+	}
+	var prev *jsvalue.Object
+	for i := range 10 {
+		v, err := p.Parse(texts[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(i, v)
+		// The first text sizes the memory; from the third on, each
+		// text's values take the memory of the one before.
+		if o := v.(*jsvalue.Object); i >= 2 && o != prev {
+			t.Errorf("text %d: its object is not in the memory of the text before", i)
+		} else {
+			prev = o
+		}
+	}
+	i := 0
+	if n := testing.AllocsPerRun(200, func() {
+		if _, err := p.Parse(texts[i%10]); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	}); n != 0 {
+		t.Errorf("a text of the same shape: %v allocations", n)
+	}
+
+	// A failed text leaves the Parser fine for the next.
+	if _, err := p.Parse([]byte(`{"a":[1,2`)); !errors.Is(err, jsvalue.ErrInvalidJSON) {
+		t.Fatalf("Parse of a truncated text = %v", err)
+	}
+	v, err := p.Parse(text(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(7, v)
+
+	// A text beyond what the Parser keeps, and a small one after it.
+	big := fmt.Appendf(nil, `[%s0]`, strings.Repeat(`{"k":"v","n":[1,2,3]},`, 20000))
+	if v, err := p.Parse(big); err != nil || len(v.([]any)) != 20001 {
+		t.Fatalf("Parse of a big text = %d elements, %v", len(v.([]any)), err)
+	}
+	v, _ = p.Parse(text(8))
+	check(8, v)
+}
+
+// TestParserValuesSurviveGC: a Parser's memory is ordinary Go memory, so
+// a value stays right (until the next Parse) while the collector runs,
+// and memory the Parser dropped stays alive for the values in it.
+func TestParserValuesSurviveGC(t *testing.T) {
+	var p jsvalue.Parser
+	small := []byte(`{"a":"x","b":[1.5,"y"]}`)
+	v, _ := p.Parse(small)
+	big := fmt.Appendf(nil, `[%s"end"]`, strings.Repeat(`"a longer string, many times",`, 5000))
+	kept, _ := p.Parse(big) // spills: the memory of v is dropped, kept keeps its own
+	runtime.GC()
+	runtime.GC()
+	if a := kept.([]any); len(a) != 5001 || a[0] != "a longer string, many times" || a[5000] != "end" {
+		t.Fatalf("big value after GC: %d elements, %q ... %q", len(a), a[0], a[len(a)-1])
+	}
+	v, _ = p.Parse(small)
+	runtime.GC()
+	if got, _ := jsvalue.AppendStringify(nil, v); string(got) != string(small) {
+		t.Fatalf("after GC: %s", got)
+	}
+}
+
+func mustParse(t *testing.T, text []byte) any {
+	t.Helper()
+	v, err := jsvalue.ParseJSON(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 func TestDecodeJSON(t *testing.T) {

@@ -51,8 +51,8 @@ func (s *values) text(b []byte, i, end int, escaped bool) string {
 	if end-i <= 2 {
 		return ""
 	}
-	if s.copied == nil {
-		s.copied = append([]byte(nil), b...) // not zeroed first, as make would
+	if len(s.copied) == 0 {
+		s.copied = append(s.copied, b...) // not zeroed first, as make would
 	}
 	if !escaped {
 		return unsafe.String(&s.copied[i+1], end-i-2)
@@ -61,6 +61,26 @@ func (s *values) text(b []byte, i, end int, escaped bool) string {
 	// outgrow (see AppendUnquoted), and which no other string uses.
 	return slab.Bytes(jsontext.AppendUnquoted(s.copied[i+1:i+1:end-1], b[i:end]))
 }
+
+// recycle readies s to hand out its memory again (see Parser): each kind
+// keeps its allocation if that held the whole last text's values and is
+// at most keepBytes, and so does the copy of the text.
+func (s *values) recycle() {
+	s.objs.Recycle(keepBytes / int(unsafe.Sizeof(Object{})))
+	s.mems.Recycle(keepBytes / int(unsafe.Sizeof(member{})))
+	s.elems.Recycle(keepBytes / int(unsafe.Sizeof(any(nil))))
+	s.arrs.Recycle(keepBytes / int(unsafe.Sizeof([]any{})))
+	s.strs.Recycle(keepBytes / int(unsafe.Sizeof("")))
+	s.nums.Recycle(keepBytes / 8)
+	if cap(s.copied) > keepBytes {
+		s.copied = nil
+	}
+	s.copied = s.copied[:0]
+}
+
+// keepBytes bounds each allocation a Parser keeps from one text to the
+// next, so a big text once does not hold on to its memory for good.
+const keepBytes = 64 << 10
 
 func (s *values) str(v string) any     { return slab.BoxString(&s.strs, v) }
 func (s *values) number(f float64) any { return slab.BoxFloat64(&s.nums, f) }
