@@ -151,3 +151,39 @@ func ExampleMessage_Release() {
 	fmt.Println(sum)
 	// Output: 3
 }
+
+// A forwarder that is done with each message before its next Recv reads
+// it with Value and releases it: in json mode the values of later messages
+// reuse the memory, so a stream of messages costs no allocation for them.
+func ExampleMessage_Value() {
+	a, b, err := nodeipc.Pipe(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	go func() {
+		for _, to := range []string{"eu", "us", "eu"} {
+			a.Send(ctx, map[string]any{"to": to, "body": "hi " + to})
+		}
+	}()
+	for range 3 {
+		msg, err := b.Recv(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		v, err := msg.Value()
+		if err != nil {
+			log.Fatal(err)
+		}
+		to, _ := v.(*jsvalue.Object).Get("to")
+		if to == "eu" {
+			fmt.Println(msg) // or send v on: it is valid until Release
+		}
+		msg.Release()
+	}
+	// Output:
+	// {"body":"hi eu","to":"eu"}
+	// {"body":"hi eu","to":"eu"}
+}

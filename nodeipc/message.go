@@ -2,7 +2,11 @@ package nodeipc
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"sync/atomic"
+
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 // Message is one user message received from the peer. It keeps the bytes
@@ -14,7 +18,18 @@ type Message struct {
 
 	handle *handleSlot // set before delivery when a handle came with it
 	ck     *chunk      // the memory data lives in, shared with other messages of its read; nil if its own
+	val    *msgValue   // what Value decoded, until Release
 }
+
+// msgValue is a message's value from Value, and in json mode the Parser
+// whose memory holds it; Release returns it to msgValues for the next
+// message.
+type msgValue struct {
+	p jsvalue.Parser
+	v any
+}
+
+var msgValues = sync.Pool{New: func() any { return new(msgValue) }}
 
 // handleSlot holds a received handle until someone takes it. It lives
 // outside Message to keep messages without handles small.
@@ -65,10 +80,16 @@ var errReleased = errors.New("nodeipc: the message was released")
 // and String report that it was released), and a slice obtained from Raw
 // before must no longer be used: its bytes will hold later messages.
 // Values that Decode produced do not share the message's memory and stay
-// valid. Release is idempotent.
+// valid; the value Value returned does, and is no longer valid. Release is
+// idempotent.
 func (m *Message) Release() {
 	if m.handle != nil {
 		m.dropHandle()
+	}
+	if mv := m.val; mv != nil {
+		m.val = nil
+		mv.v = nil
+		msgValues.Put(mv)
 	}
 	ck := m.ck
 	m.data, m.ck = nil, nil
@@ -104,6 +125,44 @@ func (m *Message) Decode(v any) error {
 		return decodeV8(m.data, v)
 	}
 	return decodeJSON(m.data, v)
+}
+
+// Value decodes the message into an any, as Decode into an *any does (the
+// value model of package jsvalue, key order included), into memory that
+// belongs to the message: the value, the strings in it included, is valid
+// until Release, which recycles that memory for the Value of a later
+// message. So a receiver that is done with each message before its next
+// Recv (an echo, a router, a filter that reads a few fields and forwards
+// the message) and releases it, decodes a stream of messages of one shape
+// without allocating for their values in json mode, and without the
+// garbage collection of values decoded anew. Use Decode for values kept
+// after Release; a message never released keeps its value valid for as
+// long as the value is used.
+//
+// Every call returns the value of the first. Value must not be called
+// concurrently with itself or with Release. In advanced mode the value
+// takes fresh memory, as Decode gives it, under the same contract.
+func (m *Message) Value() (any, error) {
+	if m.val != nil {
+		return m.val.v, nil
+	}
+	if m.data == nil {
+		return nil, errReleased
+	}
+	mv := msgValues.Get().(*msgValue)
+	var err error
+	if m.mode == Advanced {
+		err = decodeV8(m.data, &mv.v)
+	} else if mv.v, err = mv.p.Parse(m.data); err != nil {
+		err = fmt.Errorf("nodeipc: decode: %w", err)
+	}
+	if err != nil {
+		mv.v = nil
+		msgValues.Put(mv)
+		return nil, err
+	}
+	m.val = mv
+	return mv.v, nil
 }
 
 // String returns the message as JSON text (see AppendJSON), or a

@@ -1,12 +1,14 @@
 package nodeipc_test
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"nodeipc.dev/nodeipc"
+	"nodeipc.dev/nodeipc/jsvalue"
 )
 
 // releaseBody is the i-th message of the release tests: its index, then
@@ -116,7 +118,99 @@ func TestReleasedMessageIsEmpty(t *testing.T) {
 	if b, err := m.AppendJSON(nil); err == nil {
 		t.Fatalf("AppendJSON after Release = %q; want an error", b)
 	}
+	if v, err := m.Value(); err == nil {
+		t.Fatalf("Value after Release = %v; want an error", v)
+	}
 	if s := m.String(); !strings.Contains(s, "released") {
 		t.Fatalf("String after Release = %q; want it to say the message was released", s)
 	}
+}
+
+// valueBody is the i-th message of TestValueUntilRelease: an object of
+// one of a few shapes, its keys out of sorted order (integer-like ones
+// among them), with strings and numbers that differ from message to
+// message.
+func valueBody(i int) string {
+	switch i % 3 {
+	case 0:
+		return fmt.Sprintf(`{"z":%d,"b":"s%d","10":[%d,"t%d",{"y":%d.5,"x":"u%d"}],"2":{}}`, i, i, i, i, i, i)
+	case 1:
+		return fmt.Sprintf(`[{"q":"v%d","p":%d},[],"w%d"]`, i, i, i)
+	}
+	return fmt.Sprintf(`{"only":"%s"}`, strings.Repeat(string(rune('a'+i%26)), 1+i%300))
+}
+
+// TestValueUntilRelease receives messages with Value and releases all but
+// every fifth at once, so later messages reuse the memory of the released
+// ones: each value must read as the message was sent, key order included,
+// when it arrives, and the kept ones (never released) again at the end.
+func TestValueUntilRelease(t *testing.T) {
+	for _, mode := range []nodeipc.Serialization{nodeipc.JSON, nodeipc.Advanced} {
+		t.Run(mode.String(), func(t *testing.T) {
+			a, b := pipe(t, &nodeipc.Options{Serialization: mode})
+			ctx := testCtx(t)
+			const n = 600
+			sent := make(chan error, 1)
+			go func() {
+				for i := range n {
+					v, err := jsvalue.ParseJSON([]byte(valueBody(i)))
+					if err == nil {
+						err = a.Send(ctx, v)
+					}
+					if err != nil {
+						sent <- err
+						return
+					}
+				}
+				sent <- a.Flush(ctx)
+			}()
+			check := func(i int, v any) {
+				t.Helper()
+				want, _ := jsvalue.AppendStringify(nil, jsvalueMust(t, valueBody(i)))
+				got, err := jsvalue.AppendStringify(nil, v)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("message %d: Value gave %s (%v); want %s", i, got, err, want)
+				}
+			}
+			type kept struct {
+				i int
+				v any
+			}
+			var keep []kept
+			for i := range n {
+				m, err := b.Recv(ctx)
+				if err != nil {
+					t.Fatalf("message %d: %v", i, err)
+				}
+				v, err := m.Value()
+				if err != nil {
+					t.Fatalf("message %d: Value: %v", i, err)
+				}
+				check(i, v)
+				if again, _ := m.Value(); fmt.Sprintf("%p", again) != fmt.Sprintf("%p", v) {
+					t.Fatalf("message %d: a second Value call decoded again", i)
+				}
+				if i%5 == 0 {
+					keep = append(keep, kept{i, v})
+				} else {
+					m.Release()
+				}
+			}
+			if err := <-sent; err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range keep {
+				check(k.i, k.v)
+			}
+		})
+	}
+}
+
+func jsvalueMust(t *testing.T, text string) any {
+	t.Helper()
+	v, err := jsvalue.ParseJSON([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -64,9 +64,12 @@ func echoAction(cCtx *cli.Context) error {
 		}
 		var v any = m // --raw: the message is forwarded byte for byte
 		if !raw {
-			var decoded any
-			if err := m.Decode(&decoded); err != nil {
+			// Decoded into memory the message's Release recycles: the
+			// value is written out by Send before that.
+			decoded, err := m.Value()
+			if err != nil {
 				report("message not echoed: %v", err)
+				m.Release()
 				continue
 			}
 			v = decoded
@@ -82,6 +85,7 @@ func echoAction(cCtx *cli.Context) error {
 		} else {
 			err2 = ch.Send(ctx, v)
 		}
+		m.Release() // Send and SendHandle have encoded v
 		if err := err2; err != nil {
 			if errors.Is(err, nodeipc.ErrDisconnected) {
 				return nil

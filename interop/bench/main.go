@@ -17,7 +17,7 @@
 //	node>node      Node parent, Node child: the anchor every ratio is relative to
 //	node>go        Node parent, Go child decoding into typed structs
 //	node>go-raw    Node parent, Go child that only frames: drops (p2c) or forwards (echo) each message
-//	node>go-any    Node parent, Go child that decodes each message into an any and sends it back (echo only)
+//	node>go-any    Node parent, Go child that decodes each message into an any (Message.Value) and sends it back (echo only)
 //	go>node        Go parent, Node child
 //	go>go          Go parent, Go child
 //	raw            a bare socketpair, blocking syscalls, no framing: the ceiling

@@ -247,7 +247,7 @@ func (r *report) markdown() string {
 		}
 	}
 	w("\n## Results\n\nMedian [min–max] over the repetitions, then ×ratio to the baseline (node>node of the same serialization; raw against node>node/json), above 1 is better. ")
-	w("Names read parent>child/serialization; `go` decodes into typed structs, `go-raw` only frames (its echo forwards the bytes as they came), `go-any` decodes into an any (jsvalue's value model) and sends that back; `raw` is a bare socketpair with blocking syscalls and no framing.\n\n")
+	w("Names read parent>child/serialization; `go` decodes into typed structs, `go-raw` only frames (its echo forwards the bytes as they came), `go-any` decodes into an any (jsvalue's value model, with Message.Value) and sends that back, then releases the message; `raw` is a bare socketpair with blocking syscalls and no framing.\n\n")
 	w("| metric | unit |")
 	for _, c := range cols {
 		w(" %s |", c.Name)

@@ -18,7 +18,7 @@ import (
 const (
 	modeTyped = "typed" // decode into the shape's Go type, send that back
 	modeRaw   = "raw"   // frame only: echo the message as it arrived, drop p2c messages undecoded
-	modeAny   = "any"   // decode into an any (jsvalue's value model) and send that back
+	modeAny   = "any"   // decode into an any (jsvalue's value model, Message.Value) and send that back
 )
 
 // runChild is the Go child: it adopts the channel its parent made, says
@@ -44,9 +44,10 @@ func runChild(mode string) error {
 		}
 		if mode == modeAny {
 			// The untyped echo: whatever the message is, decoded into the
-			// value model and encoded again.
-			var v any
-			if err := m.Decode(&v); err != nil {
+			// value model (with Value, in the memory the message's Release
+			// recycles) and encoded again.
+			v, err := m.Value()
+			if err != nil {
 				return err
 			}
 			if o, ok := v.(*jsvalue.Object); ok {

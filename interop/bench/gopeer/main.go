@@ -13,8 +13,8 @@
 // line on stdout. The child decodes every message into a typed struct (the
 // realistic case); with -raw it only frames messages (it drops those sent
 // to it and echoes the others as they arrived); with -any it decodes every
-// message into an any (the untyped echo: jsvalue's value model, decoded and
-// encoded again).
+// message into an any (the untyped echo: jsvalue's value model, decoded with
+// Message.Value, encoded again, then released).
 // -sendqueue sets nodeipc.Options.SendQueueSize, for experiments; the suite
 // uses the library's defaults.
 //
