@@ -29,7 +29,9 @@
 // A receiving loop that calls Recv, handles the message and Sends a reply
 // runs on its own goroutine, without hand-offs to the channel's goroutines
 // (see Channel). A receiver done with a message can call Message.Release to
-// let the channel reuse its memory.
+// let the channel reuse its memory; one that forwards or inspects untyped
+// values can decode them with Message.Value into memory that Release
+// recycles too.
 //
 // # Wire format
 //
