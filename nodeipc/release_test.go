@@ -2,6 +2,7 @@ package nodeipc_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -41,17 +42,8 @@ func TestReleaseRecyclesWithoutMixingMessages(t *testing.T) {
 			a, b := pipe(t, &nodeipc.Options{Serialization: mode})
 			ctx := testCtx(t)
 			const n = 2000
-			sent := make(chan error, 1)
-			go func() {
-				r := rand.New(rand.NewPCG(1, 2))
-				for i := range n {
-					if err := a.Send(ctx, releaseBody(i, r)); err != nil {
-						sent <- err
-						return
-					}
-				}
-				sent <- a.Flush(ctx)
-			}()
+			sr := rand.New(rand.NewPCG(1, 2))
+			sent := sendAll(ctx, a, n, func(i int) (any, error) { return releaseBody(i, sr), nil })
 			r := rand.New(rand.NewPCG(1, 2))
 			type kept struct {
 				m    *nodeipc.Message
@@ -126,6 +118,27 @@ func TestReleasedMessageIsEmpty(t *testing.T) {
 	}
 }
 
+// sendAll sends n messages, the i-th made by msg(i), from a goroutine of
+// its own, then flushes; the channel it returns gives the first error, or
+// nil once all of them are written.
+func sendAll(ctx context.Context, a *nodeipc.Channel, n int, msg func(i int) (any, error)) <-chan error {
+	sent := make(chan error, 1)
+	go func() {
+		for i := range n {
+			v, err := msg(i)
+			if err == nil {
+				err = a.Send(ctx, v)
+			}
+			if err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- a.Flush(ctx)
+	}()
+	return sent
+}
+
 // valueBody is the i-th message of TestValueUntilRelease: an object of
 // one of a few shapes, its keys out of sorted order (integer-like ones
 // among them), with strings and numbers that differ from message to
@@ -150,20 +163,7 @@ func TestValueUntilRelease(t *testing.T) {
 			a, b := pipe(t, &nodeipc.Options{Serialization: mode})
 			ctx := testCtx(t)
 			const n = 600
-			sent := make(chan error, 1)
-			go func() {
-				for i := range n {
-					v, err := jsvalue.ParseJSON([]byte(valueBody(i)))
-					if err == nil {
-						err = a.Send(ctx, v)
-					}
-					if err != nil {
-						sent <- err
-						return
-					}
-				}
-				sent <- a.Flush(ctx)
-			}()
+			sent := sendAll(ctx, a, n, func(i int) (any, error) { return jsvalue.ParseJSON([]byte(valueBody(i))) })
 			check := func(i int, v any) {
 				t.Helper()
 				want, _ := jsvalue.AppendStringify(nil, jsvalueMust(t, valueBody(i)))
