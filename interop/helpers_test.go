@@ -24,8 +24,8 @@ func adopt() (*nodeipc.Channel, int) {
 }
 
 // echoLoop sends back every message as reply makes it of the message
-// (decoded into Go values, or the message itself to forward it raw), and
-// returns 0 when the parent disconnects.
+// (decoded into Go values, or the message itself to forward it raw), then
+// releases the message, and returns 0 when the parent disconnects.
 func echoLoop(reply func(m *nodeipc.Message) (any, error)) int {
 	ch, code := adopt()
 	if ch == nil {
@@ -54,6 +54,7 @@ func echoLoop(reply func(m *nodeipc.Message) (any, error)) int {
 			fmt.Fprintln(os.Stderr, "send:", err)
 			return 1
 		}
+		m.Release() // Send has encoded v (which may live in m's memory: Value)
 	}
 }
 
@@ -69,6 +70,11 @@ func decodeInto[T any]() func(m *nodeipc.Message) (any, error) {
 
 var (
 	_ = nodetest.RegisterHelper("echo", func() int { return echoLoop(decodeInto[any]()) })
+	// echo-value decodes with Message.Value, into memory that the release
+	// after each echo recycles for the next message.
+	_ = nodetest.RegisterHelper("echo-value", func() int {
+		return echoLoop(func(m *nodeipc.Message) (any, error) { return m.Value() })
+	})
 	_ = nodetest.RegisterHelper("echo-raw", func() int {
 		return echoLoop(func(m *nodeipc.Message) (any, error) { return m, nil }) // forwarded byte for byte
 	})

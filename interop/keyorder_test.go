@@ -12,16 +12,20 @@ import (
 
 // TestKeyOrderThroughGoPeer sends fixed and random values from real Node
 // through a Go library peer that decodes every message into an any and
-// sends it back (and one that forwards the *Message as it came), in both
-// serializations, and checks that Node gets back what a Node echo child
-// gives it: the same values with their keys, Map entries and Set values in
-// the same order.
+// sends it back (with Decode, and with Message.Value, whose memory the
+// next messages reuse), and one that forwards the *Message as it came, in
+// both serializations, and checks that Node gets back what a Node echo
+// child gives it: the same values with their keys, Map entries and Set
+// values in the same order.
 func TestKeyOrderThroughGoPeer(t *testing.T) {
 	nodetest.ForEachSerialization(t, func(t *testing.T, node, ser string) {
 		seed := nodetest.Seed(t, "NODEIPC_KEYORDER_SEED")
 		nodetest.KeyOrder(t, node, nodetest.KeyOrderSpec{Serialization: ser, Seed: seed, Count: 300,
 			Peers: []nodetest.Peer{{Name: "Go decoding into any", How: "spawn", File: os.Args[0]}},
 			Env:   []string{"NODEIPC_TEST_HELPER=echo"}})
+		nodetest.KeyOrder(t, node, nodetest.KeyOrderSpec{Serialization: ser, Seed: seed, Count: 300,
+			Peers: []nodetest.Peer{{Name: "Go decoding with Message.Value", How: "spawn", File: os.Args[0]}},
+			Env:   []string{"NODEIPC_TEST_HELPER=echo-value"}})
 		nodetest.KeyOrder(t, node, nodetest.KeyOrderSpec{Serialization: ser, Seed: seed, Count: 100,
 			Peers: []nodetest.Peer{{Name: "Go forwarding the message", How: "spawn", File: os.Args[0]}},
 			Env:   []string{"NODEIPC_TEST_HELPER=echo-raw"}})
