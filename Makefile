@@ -4,6 +4,9 @@
 
 .PHONY: demo test bench soak
 
+# WASM_PKGS are the packages whose tests need no processes of their own.
+WASM_PKGS = ./nodeipc ./nodeipc/jsvalue ./nodeipc/v8 ./internal/jsontext ./internal/slab
+
 # demo runs a real exchange: a Go parent forks a Node script and talks to it.
 demo:
 	go run ./cmd/nodeipc run examples/hello.js < examples/hello.jsonl
@@ -14,7 +17,8 @@ demo:
 # tests (node --test in js/, against real Node and Go workers).
 # interop/wine/setup.sh brings Wine and Windows node.exe for the Windows
 # suite (interop/wine), and vet checks the Windows, macOS and FreeBSD
-# builds too.
+# builds too. The library's own packages are also tested as js/wasm
+# programs on Node (Go's go_js_wasm_exec), where a channel runs on any conn.
 test:
 	npm ci --prefix interop/testdata --no-audit --no-fund --loglevel=error
 	npm ci --prefix js --no-audit --no-fund --loglevel=error
@@ -23,6 +27,8 @@ test:
 	GOOS=windows go vet ./...
 	GOOS=darwin go vet ./...
 	GOOS=freebsd go vet ./...
+	GOOS=js GOARCH=wasm go vet $(WASM_PKGS)
+	GOOS=js GOARCH=wasm go test -count=1 -exec "$$(go env GOROOT)/lib/wasm/go_js_wasm_exec" $(WASM_PKGS)
 	go test -race -count=1 -timeout 20m ./...
 	go test -run '^$$' -bench . -benchtime=1x ./...
 	cd js && node --test

@@ -10,5 +10,7 @@ import (
 
 func TestMain(m *testing.M) {
 	nodetest.RunHelper()
-	goleak.VerifyTestMain(m)
+	// runtime.handleEvent is js/wasm's own goroutine for events from the
+	// host, not one of ours.
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("runtime.handleEvent"))
 }
