@@ -47,11 +47,10 @@ func (c *Chunk[T]) Take(n int) []T {
 // Recycle readies c to hand out its memory again, zeroed, to the next
 // message: its caller must know that no value made from c since the last
 // Recycle is used any more. It keeps the current allocation when that holds
-// everything taken since then and at most most elements; otherwise it
-// drops it (values still using it keep it alive), and the next Take
-// allocates anew, sized by Hint.
-func (c *Chunk[T]) Recycle(most int) {
-	if c.spilled || cap(c.buf) > most {
+// everything taken since then; otherwise it drops it (values still using it
+// keep it alive), and the next Take allocates anew, sized by Hint.
+func (c *Chunk[T]) Recycle() {
+	if c.spilled {
 		c.buf = nil
 	} else {
 		clear(c.buf)
@@ -59,6 +58,9 @@ func (c *Chunk[T]) Recycle(most int) {
 	}
 	c.spilled = false
 }
+
+// Cap returns the number of elements of the current allocation.
+func (c *Chunk[T]) Cap() int { return cap(c.buf) }
 
 // String returns a string with the bytes of b, copied into c.
 func String(c *Chunk[byte], b []byte) string {

@@ -68,8 +68,7 @@ func TestBoxesSurviveGC(t *testing.T) {
 }
 
 // TestRecycle: a chunk that held everything taken hands the same memory
-// out again, zeroed; one that had to allocate again, or is over the bound,
-// starts over.
+// out again, zeroed; one that had to allocate again starts over.
 func TestRecycle(t *testing.T) {
 	var c Chunk[int]
 	c.Hint = 8
@@ -77,34 +76,28 @@ func TestRecycle(t *testing.T) {
 	for i := range a {
 		a[i] = i + 1
 	}
-	c.Recycle(8)
+	c.Recycle()
 	b := c.Take(5)
-	if &b[0] != &a[0] {
-		t.Fatal("a recycled chunk allocated anew")
+	if &b[0] != &a[0] || c.Cap() != 8 {
+		t.Fatalf("a recycled chunk allocated anew (Cap %d)", c.Cap())
 	}
 	for i, x := range b {
 		if x != 0 {
 			t.Fatalf("recycled element %d = %d, not zeroed", i, x)
 		}
 	}
-	if allocs := testing.AllocsPerRun(100, func() { c.Recycle(8); c.Take(3); c.Take(5) }); allocs != 0 {
+	if allocs := testing.AllocsPerRun(100, func() { c.Recycle(); c.Take(3); c.Take(5) }); allocs != 0 {
 		t.Errorf("recycled Takes within the allocation: %v allocations", allocs)
 	}
 
-	c.Recycle(8)
+	c.Recycle()
 	c.Take(6)
 	c.Take(6) // spills into a second allocation
-	c.Recycle(8)
-	d := c.Take(1)
-	if &d[0] == &b[0] {
-		t.Error("a chunk that spilled kept its first allocation")
+	c.Recycle()
+	if c.Cap() != 0 {
+		t.Errorf("a chunk that spilled kept an allocation of %d", c.Cap())
 	}
-
-	var e Chunk[int]
-	e.Hint = 100
-	f := e.Take(1)
-	e.Recycle(50) // over the bound
-	if g := e.Take(1); &g[0] == &f[0] {
-		t.Error("a chunk over the bound was kept")
+	if d := c.Take(1); &d[0] == &b[0] {
+		t.Error("a chunk that spilled kept its first allocation")
 	}
 }

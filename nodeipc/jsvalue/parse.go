@@ -51,8 +51,10 @@ func ParseJSON(data []byte) (any, error) {
 // what it keeps (strings.Clone for a string).
 //
 // The zero value is ready to use. A Parser is not safe for concurrent
-// use. Each of its allocations is kept while it is at most 64 KiB, so a
-// Parser holds on to a few hundred KiB at most.
+// use. It keeps its memory for the next text while that is at most what
+// the text could need (about 5 bytes per byte of text, and 4 KiB), so the
+// values of a short text never hold on to a long one's memory, and at
+// most 1 MiB.
 type Parser struct {
 	p   parser
 	mem values // kept between texts
@@ -61,7 +63,7 @@ type Parser struct {
 // Parse parses data as ParseJSON does, into p's memory: the value is valid
 // until the next Parse call on p, and data is not used after the call.
 func (p *Parser) Parse(data []byte) (any, error) {
-	p.mem.recycle()
+	p.mem.recycle(len(data))
 	return p.p.parse(data, &p.mem)
 }
 

@@ -3,6 +3,7 @@ package jsvalue
 import (
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // parseWith parses text with p.
@@ -69,5 +70,36 @@ func TestParseSizesByTheLastText(t *testing.T) {
 	}
 	if p.last.objs < 5000 || len(p.mstack) != 0 || len(p.estack) != 0 {
 		t.Errorf("after a failed parse: last %+v, %d members and %d elements left on the stacks", p.last, len(p.mstack), len(p.estack))
+	}
+}
+
+// A Parser keeps its memory for texts of the last one's size, but a short
+// text after a long one gets memory of its own size: its values, which
+// may be kept, do not hold on to the long text's memory.
+func TestParserKeepsWhatTheTextNeeds(t *testing.T) {
+	var p Parser
+	medium := []byte(`{"id":1,"user":{"name":"Ada","roles":["a","b"]},"items":[{"sku":"x","qty":2.5},{"sku":"y","qty":3}],"tags":[]}`)
+	for range 3 {
+		if _, err := p.Parse(medium); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kept := p.mem.held()
+	if _, err := p.Parse(medium); err != nil || p.mem.held() != kept {
+		t.Fatalf("a text like the last one: memory %d, then %d (%v)", kept, p.mem.held(), err)
+	}
+	long := []byte("[" + strings.Repeat(`{"k":"value","n":[1,2,3]},`, 3000) + "0]")
+	if _, err := p.Parse(long); err != nil {
+		t.Fatal(err)
+	}
+	if h := p.mem.held(); h < 3000*int(unsafe.Sizeof(Object{})) {
+		t.Fatalf("the long text's values take %d bytes", h)
+	}
+	short := []byte(`{"a":"b"}`)
+	if _, err := p.Parse(short); err != nil {
+		t.Fatal(err)
+	}
+	if h, most := p.mem.held(), hintBudget*len(short)+hintSlack+len(short); h > most {
+		t.Errorf("after a long text, a short one's values hold %d bytes; want at most %d", h, most)
 	}
 }

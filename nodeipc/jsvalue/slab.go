@@ -62,25 +62,36 @@ func (s *values) text(b []byte, i, end int, escaped bool) string {
 	return slab.Bytes(jsontext.AppendUnquoted(s.copied[i+1:i+1:end-1], b[i:end]))
 }
 
-// recycle readies s to hand out its memory again (see Parser): each kind
-// keeps its allocation if that held the whole last text's values and is
-// at most keepBytes, and so does the copy of the text.
-func (s *values) recycle() {
-	s.objs.Recycle(keepBytes / int(unsafe.Sizeof(Object{})))
-	s.mems.Recycle(keepBytes / int(unsafe.Sizeof(member{})))
-	s.elems.Recycle(keepBytes / int(unsafe.Sizeof(any(nil))))
-	s.arrs.Recycle(keepBytes / int(unsafe.Sizeof([]any{})))
-	s.strs.Recycle(keepBytes / int(unsafe.Sizeof("")))
-	s.nums.Recycle(keepBytes / 8)
-	if cap(s.copied) > keepBytes {
-		s.copied = nil
+// recycle readies s to hand out its memory again (see Parser) for a text
+// of n bytes: it keeps what it has if that is no more than this text could
+// need (what parser.size allows, hintBudget bytes per byte and hintSlack)
+// and no more than keepBytes; otherwise it drops it all, so that the values
+// of a short text do not keep a long one's memory alive, nor a Parser a
+// long text's memory for good. Each kind keeps its allocation only if that
+// held all of the last text's values.
+func (s *values) recycle(n int) {
+	if s.held() > min(keepBytes, hintBudget*n+hintSlack+n) {
+		*s = values{}
+		return
 	}
+	s.objs.Recycle()
+	s.mems.Recycle()
+	s.elems.Recycle()
+	s.arrs.Recycle()
+	s.strs.Recycle()
+	s.nums.Recycle()
 	s.copied = s.copied[:0]
 }
 
-// keepBytes bounds each allocation a Parser keeps from one text to the
-// next, so a big text once does not hold on to its memory for good.
-const keepBytes = 64 << 10
+// held returns the bytes of s's current allocations.
+func (s *values) held() int {
+	return s.objs.Cap()*int(unsafe.Sizeof(Object{})) + s.mems.Cap()*int(unsafe.Sizeof(member{})) +
+		s.elems.Cap()*int(unsafe.Sizeof(any(nil))) + s.arrs.Cap()*int(unsafe.Sizeof([]any{})) +
+		s.strs.Cap()*int(unsafe.Sizeof("")) + s.nums.Cap()*8 + cap(s.copied)
+}
+
+// keepBytes bounds the memory a Parser keeps from one text to the next.
+const keepBytes = 1 << 20
 
 func (s *values) str(v string) any     { return slab.BoxString(&s.strs, v) }
 func (s *values) number(f float64) any { return slab.BoxFloat64(&s.nums, f) }
