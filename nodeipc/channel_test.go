@@ -38,6 +38,20 @@ func pipe(t testing.TB, opts *nodeipc.Options) (*nodeipc.Channel, *nodeipc.Chann
 	return a, b
 }
 
+// rawPeer returns a Channel on one end of connPair and the other end, a
+// raw peer the test drives by hand, like a hostile or foreign
+// implementation would.
+func rawPeer(t *testing.T, opts *nodeipc.Options) (*nodeipc.Channel, rawConn) {
+	t.Helper()
+	a, b := connPair(t)
+	ch, err := nodeipc.NewChannel(a, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ch.Close(); b.Close() })
+	return ch, b
+}
+
 func TestSendEncodesLikeJSONStringify(t *testing.T) {
 	ch, raw := rawPeer(t, nil)
 	ctx := testCtx(t)

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net"
 	"testing"
-
-	"nodeipc.dev/nodeipc"
 )
 
 // rawConn is the test's end of a raw peer: on systems without Unix sockets
@@ -15,21 +13,8 @@ import (
 type rawConn = io.ReadWriteCloser
 
 // connPair returns two connected conns a Channel can run on.
-func connPair(t *testing.T) (a, b io.ReadWriteCloser) {
+func connPair(t *testing.T) (a io.ReadWriteCloser, b rawConn) {
 	t.Helper()
 	x, y := net.Pipe()
 	return x, y
-}
-
-// rawPeer returns a Channel whose peer is a raw conn the test drives by
-// hand, like a hostile or foreign implementation would.
-func rawPeer(t *testing.T, opts *nodeipc.Options) (*nodeipc.Channel, rawConn) {
-	t.Helper()
-	a, b := connPair(t)
-	ch, err := nodeipc.NewChannel(a, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ch.Close(); b.Close() })
-	return ch, b
 }

@@ -27,17 +27,4 @@ func socketPairOf(t *testing.T, typ int) (*net.UnixConn, *net.UnixConn) {
 }
 
 // connPair returns two connected conns a Channel can run on.
-func connPair(t *testing.T) (a, b io.ReadWriteCloser) { return socketPair(t) }
-
-// rawPeer returns a Channel whose peer is a raw socket the test drives by
-// hand, like a hostile or foreign implementation would.
-func rawPeer(t *testing.T, opts *nodeipc.Options) (*nodeipc.Channel, rawConn) {
-	t.Helper()
-	a, b := socketPair(t)
-	ch, err := nodeipc.NewChannel(a, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ch.Close(); b.Close() })
-	return ch, b
-}
+func connPair(t *testing.T) (a io.ReadWriteCloser, b rawConn) { return socketPair(t) }

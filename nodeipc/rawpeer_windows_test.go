@@ -14,27 +14,11 @@ type rawConn = io.ReadWriteCloser
 
 // connPair returns two connected conns a Channel can run on: the ends
 // of a named pipe.
-func connPair(t *testing.T) (a, b io.ReadWriteCloser) {
+func connPair(t *testing.T) (a io.ReadWriteCloser, b rawConn) {
 	t.Helper()
 	a, b, err := nodeipc.RawPipePair()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a, b
-}
-
-// rawPeer returns a Channel whose peer is a raw pipe end the test drives by
-// hand, like a hostile or foreign implementation would.
-func rawPeer(t *testing.T, opts *nodeipc.Options) (*nodeipc.Channel, rawConn) {
-	t.Helper()
-	a, b, err := nodeipc.RawPipePair()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := nodeipc.NewChannel(a, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ch.Close(); b.Close() })
-	return ch, b
 }
