@@ -22,8 +22,8 @@ type Message struct {
 }
 
 // msgValue is a message's value from Value, and in json mode the Parser
-// whose memory holds it; Release returns it to msgValues for the next
-// message.
+// whose memory holds it; Release puts it in msgValues for a later
+// message's Value.
 type msgValue struct {
 	p jsvalue.Parser
 	v any
@@ -149,20 +149,25 @@ func (m *Message) Value() (any, error) {
 	if m.data == nil {
 		return nil, errReleased
 	}
-	mv := msgValues.Get().(*msgValue)
-	var err error
 	if m.mode == Advanced {
-		err = decodeV8(m.data, &mv.v)
-	} else if mv.v, err = mv.p.Parse(m.data); err != nil {
-		err = fmt.Errorf("nodeipc: decode: %w", err)
+		var v any
+		if err := decodeV8(m.data, &v); err != nil {
+			return nil, err
+		}
+		// Not a pooled msgValue: a message kept unreleased must not keep
+		// a Parser's memory from earlier json messages alive with it.
+		m.val = &msgValue{v: v}
+		return v, nil
 	}
+	mv := msgValues.Get().(*msgValue)
+	v, err := mv.p.Parse(m.data)
 	if err != nil {
-		mv.v = nil
 		msgValues.Put(mv)
-		return nil, err
+		return nil, fmt.Errorf("nodeipc: decode: %w", err)
 	}
+	mv.v = v
 	m.val = mv
-	return mv.v, nil
+	return v, nil
 }
 
 // String returns the message as JSON text (see AppendJSON), or a

@@ -64,7 +64,19 @@ type Parser struct {
 // until the next Parse call on p, and data is not used after the call.
 func (p *Parser) Parse(data []byte) (any, error) {
 	p.mem.recycle(len(data))
-	return p.p.parse(data, &p.mem)
+	v, err := p.p.parse(data, &p.mem)
+	p.p.trimStacks(keepFor(len(data)))
+	return v, err
+}
+
+// trimStacks drops the member and element stacks if they hold more than
+// most bytes: a Parser keeps them, and a value kept with its Parser
+// (Message.Value) keeps them alive too, so they may be no bigger than the
+// text just parsed allows.
+func (p *parser) trimStacks(most int) {
+	if cap(p.mstack)*int(unsafe.Sizeof(member{}))+cap(p.estack)*int(unsafe.Sizeof(any(nil))) > most {
+		p.mstack, p.estack = nil, nil
+	}
 }
 
 // parse parses data with p, and readies p for its next text. The values

@@ -99,7 +99,11 @@ func TestParserKeepsWhatTheTextNeeds(t *testing.T) {
 	if _, err := p.Parse(short); err != nil {
 		t.Fatal(err)
 	}
-	if h, most := p.mem.held(), hintBudget*len(short)+hintSlack+len(short); h > most {
+	most := hintBudget*len(short) + hintSlack + len(short)
+	if h := p.mem.held(); h > most {
 		t.Errorf("after a long text, a short one's values hold %d bytes; want at most %d", h, most)
+	}
+	if s := cap(p.p.mstack)*int(unsafe.Sizeof(member{})) + cap(p.p.estack)*int(unsafe.Sizeof(any(nil))); s > most {
+		t.Errorf("after a long text, the Parser keeps stacks of %d bytes for a short one; want at most %d", s, most)
 	}
 }

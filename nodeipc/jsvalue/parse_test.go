@@ -311,11 +311,11 @@ func TestParserReusesItsMemory(t *testing.T) {
 		check(i, v)
 		// The first text sizes the memory; from the third on, each
 		// text's values take the memory of the one before.
-		if o := v.(*jsvalue.Object); i >= 2 && o != prev {
+		o := v.(*jsvalue.Object)
+		if i >= 2 && o != prev {
 			t.Errorf("text %d: its object is not in the memory of the text before", i)
-		} else {
-			prev = o
 		}
+		prev = o
 	}
 	i := 0
 	if n := testing.AllocsPerRun(200, func() {

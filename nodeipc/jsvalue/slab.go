@@ -70,7 +70,7 @@ func (s *values) text(b []byte, i, end int, escaped bool) string {
 // long text's memory for good. Each kind keeps its allocation only if that
 // held all of the last text's values.
 func (s *values) recycle(n int) {
-	if s.held() > min(keepBytes, hintBudget*n+hintSlack+n) {
+	if s.held() > keepFor(n) {
 		*s = values{}
 		return
 	}
@@ -89,6 +89,10 @@ func (s *values) held() int {
 		s.elems.Cap()*int(unsafe.Sizeof(any(nil))) + s.arrs.Cap()*int(unsafe.Sizeof([]any{})) +
 		s.strs.Cap()*int(unsafe.Sizeof("")) + s.nums.Cap()*8 + cap(s.copied)
 }
+
+// keepFor returns how many bytes of memory a Parser may keep for a text
+// of n bytes (see recycle).
+func keepFor(n int) int { return min(keepBytes, hintBudget*n+hintSlack+n) }
 
 // keepBytes bounds the memory a Parser keeps from one text to the next.
 const keepBytes = 1 << 20
