@@ -25,11 +25,11 @@ type Message struct {
 // whose memory holds it; Release puts it in msgValues for a later
 // message's Value.
 type msgValue struct {
-	p jsvalue.Parser
+	p *jsvalue.Parser // nil for an advanced message's value
 	v any
 }
 
-var msgValues = sync.Pool{New: func() any { return new(msgValue) }}
+var msgValues = sync.Pool{New: func() any { return &msgValue{p: new(jsvalue.Parser)} }}
 
 // handleSlot holds a received handle until someone takes it. It lives
 // outside Message to keep messages without handles small.
@@ -86,11 +86,11 @@ func (m *Message) Release() {
 	if m.handle != nil {
 		m.dropHandle()
 	}
-	if mv := m.val; mv != nil {
-		m.val = nil
+	if mv := m.val; mv != nil && mv.p != nil {
 		mv.v = nil
 		msgValues.Put(mv)
 	}
+	m.val = nil
 	ck := m.ck
 	m.data, m.ck = nil, nil
 	if ck != nil {
@@ -154,8 +154,8 @@ func (m *Message) Value() (any, error) {
 		if err := decodeV8(m.data, &v); err != nil {
 			return nil, err
 		}
-		// Not a pooled msgValue: a message kept unreleased must not keep
-		// a Parser's memory from earlier json messages alive with it.
+		// Without a Parser: a message kept unreleased must not keep the
+		// memory of earlier json messages alive with it.
 		m.val = &msgValue{v: v}
 		return v, nil
 	}
